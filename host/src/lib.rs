@@ -1,1 +1,10 @@
-pub fn placeholder() {}
+//! kolhost: the operations server of a livestream-commerce agency.
+//!
+//! `api` is the HTTP shell, `domain` the rules as pure functions, `store` the database.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod store;

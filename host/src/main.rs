@@ -1,1 +1,129 @@
-fn main() {}
+//! The `kolhost` command line: parse, then call the library.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use kolhost::config::Config;
+use kolhost::domain::Role;
+use kolhost::store::{self, tokens};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "kolhost",
+    version,
+    about = "Operations server for livestream-commerce agencies"
+)]
+struct Cli {
+    /// A TOML configuration file (default: ./kolhost.toml if present). KOLHOST_* variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP server (migrating the database first).
+    Serve {
+        /// Seeds a small demo agency into an empty database and prints demo tokens.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Brings the database schema up to date and exits.
+    Migrate,
+    /// Manages API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates a token and prints it once; only its hash is stored.
+    Create {
+        /// admin, manager, integrator, scripter, brand or kol.
+        #[arg(long)]
+        role: String,
+        /// The brand a `brand` token belongs to.
+        #[arg(long)]
+        brand: Option<Uuid>,
+        /// The KOL a `kol` token belongs to.
+        #[arg(long)]
+        kol: Option<Uuid>,
+        /// A label shown in the audit trail.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "kolhost=info,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
+    let db = store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", config.database_url))?;
+    store::migrate(&db)
+        .await
+        .context("migrating the database")?;
+    match cli.command {
+        Command::Migrate => println!("database is up to date"),
+        Command::Serve { demo } => {
+            if demo {
+                kolhost::demo::seed(&db, &config)
+                    .await
+                    .context("seeding demo data")?;
+            }
+            kolhost::app::serve(config, db).await?;
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    role,
+                    brand,
+                    kol,
+                    name,
+                },
+        } => {
+            let role = Role::parse(&role)
+                .with_context(|| format!("unknown role {role:?}; one of {}", Role::names()))?;
+            match role {
+                Role::Brand if brand.is_none() || kol.is_some() => {
+                    bail!("a brand token needs --brand ID (and no --kol)")
+                }
+                Role::Kol if kol.is_none() || brand.is_some() => {
+                    bail!("a kol token needs --kol ID (and no --brand)")
+                }
+                Role::Brand | Role::Kol => {}
+                _ if brand.is_some() || kol.is_some() => {
+                    bail!("--brand and --kol are only for brand and kol tokens")
+                }
+                _ => {}
+            }
+            kolhost::store::tokens::check_owner(&db, role, brand, kol).await?;
+            let name = name.unwrap_or_else(|| format!("{role} token"));
+            let (secret, _) = tokens::create(
+                &db,
+                tokens::NewToken {
+                    name,
+                    role,
+                    brand_id: brand,
+                    kol_id: kol,
+                },
+                None,
+            )
+            .await?;
+            println!("{secret}");
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,37 @@
+//! kolhost's schema, as sea-orm migrations that run unchanged on SQLite and PostgreSQL.
+//! They run on every start and by `kolhost migrate`. A released migration is never edited:
+//! a change is a new migration.
+
 pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_roster;
+mod m20261125_000002_create_contracts;
+mod m20261125_000003_create_sessions;
+mod m20261125_000004_create_audit_and_tokens;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_roster::Migration),
+            Box::new(m20261125_000002_create_contracts::Migration),
+            Box::new(m20261125_000003_create_sessions::Migration),
+            Box::new(m20261125_000004_create_audit_and_tokens::Migration),
+        ]
+    }
+}
+
+/// A foreign key from `table.column` to `target.id`, named after both.
+pub(crate) fn fk(
+    table: &'static str,
+    column: &'static str,
+    target: &'static str,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_{column}"))
+        .from(table, column)
+        .to(target, "id")
+        .to_owned()
+}

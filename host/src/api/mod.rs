@@ -1,0 +1,56 @@
+//! The HTTP API (design §3, §4): one module per resource, composed here with its OpenAPI document.
+
+pub mod audit;
+pub mod auth;
+pub mod brands;
+pub mod contracts;
+pub mod error;
+pub mod extract;
+pub mod kols;
+pub mod meta;
+pub mod pagination;
+pub mod products;
+pub mod scope;
+pub mod sessions;
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "kolhost", description = "Operations server for livestream-commerce agencies"),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(error::Problem, crate::domain::FieldError))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Every route with its documentation. Building both from one list keeps them from drifting.
+pub fn router() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .merge(meta::api_router())
+        .merge(brands::router())
+        .merge(kols::router())
+        .merge(products::router())
+        .merge(contracts::router())
+        .merge(sessions::router())
+        .merge(audit::router());
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .merge(meta::root_router())
+}

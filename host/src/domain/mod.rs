@@ -1,0 +1,10 @@
+//! The rules of the agency's domain, as pure functions over plain data: no I/O here.
+//! The HTTP and storage layers call into this module; it never calls out.
+
+pub mod contract;
+pub mod enums;
+pub mod lineup;
+pub mod validation;
+
+pub use enums::*;
+pub use validation::{FieldError, Validator};

@@ -1,0 +1,13 @@
+//! One sea-orm entity per table. Relations are followed by explicit queries in `store`.
+
+pub mod api_token;
+pub mod audit_event;
+pub mod brand;
+pub mod contract;
+pub mod contract_version;
+pub mod kol;
+pub mod kol_account;
+pub mod product;
+pub mod product_listing;
+pub mod session;
+pub mod session_slot;
