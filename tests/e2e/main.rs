@@ -1,1 +1,13 @@
-fn main() {}
+//! End-to-end tests through kolhost's public HTTP interface. One test binary, one module per
+//! topic; every test runs on SQLite and on PostgreSQL.
+
+mod fixtures;
+
+mod audit;
+mod auth;
+mod contracts;
+mod demo;
+mod meta;
+mod roster;
+mod sessions;
+mod validation;

@@ -1,1 +1,204 @@
-pub fn x() {}
+//! Test support: a real kolhost server on a random port over a fresh database (an SQLite file
+//! or a new PostgreSQL database), driven over real HTTP.
+
+use std::net::SocketAddr;
+
+use kolhost::app::{AppState, router};
+use kolhost::config::Config;
+use kolhost::domain::Role;
+use kolhost::store::{self, tokens};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Where the PostgreSQL server for tests is; each test makes and drops its own database there.
+pub fn postgres_admin_url() -> String {
+    std::env::var("KOLHOST_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub backend: Backend,
+    /// An admin token, for setting things up.
+    pub admin: String,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+    pg_database: Option<String>,
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, pg_database) = match backend {
+            Backend::Sqlite => (
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("kolhost.db").display()
+                ),
+                None,
+            ),
+            Backend::Postgres => {
+                let name = format!("kh_test_{}", Uuid::new_v4().simple());
+                let admin = postgres_admin_url();
+                let conn = sea_orm::Database::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL must be reachable at {admin} for the tests: {e}")
+                    });
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                conn.close().await.ok();
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                (format!("{base}/{name}"), Some(name))
+            }
+        };
+        let db = store::connect(&url).await.expect("connect");
+        store::migrate(&db).await.expect("migrate");
+        let config = Config {
+            database_url: url,
+            listen: "127.0.0.1:0".parse().unwrap(),
+            max_body_bytes: 64 * 1024,
+        };
+        let app = router(AppState::new(db.clone(), config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        let (admin, _) = tokens::create(
+            &db,
+            tokens::NewToken {
+                name: "test admin".into(),
+                role: Role::Admin,
+                brand_id: None,
+                kol_id: None,
+            },
+            None,
+        )
+        .await
+        .expect("admin token");
+        TestApp {
+            base: format!("http://{addr}"),
+            addr,
+            http: reqwest::Client::new(),
+            db,
+            backend,
+            admin,
+            server,
+            _dir: dir,
+            pg_database,
+        }
+    }
+
+    /// A new token of `role`, for a brand or KOL where the role needs one.
+    pub async fn token(&self, role: Role, owner: Option<Uuid>) -> String {
+        let (brand_id, kol_id) = match role {
+            Role::Brand => (owner, None),
+            Role::Kol => (None, owner),
+            _ => (None, None),
+        };
+        let new = tokens::NewToken {
+            name: format!("test {role}"),
+            role,
+            brand_id,
+            kol_id,
+        };
+        tokens::create(&self.db, new, None).await.expect("token").0
+    }
+
+    /// Sends a request; answers the status and the JSON body (Null when empty or not JSON).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// POSTs as admin and insists on 201, returning the created record.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let (status, v) = self.post(path, &self.admin.clone(), body).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {path}: {v}");
+        v
+    }
+
+    /// Stops the server and drops the PostgreSQL database.
+    pub async fn finish(self) {
+        self.server.abort();
+        let _ = self.server.await;
+        self.db.close().await.ok();
+        if let Some(name) = self.pg_database {
+            let conn = sea_orm::Database::connect(&postgres_admin_url())
+                .await
+                .expect("connect admin");
+            conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .expect("drop test database");
+            conn.close().await.ok();
+        }
+    }
+}
+
+/// Runs one async test body against SQLite and against PostgreSQL: `both_databases!(name);`
+/// expects `async fn name(app: &TestApp)` in scope.
+#[macro_export]
+macro_rules! both_databases {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::TestApp::start($crate::Backend::Sqlite).await;
+                    super::$name(&app).await;
+                    app.finish().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let app = $crate::TestApp::start($crate::Backend::Postgres).await;
+                    super::$name(&app).await;
+                    app.finish().await;
+                }
+            }
+        )+
+    };
+}

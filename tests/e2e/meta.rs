@@ -1,0 +1,68 @@
+use kolhost_e2e::{TestApp, both_databases};
+
+both_databases!(health_metrics_and_openapi);
+
+async fn health_metrics_and_openapi(app: &TestApp) {
+    let res = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.get("/api/v1/brands", &app.admin).await;
+
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "kolhost_http_requests_total{method=\"GET\",path=\"/api/v1/brands\",status=\"200\"}"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("kolhost_http_request_duration_seconds_bucket"));
+
+    let (status, doc) = app.get("/api/v1/openapi.json", &app.admin).await;
+    assert_eq!(status, 200);
+    let paths = doc["paths"].as_object().unwrap();
+    let expected = [
+        ("/api/v1/brands", &["get", "post"][..]),
+        ("/api/v1/brands/{id}", &["get", "patch"]),
+        ("/api/v1/kols", &["get", "post"]),
+        ("/api/v1/kols/{id}", &["get", "patch"]),
+        ("/api/v1/products", &["get", "post"]),
+        ("/api/v1/products/{id}", &["get", "patch"]),
+        ("/api/v1/contracts", &["get", "post"]),
+        ("/api/v1/contracts/{id}", &["get", "patch"]),
+        ("/api/v1/contracts/{id}/transitions", &["post"]),
+        ("/api/v1/contracts/{id}/amendments", &["post"]),
+        ("/api/v1/contracts/{id}/versions", &["get"]),
+        ("/api/v1/sessions", &["get", "post"]),
+        ("/api/v1/sessions/{id}", &["get", "patch"]),
+        ("/api/v1/audit", &["get"]),
+        ("/api/v1/me", &["get"]),
+        ("/healthz", &["get"]),
+        ("/metrics", &["get"]),
+    ];
+    for (path, methods) in expected {
+        let ops = paths
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} missing from the OpenAPI document"));
+        for m in methods {
+            assert!(ops.get(*m).is_some(), "{m} {path} missing");
+        }
+    }
+    assert!(doc["components"]["schemas"]["Contract"]["properties"]["commission_bp"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+
+    let (status, p) = app.get("/api/v1/nothing-here", &app.admin).await;
+    assert_eq!(status, 404);
+    assert_eq!(p["status"], 404);
+}
