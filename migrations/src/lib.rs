@@ -8,6 +8,8 @@ mod m20261125_000001_create_roster;
 mod m20261125_000002_create_contracts;
 mod m20261125_000003_create_sessions;
 mod m20261125_000004_create_audit_and_tokens;
+mod m20261125_000005_create_scripts;
+mod m20261125_000006_create_plugins;
 
 pub struct Migrator;
 
@@ -19,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_contracts::Migration),
             Box::new(m20261125_000003_create_sessions::Migration),
             Box::new(m20261125_000004_create_audit_and_tokens::Migration),
+            Box::new(m20261125_000005_create_scripts::Migration),
+            Box::new(m20261125_000006_create_plugins::Migration),
         ]
     }
 }
