@@ -1,1 +1,4 @@
+pub mod domain;
+pub mod scripting;
+
 pub fn placeholder() {}

@@ -1,0 +1,3 @@
+//! The rules with no I/O: plain data and pure functions, unit-tested directly.
+
+pub mod allocation;
