@@ -680,3 +680,45 @@ mod async_runner {
         assert!(ok.result.violations.is_empty());
     }
 }
+
+mod docs {
+    use super::*;
+
+    /// The worked example in scripts/README.md runs and finds what the README says it finds.
+    #[test]
+    fn readme_worked_example() {
+        let readme = include_str!("../../scripts/README.md");
+        let start = readme
+            .find("-- beauty_week.lua")
+            .expect("example in README");
+        let end = start + readme[start..].find("```").unwrap();
+        let ctx = demo();
+        let p = preview(&readme[start..end], "beauty_week.lua", &ctx, &limits()).unwrap();
+        let sku = |id: &str| {
+            ctx.products
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| p.sku.clone())
+                .unwrap_or_default()
+        };
+        let mut found: Vec<(String, &str)> = p
+            .result
+            .violations
+            .iter()
+            .map(|v| {
+                let a = &p.result.assignments[v.index.unwrap()];
+                (sku(&a.product_id), v.code.as_str())
+            })
+            .collect();
+        found.sort();
+        eprintln!("{found:?}\n{:?}", p.result.notes);
+        assert_eq!(
+            found,
+            vec![
+                ("DL-HA-SERUM".to_string(), "duplicate_product_in_session"),
+                ("DL-HA-SERUM".to_string(), "stock_exceeded"),
+                ("DL-MASK-10".to_string(), "stock_exceeded"),
+            ]
+        );
+    }
+}
