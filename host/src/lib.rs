@@ -7,4 +7,5 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod scripting;
 pub mod store;

@@ -35,6 +35,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table("scripts").to_owned()).await
+        m.drop_table(Table::drop().table("scripts").to_owned())
+            .await
     }
 }

@@ -1,6 +1,7 @@
 //! The rules of the agency's domain, as pure functions over plain data: no I/O here.
 //! The HTTP and storage layers call into this module; it never calls out.
 
+pub mod allocation;
 pub mod contract;
 pub mod enums;
 pub mod lineup;

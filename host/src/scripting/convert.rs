@@ -1,0 +1,396 @@
+//! `ctx` into Lua tables, and the script's result back into Rust, strictly: a result of the wrong
+//! shape is a clear error naming the path (`result.assignments[3].units: expected integer, got
+//! float 2.5`), never a panic. Paths in these errors use Lua's 1-based indexes.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use mlua::{Lua, Table, Value};
+
+use crate::domain::allocation::{AllocationContext, Assignment};
+
+use super::limits::ScriptLimits;
+use super::sandbox::{json_to_lua, truncate};
+
+fn time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn string_list(lua: &Lua, items: &[String]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, s) in items.iter().enumerate() {
+        t.raw_set(i + 1, s.as_str())?;
+    }
+    Ok(t)
+}
+
+/// Builds `ctx` with the API's field names; times are RFC 3339 UTC strings to the second
+/// (`2026-11-30T12:00:00Z`), so they compare correctly as strings.
+pub(crate) fn ctx_to_lua(lua: &Lua, ctx: &AllocationContext) -> mlua::Result<Table> {
+    let root = lua.create_table_with_capacity(0, 5)?;
+
+    let products = lua.create_table_with_capacity(ctx.products.len(), 0)?;
+    for (i, p) in ctx.products.iter().enumerate() {
+        let t = lua.create_table_with_capacity(0, 9)?;
+        t.raw_set("id", p.id.as_str())?;
+        t.raw_set("brand_id", p.brand_id.as_str())?;
+        t.raw_set("sku", p.sku.as_str())?;
+        t.raw_set("name", p.name.as_str())?;
+        t.raw_set("category", p.category.as_str())?;
+        t.raw_set("role", p.role.as_str())?;
+        t.raw_set("list_price_fen", p.list_price_fen)?;
+        t.raw_set("floor_price_fen", p.floor_price_fen)?;
+        t.raw_set("stock_units", p.stock_units)?;
+        products.raw_set(i + 1, t)?;
+    }
+    root.raw_set("products", products)?;
+
+    let kols = lua.create_table_with_capacity(ctx.kols.len(), 0)?;
+    for (i, k) in ctx.kols.iter().enumerate() {
+        let t = lua.create_table_with_capacity(0, 7)?;
+        t.raw_set("id", k.id.as_str())?;
+        t.raw_set("name", k.name.as_str())?;
+        t.raw_set("tier", k.tier.as_str())?;
+        t.raw_set("categories", string_list(lua, &k.categories)?)?;
+        let accounts = lua.create_table_with_capacity(k.accounts.len(), 0)?;
+        for (j, a) in k.accounts.iter().enumerate() {
+            let at = lua.create_table_with_capacity(0, 3)?;
+            at.raw_set("platform", a.platform.as_str())?;
+            at.raw_set("account_id", a.account_id.as_str())?;
+            at.raw_set("followers", a.followers)?;
+            accounts.raw_set(j + 1, at)?;
+        }
+        t.raw_set("accounts", accounts)?;
+        t.raw_set("revenue_share_bp", k.revenue_share_bp)?;
+        t.raw_set("tax_status", k.tax_status.as_str())?;
+        kols.raw_set(i + 1, t)?;
+    }
+    root.raw_set("kols", kols)?;
+
+    let contracts = lua.create_table_with_capacity(ctx.contracts.len(), 0)?;
+    for (i, c) in ctx.contracts.iter().enumerate() {
+        let t = lua.create_table_with_capacity(0, 11)?;
+        t.raw_set("id", c.id.as_str())?;
+        t.raw_set("brand_id", c.brand_id.as_str())?;
+        t.raw_set("kol_id", c.kol_id.as_str())?;
+        t.raw_set("platform", c.platform.as_str())?;
+        t.raw_set("status", c.status.as_str())?;
+        t.raw_set("starts_at", time(&c.starts_at))?;
+        t.raw_set("ends_at", time(&c.ends_at))?;
+        t.raw_set("slot_fee_fen", c.slot_fee_fen)?;
+        t.raw_set("commission_bp", c.commission_bp)?;
+        t.raw_set("lowest_price_clause", c.lowest_price_clause)?;
+        t.raw_set("exclusive", c.exclusive)?;
+        contracts.raw_set(i + 1, t)?;
+    }
+    root.raw_set("contracts", contracts)?;
+
+    let sessions = lua.create_table_with_capacity(ctx.sessions.len(), 0)?;
+    for (i, s) in ctx.sessions.iter().enumerate() {
+        let t = lua.create_table_with_capacity(0, 8)?;
+        t.raw_set("id", s.id.as_str())?;
+        t.raw_set("kol_id", s.kol_id.as_str())?;
+        t.raw_set("platform", s.platform.as_str())?;
+        t.raw_set("starts_at", time(&s.starts_at))?;
+        t.raw_set("ends_at", time(&s.ends_at))?;
+        t.raw_set("status", s.status.as_str())?;
+        t.raw_set("slot_capacity", s.slot_capacity)?;
+        let lineup = lua.create_table_with_capacity(s.lineup.len(), 0)?;
+        for (j, l) in s.lineup.iter().enumerate() {
+            let lt = lua.create_table_with_capacity(0, 5)?;
+            lt.raw_set("product_id", l.product_id.as_str())?;
+            lt.raw_set("contract_id", l.contract_id.as_deref())?;
+            lt.raw_set("position", l.position)?;
+            lt.raw_set("live_price_fen", l.live_price_fen)?;
+            lt.raw_set("units", l.units)?;
+            lineup.raw_set(j + 1, lt)?;
+        }
+        t.raw_set("lineup", lineup)?;
+        sessions.raw_set(i + 1, t)?;
+    }
+    root.raw_set("sessions", sessions)?;
+
+    let params = match json_to_lua(lua, &ctx.params)? {
+        Value::Nil => Value::Table(lua.create_table()?),
+        v => v,
+    };
+    root.raw_set("params", params)?;
+    Ok(root)
+}
+
+/// A shape error in the result: (path, message).
+pub(crate) type ShapeError = (String, String);
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Integer(i) => format!("integer {i}"),
+        Value::Number(n) => format!("float {n}"),
+        Value::String(s) => format!("string {:?}", truncate(s.to_string_lossy(), 40)),
+        Value::Boolean(b) => format!("boolean {b}"),
+        other => other.type_name().to_string(),
+    }
+}
+
+fn shape(path: impl Into<String>, msg: impl Into<String>) -> ShapeError {
+    (path.into(), msg.into())
+}
+
+/// The keys of `t` must be exactly 1..n (a Lua sequence); returns n.
+fn sequence_len(t: &Table, path: &str) -> Result<usize, ShapeError> {
+    let n = t.raw_len();
+    let mut count = 0usize;
+    for pair in t.pairs::<Value, Value>() {
+        let (k, _) = pair.map_err(|e| shape(path, e.to_string()))?;
+        match k {
+            Value::Integer(i) if i >= 1 && (i as usize) <= n => count += 1,
+            other => {
+                return Err(shape(
+                    path,
+                    format!(
+                        "expected an array (keys 1..n), found key {}",
+                        describe(&other)
+                    ),
+                ));
+            }
+        }
+    }
+    if count != n {
+        return Err(shape(path, "expected an array without holes"));
+    }
+    Ok(n)
+}
+
+fn as_string(v: Value, path: &str) -> Result<String, ShapeError> {
+    match v {
+        Value::String(s) => s
+            .to_str()
+            .map(|s| s.to_string())
+            .map_err(|_| shape(path, "expected a UTF-8 string")),
+        other => Err(shape(
+            path,
+            format!("expected string, got {}", describe(&other)),
+        )),
+    }
+}
+
+fn as_integer(v: Value, path: &str) -> Result<i64, ShapeError> {
+    match v {
+        Value::Integer(i) => Ok(i),
+        // 2^63 is exactly representable; anything in [-2^63, 2^63) and integral fits an i64.
+        Value::Number(n)
+            if n.is_finite()
+                && n.fract() == 0.0
+                && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) =>
+        {
+            Ok(n as i64)
+        }
+        other => Err(shape(
+            path,
+            format!("expected integer, got {}", describe(&other)),
+        )),
+    }
+}
+
+/// Reads `{assignments = {...}, notes = {...}}`.
+pub(crate) fn result_from_lua(
+    v: Value,
+    limits: &ScriptLimits,
+) -> Result<(Vec<Assignment>, Vec<String>), ShapeError> {
+    let root = match v {
+        Value::Table(t) => t,
+        other => {
+            return Err(shape(
+                "result",
+                format!(
+                    "allocate(ctx) must return a table {{assignments = {{...}}, notes = {{...}}}}, got {}",
+                    describe(&other)
+                ),
+            ));
+        }
+    };
+    for pair in root.pairs::<Value, Value>() {
+        let (k, _) = pair.map_err(|e| shape("result", e.to_string()))?;
+        match &k {
+            Value::String(s) if matches!(s.as_bytes().as_ref(), b"assignments" | b"notes") => {}
+            other => {
+                return Err(shape(
+                    "result",
+                    format!(
+                        "unexpected key {} (only `assignments` and `notes`)",
+                        describe(other)
+                    ),
+                ));
+            }
+        }
+    }
+
+    let assignments_v: Value = root
+        .raw_get("assignments")
+        .map_err(|e| shape("result", e.to_string()))?;
+    let mut assignments = Vec::new();
+    match assignments_v {
+        Value::Nil => return Err(shape("result.assignments", "missing")),
+        Value::Table(list) => {
+            let n = sequence_len(&list, "result.assignments")?;
+            if n > limits.max_assignments {
+                return Err(shape(
+                    "result.assignments",
+                    format!(
+                        "{n} assignments, at most {} allowed",
+                        limits.max_assignments
+                    ),
+                ));
+            }
+            assignments.reserve(n);
+            for i in 1..=n {
+                let path = format!("result.assignments[{i}]");
+                let item: Value = list.raw_get(i).map_err(|e| shape(&path, e.to_string()))?;
+                assignments.push(assignment_from_lua(item, &path)?);
+            }
+        }
+        other => {
+            return Err(shape(
+                "result.assignments",
+                format!("expected an array of assignments, got {}", describe(&other)),
+            ));
+        }
+    }
+
+    let notes_v: Value = root
+        .raw_get("notes")
+        .map_err(|e| shape("result", e.to_string()))?;
+    let mut notes = Vec::new();
+    match notes_v {
+        Value::Nil => {}
+        Value::Table(list) => {
+            let n = sequence_len(&list, "result.notes")?;
+            if n > limits.max_notes {
+                return Err(shape(
+                    "result.notes",
+                    format!("{n} notes, at most {} allowed", limits.max_notes),
+                ));
+            }
+            for i in 1..=n {
+                let path = format!("result.notes[{i}]");
+                let item: Value = list.raw_get(i).map_err(|e| shape(&path, e.to_string()))?;
+                notes.push(truncate(as_string(item, &path)?, limits.max_note_chars));
+            }
+        }
+        other => {
+            return Err(shape(
+                "result.notes",
+                format!("expected an array of strings, got {}", describe(&other)),
+            ));
+        }
+    }
+    Ok((assignments, notes))
+}
+
+const ASSIGNMENT_FIELDS: [&str; 6] = [
+    "product_id",
+    "kol_id",
+    "session_id",
+    "units",
+    "live_price_fen",
+    "reason",
+];
+
+fn assignment_from_lua(v: Value, path: &str) -> Result<Assignment, ShapeError> {
+    let t = match v {
+        Value::Table(t) => t,
+        other => {
+            return Err(shape(
+                path,
+                format!("expected a table, got {}", describe(&other)),
+            ));
+        }
+    };
+    for pair in t.pairs::<Value, Value>() {
+        let (k, _) = pair.map_err(|e| shape(path, e.to_string()))?;
+        let known = match &k {
+            Value::String(s) => ASSIGNMENT_FIELDS
+                .iter()
+                .any(|f| s.as_bytes().as_ref() == f.as_bytes()),
+            _ => false,
+        };
+        if !known {
+            return Err(shape(
+                path,
+                format!(
+                    "unknown field {} (fields: {})",
+                    describe(&k),
+                    ASSIGNMENT_FIELDS.join(", ")
+                ),
+            ));
+        }
+    }
+    let get = |field: &str| -> Result<(Value, String), ShapeError> {
+        let p = format!("{path}.{field}");
+        let v: Value = t.raw_get(field).map_err(|e| shape(&p, e.to_string()))?;
+        Ok((v, p))
+    };
+    let (v, p) = get("product_id")?;
+    let product_id = as_string(v, &p)?;
+    let (v, p) = get("kol_id")?;
+    let kol_id = as_string(v, &p)?;
+    let (v, p) = get("session_id")?;
+    let session_id = as_string(v, &p)?;
+    let (v, p) = get("units")?;
+    let units = as_integer(v, &p)?;
+    let (v, p) = get("live_price_fen")?;
+    let live_price_fen = as_integer(v, &p)?;
+    let (v, p) = get("reason")?;
+    let reason = match v {
+        Value::Nil => String::new(),
+        v => truncate(as_string(v, &p)?, 500),
+    };
+    Ok(Assignment {
+        product_id,
+        kol_id,
+        session_id,
+        units,
+        live_price_fen,
+        reason,
+    })
+}
+
+/// Lua to JSON for `kolhost.json.encode` and logging: sequences become arrays, other tables
+/// objects with string keys; depth-limited so cycles end in an error.
+pub(crate) fn lua_to_json(v: &Value, depth: usize) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    if depth > 64 {
+        return Err("nesting deeper than 64 (a cycle?)".into());
+    }
+    Ok(match v {
+        Value::Nil => J::Null,
+        Value::Boolean(b) => J::Bool(*b),
+        Value::Integer(i) => J::from(*i),
+        Value::Number(n) => serde_json::Number::from_f64(*n)
+            .map(J::Number)
+            .ok_or_else(|| format!("cannot encode {n} in JSON"))?,
+        Value::String(s) => J::String(s.to_string_lossy()),
+        Value::Table(t) => {
+            let n = t.raw_len();
+            if n > 0 && sequence_len(t, "").is_ok() {
+                let mut out = Vec::with_capacity(n);
+                for i in 1..=n {
+                    let item: Value = t.raw_get(i).map_err(|e| e.to_string())?;
+                    out.push(lua_to_json(&item, depth + 1)?);
+                }
+                J::Array(out)
+            } else {
+                let mut out = serde_json::Map::new();
+                for pair in t.pairs::<Value, Value>() {
+                    let (k, item) = pair.map_err(|e| e.to_string())?;
+                    let key = match k {
+                        Value::String(s) => s.to_string_lossy(),
+                        Value::Integer(i) => i.to_string(),
+                        other => return Err(format!("cannot encode a {} key", other.type_name())),
+                    };
+                    out.insert(key, lua_to_json(&item, depth + 1)?);
+                }
+                J::Object(out)
+            }
+        }
+        Value::LightUserData(l) if l.0.is_null() => J::Null,
+        other => return Err(format!("cannot encode a {}", other.type_name())),
+    })
+}

@@ -1,0 +1,207 @@
+-- pyramid.lua: the KOL pyramid (design §1).
+--
+-- Launch products go to head KOLs (awareness), traffic products to waist KOLs at a deeper
+-- discount, profit products to tail KOLs. A KOL qualifies for a product when it sells the
+-- product's category and holds a signed or active contract with the product's brand on the
+-- platform of one of its open sessions, for a period covering that session, and the session has
+-- a free slot. Stock is split across the heaviest qualifying KOLs by expected GMV (followers on
+-- the session's platform x a tier factor). The live price is the list price less the role's
+-- discount, never under the floor price.
+--
+-- params (all optional):
+--   discount_bp          = { launch = 500, traffic = 2500, profit = 1000 }
+--   tier_for_role        = { launch = "head", traffic = "waist", profit = "tail" }
+--   tier_factor          = { head = 100, waist = 40, tail = 15 }
+--   max_kols_per_product = 3
+--
+-- The same algorithm is written in Rust in host/src/scripting/native_pyramid.rs; keep them equal.
+
+---@param ctx AllocationContext
+---@return AllocationResult
+function allocate(ctx)
+  local params = ctx.params or {}
+
+  -- Reads an integer parameter, with a default; floats are accepted only when integral.
+  local function int(value, default, what)
+    if value == nil then return default end
+    local i = math.tointeger(value)
+    if i == nil then error("params." .. what .. " must be an integer, got " .. tostring(value), 0) end
+    return i
+  end
+
+  local ROLES = { "launch", "traffic", "profit" }
+  local ROLE_RANK = { launch = 1, traffic = 2, profit = 3 }
+  local DEFAULT_DISCOUNT = { launch = 500, traffic = 2500, profit = 1000 }
+  local DEFAULT_TIER = { launch = "head", traffic = "waist", profit = "tail" }
+  local DEFAULT_FACTOR = { head = 100, waist = 40, tail = 15 }
+
+  local discount, tier_for_role, tier_factor = {}, {}, {}
+  for _, role in ipairs(ROLES) do
+    discount[role] = int((params.discount_bp or {})[role], DEFAULT_DISCOUNT[role], "discount_bp." .. role)
+    tier_for_role[role] = (params.tier_for_role or {})[role] or DEFAULT_TIER[role]
+  end
+  for tier, default in pairs(DEFAULT_FACTOR) do
+    tier_factor[tier] = int((params.tier_factor or {})[tier], default, "tier_factor." .. tier)
+  end
+  local max_kols = math.max(1, int(params.max_kols_per_product, 3, "max_kols_per_product"))
+
+  -- 1. Indexes, built once.
+  local kol_by_id, kol_cats, followers = {}, {}, {}
+  for _, k in ipairs(ctx.kols) do
+    kol_by_id[k.id] = k
+    local cats = {}
+    for _, c in ipairs(k.categories) do cats[c] = true end
+    kol_cats[k.id] = cats
+    local f = {}
+    for _, a in ipairs(k.accounts) do
+      f[a.platform] = (f[a.platform] or 0) + math.max(a.followers, 0)
+    end
+    followers[k.id] = f
+  end
+
+  local CLOSED = { cancelled = true, completed = true, ended = true }
+  local sessions_by_kol, used, has, taken = {}, {}, {}, {}
+  for _, s in ipairs(ctx.sessions) do
+    used[s.id] = #s.lineup
+    local in_s = {}
+    for _, l in ipairs(s.lineup) do
+      in_s[l.product_id] = true
+      taken[l.product_id] = (taken[l.product_id] or 0) + l.units
+    end
+    has[s.id] = in_s
+    if not CLOSED[s.status] then
+      local list = sessions_by_kol[s.kol_id]
+      if not list then list = {}; sessions_by_kol[s.kol_id] = list end
+      list[#list + 1] = s
+    end
+  end
+  for _, list in pairs(sessions_by_kol) do
+    table.sort(list, function(a, b)
+      if a.starts_at ~= b.starts_at then return a.starts_at < b.starts_at end
+      return a.id < b.id
+    end)
+  end
+
+  local contracts_by_brand = {}
+  for _, c in ipairs(ctx.contracts) do
+    if c.status == "signed" or c.status == "active" then
+      local list = contracts_by_brand[c.brand_id]
+      if not list then list = {}; contracts_by_brand[c.brand_id] = list end
+      list[#list + 1] = c
+    end
+  end
+  for _, list in pairs(contracts_by_brand) do
+    table.sort(list, function(a, b) return a.id < b.id end)
+  end
+
+  -- 2. Products: launches first, then traffic, then profit; within a role the largest stock value.
+  local products = {}
+  for i, p in ipairs(ctx.products) do products[i] = p end
+  table.sort(products, function(a, b)
+    local ra, rb = ROLE_RANK[a.role], ROLE_RANK[b.role]
+    if ra ~= rb then return ra < rb end
+    local va, vb = a.list_price_fen * a.stock_units, b.list_price_fen * b.stock_units
+    if va ~= vb then return va > vb end
+    return a.id < b.id
+  end)
+
+  local assignments, n = {}, 0
+  local by_role = {}
+  for _, role in ipairs(ROLES) do by_role[role] = { products = 0, assignments = 0, units = 0 } end
+  local unplaced, no_stock = {}, {}
+  local EMPTY = {}
+  local function by_weight(a, b)
+    if a.w ~= b.w then return a.w > b.w end
+    return a.kol.id < b.kol.id
+  end
+
+  -- 3. Each product to the qualifying KOLs of its role's tier.
+  for _, p in ipairs(products) do
+    local remaining = p.stock_units - (taken[p.id] or 0)
+    if remaining <= 0 then
+      no_stock[#no_stock + 1] = p.sku
+    else
+      local tier = tier_for_role[p.role]
+      local cands, seen = {}, {}
+      for _, c in ipairs(contracts_by_brand[p.brand_id] or EMPTY) do
+        local k = kol_by_id[c.kol_id]
+        if k and not seen[k.id] and k.tier == tier and kol_cats[k.id][p.category] then
+          for _, s in ipairs(sessions_by_kol[k.id] or EMPTY) do
+            if s.platform == c.platform and c.starts_at <= s.starts_at and s.ends_at <= c.ends_at
+                and used[s.id] < s.slot_capacity and not has[s.id][p.id] then
+              local w = math.max(followers[k.id][s.platform] or 0, 1) * tier_factor[tier]
+              cands[#cands + 1] = { kol = k, session = s, w = w }
+              seen[k.id] = true
+              break
+            end
+          end
+        end
+      end
+
+      if #cands == 0 then
+        unplaced[#unplaced + 1] = p.sku
+      else
+        -- 4. Split the stock by expected GMV among the heaviest KOLs.
+        table.sort(cands, by_weight)
+        for i = #cands, max_kols + 1, -1 do cands[i] = nil end
+        local total = 0
+        for _, c in ipairs(cands) do total = total + c.w end
+        local units, given = {}, 0
+        for i, c in ipairs(cands) do
+          units[i] = remaining * c.w // total
+          given = given + units[i]
+        end
+        units[1] = units[1] + (remaining - given)
+
+        local price = p.list_price_fen * (10000 - discount[p.role]) // 10000
+        if price < p.floor_price_fen then price = p.floor_price_fen end
+        if price > p.list_price_fen then price = p.list_price_fen end
+        local off_bp = 0
+        if p.list_price_fen > 0 then off_bp = (p.list_price_fen - price) * 10000 // p.list_price_fen end
+
+        local stats = by_role[p.role]
+        stats.products = stats.products + 1
+        for i, c in ipairs(cands) do
+          if units[i] > 0 then
+            n = n + 1
+            assignments[n] = {
+              product_id = p.id,
+              kol_id = c.kol.id,
+              session_id = c.session.id,
+              units = units[i],
+              live_price_fen = price,
+              reason = string.format("%s product -> %s KOL %s (%s): %d of %d units by expected GMV, %d bp off list",
+                p.role, tier, c.kol.name, p.category, units[i], remaining, off_bp),
+            }
+            used[c.session.id] = used[c.session.id] + 1
+            has[c.session.id][p.id] = true
+            stats.assignments = stats.assignments + 1
+            stats.units = stats.units + units[i]
+          end
+        end
+      end
+    end
+  end
+
+  local notes = {
+    string.format("pyramid: %d assignments for %d of %d products", n,
+      by_role.launch.products + by_role.traffic.products + by_role.profit.products, #ctx.products),
+  }
+  for _, role in ipairs(ROLES) do
+    local s = by_role[role]
+    notes[#notes + 1] = string.format("%s -> %s KOLs: %d products, %d assignments, %d units, %d bp off list (floor price respected)",
+      role, tier_for_role[role], s.products, s.assignments, s.units, discount[role])
+  end
+  local function list(skus)
+    if #skus <= 10 then return table.concat(skus, ", ") end
+    return table.concat(skus, ", ", 1, 10) .. string.format(" and %d more", #skus - 10)
+  end
+  if #unplaced > 0 then
+    notes[#notes + 1] = string.format("%d products unplaced (no contracted KOL of the right tier and category with a free session slot): %s",
+      #unplaced, list(unplaced))
+  end
+  if #no_stock > 0 then
+    notes[#notes + 1] = string.format("%d products skipped, no stock left after existing lineups: %s", #no_stock, list(no_stock))
+  end
+  return { assignments = assignments, notes = notes }
+end
