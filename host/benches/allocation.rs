@@ -18,6 +18,30 @@ fn allocation(c: &mut Criterion) {
     let native = native_pyramid::allocate(&ctx, &params);
     assert_eq!(lua.assignments.len(), native.len());
     assert!(validate(&ctx, &lua.assignments).is_empty());
+    let mut script = Duration::ZERO;
+    let mut ctx_build = Duration::ZERO;
+    let mut read = Duration::ZERO;
+    let mut total = Duration::ZERO;
+    let mut native_t = Duration::ZERO;
+    const RUNS: u32 = 10;
+    for _ in 0..RUNS {
+        let r = run_strategy(bundled::PYRAMID.source, "pyramid.lua", &ctx, &limits).unwrap();
+        script += r.stats.script;
+        ctx_build += r.stats.ctx_build;
+        read += r.stats.result_read;
+        total += r.stats.elapsed;
+        let t = std::time::Instant::now();
+        black_box(native_pyramid::allocate(&ctx, &params));
+        native_t += t.elapsed();
+    }
+    eprintln!(
+        "mean of {RUNS} runs: lua total {:.1} ms = ctx to Lua {:.1} ms + load and allocate {:.1} ms + result to Rust {:.1} ms (+ sandbox setup); rust {:.1} ms",
+        total.as_secs_f64() * 1000.0 / f64::from(RUNS),
+        ctx_build.as_secs_f64() * 1000.0 / f64::from(RUNS),
+        script.as_secs_f64() * 1000.0 / f64::from(RUNS),
+        read.as_secs_f64() * 1000.0 / f64::from(RUNS),
+        native_t.as_secs_f64() * 1000.0 / f64::from(RUNS),
+    );
     eprintln!(
         "ctx: {} products, {} KOLs, {} contracts, {} sessions; {} assignments; Lua: ~{} instructions, {:.1} MiB ({:.1} MiB ctx)",
         ctx.products.len(),
