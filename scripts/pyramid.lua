@@ -82,16 +82,34 @@ function allocate(ctx)
     end)
   end
 
-  local contracts_by_brand = {}
+  -- Signed or active contracts by brand and by the KOL's tier (in id order), each with the
+  -- KOL's open sessions on the contract's platform inside its period (in time order).
+  local contracts = {}
   for _, c in ipairs(ctx.contracts) do
-    if c.status == "signed" or c.status == "active" then
-      local list = contracts_by_brand[c.brand_id]
-      if not list then list = {}; contracts_by_brand[c.brand_id] = list end
-      list[#list + 1] = c
-    end
+    if c.status == "signed" or c.status == "active" then contracts[#contracts + 1] = c end
   end
-  for _, list in pairs(contracts_by_brand) do
-    table.sort(list, function(a, b) return a.id < b.id end)
+  table.sort(contracts, function(a, b) return a.id < b.id end)
+  local by_brand_tier = {}
+  for _, c in ipairs(contracts) do
+    local k = kol_by_id[c.kol_id]
+    if k then
+      local list = {}
+      for _, s in ipairs(sessions_by_kol[k.id] or {}) do
+        if s.platform == c.platform and c.starts_at <= s.starts_at and s.ends_at <= c.ends_at then
+          list[#list + 1] = s
+        end
+      end
+      if #list > 0 then
+        local by_tier = by_brand_tier[c.brand_id]
+        if not by_tier then by_tier = {}; by_brand_tier[c.brand_id] = by_tier end
+        local entries = by_tier[k.tier]
+        if not entries then entries = {}; by_tier[k.tier] = entries end
+        entries[#entries + 1] = {
+          kol = k, kol_id = k.id, cats = kol_cats[k.id], sessions = list,
+          w = math.max(followers[k.id][c.platform] or 0, 1) * tier_factor[k.tier],
+        }
+      end
+    end
   end
 
   -- 2. Products: launches first, then traffic, then profit; within a role the largest stock value.
@@ -123,15 +141,14 @@ function allocate(ctx)
     else
       local tier = tier_for_role[p.role]
       local cands, seen = {}, {}
-      for _, c in ipairs(contracts_by_brand[p.brand_id] or EMPTY) do
-        local k = kol_by_id[c.kol_id]
-        if k and not seen[k.id] and k.tier == tier and kol_cats[k.id][p.category] then
-          for _, s in ipairs(sessions_by_kol[k.id] or EMPTY) do
-            if s.platform == c.platform and c.starts_at <= s.starts_at and s.ends_at <= c.ends_at
-                and used[s.id] < s.slot_capacity and not has[s.id][p.id] then
-              local w = math.max(followers[k.id][s.platform] or 0, 1) * tier_factor[tier]
-              cands[#cands + 1] = { kol = k, session = s, w = w }
-              seen[k.id] = true
+      local pid, category = p.id, p.category
+      for _, e in ipairs((by_brand_tier[p.brand_id] or EMPTY)[tier] or EMPTY) do
+        if not seen[e.kol_id] and e.cats[category] then
+          for _, s in ipairs(e.sessions) do
+            local sid = s.id
+            if used[sid] < s.slot_capacity and not has[sid][pid] then
+              cands[#cands + 1] = { kol = e.kol, session = s, w = e.w }
+              seen[e.kol_id] = true
               break
             end
           end

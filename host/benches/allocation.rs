@@ -18,6 +18,40 @@ fn allocation(c: &mut Criterion) {
     let native = native_pyramid::allocate(&ctx, &params);
     assert_eq!(lua.assignments.len(), native.len());
     assert!(validate(&ctx, &lua.assignments).is_empty());
+    // CPU time of this thread as well as wall time: on a shared 2-core machine the wall time
+    // depends on what else runs; the CPU time much less.
+    const RUNS: u32 = 10;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0 / f64::from(RUNS);
+    let (mut script, mut ctx_build, mut read, mut total) = Default::default();
+    let (mut lua_cpu, mut rust_cpu, mut rust_wall) = (0u64, 0u64, Duration::ZERO);
+    for _ in 0..RUNS {
+        let c0 = thread_cpu_ns();
+        let r = run_strategy(bundled::PYRAMID.source, "pyramid.lua", &ctx, &limits).unwrap();
+        lua_cpu += thread_cpu_ns() - c0;
+        script += r.stats.script;
+        ctx_build += r.stats.ctx_build;
+        read += r.stats.result_read;
+        total += r.stats.elapsed;
+        let (c0, t0) = (thread_cpu_ns(), std::time::Instant::now());
+        black_box(native_pyramid::allocate(&ctx, &params));
+        rust_wall += t0.elapsed();
+        rust_cpu += thread_cpu_ns() - c0;
+    }
+    let cpu_ms = |ns: u64| ns as f64 / 1e6 / f64::from(RUNS);
+    eprintln!(
+        "mean of {RUNS} runs, wall: lua {:.1} ms (ctx to Lua {:.1} + load and allocate {:.1} + result to Rust {:.1}, + sandbox setup); rust {:.1} ms",
+        ms(total),
+        ms(ctx_build),
+        ms(script),
+        ms(read),
+        ms(rust_wall),
+    );
+    eprintln!(
+        "mean of {RUNS} runs, CPU time: lua {:.1} ms, rust {:.1} ms, ratio {:.1}x",
+        cpu_ms(lua_cpu),
+        cpu_ms(rust_cpu),
+        lua_cpu as f64 / rust_cpu.max(1) as f64
+    );
     eprintln!(
         "ctx: {} products, {} KOLs, {} contracts, {} sessions; {} assignments; Lua: ~{} instructions, {:.1} MiB ({:.1} MiB ctx)",
         ctx.products.len(),
@@ -56,6 +90,14 @@ fn allocation(c: &mut Criterion) {
         b.iter(|| black_box(validate(black_box(&ctx), &lua.assignments)))
     });
     g.finish();
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux `/proc/thread-self/schedstat`; 0 elsewhere).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 criterion_group!(benches, allocation);

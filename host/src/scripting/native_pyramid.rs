@@ -91,6 +91,13 @@ impl PyramidParams {
     }
 }
 
+struct Entry<'a> {
+    kol: &'a Kol,
+    cats: &'a HashSet<&'a str>,
+    sessions: Vec<&'a Session>,
+    w: i64,
+}
+
 /// Session statuses that take no more products.
 pub const CLOSED_SESSION_STATUSES: [&str; 3] = ["cancelled", "completed", "ended"];
 
@@ -129,15 +136,41 @@ pub fn allocate(ctx: &AllocationContext, params: &PyramidParams) -> Vec<Assignme
         list.sort_by(|a, b| (a.starts_at, &a.id).cmp(&(b.starts_at, &b.id)));
     }
 
-    let mut contracts_by_brand: HashMap<&str, Vec<_>> = HashMap::new();
-    for c in ctx.contracts.iter().filter(|c| c.status.in_force()) {
-        contracts_by_brand
-            .entry(c.brand_id.as_str())
+    // Signed or active contracts by brand and by the KOL's tier (in id order), each with the
+    // KOL's open sessions on the contract's platform inside its period (in time order).
+    let mut contracts: Vec<_> = ctx
+        .contracts
+        .iter()
+        .filter(|c| c.status.in_force())
+        .collect();
+    contracts.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut by_brand_tier: HashMap<(&str, Tier), Vec<Entry>> = HashMap::new();
+    for c in contracts {
+        let Some(k) = kols.get(c.kol_id.as_str()) else {
+            continue;
+        };
+        let sessions: Vec<&Session> = sessions_by_kol
+            .get(k.id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|s| {
+                s.platform == c.platform && c.starts_at <= s.starts_at && s.ends_at <= c.ends_at
+            })
+            .collect();
+        if sessions.is_empty() {
+            continue;
+        }
+        by_brand_tier
+            .entry((c.brand_id.as_str(), k.tier))
             .or_default()
-            .push(c);
-    }
-    for list in contracts_by_brand.values_mut() {
-        list.sort_by(|a, b| a.id.cmp(&b.id));
+            .push(Entry {
+                kol: k,
+                cats: &kol_cats[k.id.as_str()],
+                sessions,
+                w: k.followers_on(&c.platform).max(1) * params.tier_factor[tier_ix(k.tier)],
+            });
     }
 
     let mut products: Vec<_> = ctx.products.iter().collect();
@@ -165,33 +198,20 @@ pub fn allocate(ctx: &AllocationContext, params: &PyramidParams) -> Vec<Assignme
         let tier = params.tier_for_role[role_ix(p.role)];
         cands.clear();
         seen.clear();
-        for c in contracts_by_brand
-            .get(p.brand_id.as_str())
+        for e in by_brand_tier
+            .get(&(p.brand_id.as_str(), tier))
             .map(Vec::as_slice)
             .unwrap_or_default()
         {
-            if seen.contains(c.kol_id.as_str()) {
+            if seen.contains(e.kol.id.as_str()) || !e.cats.contains(p.category.as_str()) {
                 continue;
             }
-            let Some(k) = kols.get(c.kol_id.as_str()) else {
-                continue;
-            };
-            if k.tier != tier || !kol_cats[k.id.as_str()].contains(p.category.as_str()) {
-                continue;
-            }
-            let Some(list) = sessions_by_kol.get(k.id.as_str()) else {
-                continue;
-            };
-            for s in list {
-                if s.platform == c.platform
-                    && c.starts_at <= s.starts_at
-                    && s.ends_at <= c.ends_at
-                    && used[s.id.as_str()] < s.slot_capacity
+            for s in &e.sessions {
+                if used[s.id.as_str()] < s.slot_capacity
                     && !has.contains(&(s.id.as_str(), p.id.as_str()))
                 {
-                    let w = k.followers_on(&s.platform).max(1) * params.tier_factor[tier_ix(tier)];
-                    cands.push((k, s, w));
-                    seen.insert(k.id.as_str());
+                    cands.push((e.kol, s, e.w));
+                    seen.insert(e.kol.id.as_str());
                     break;
                 }
             }

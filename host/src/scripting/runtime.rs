@@ -25,8 +25,18 @@ pub struct RunStats {
     pub memory_bytes: usize,
     /// Bytes of the ctx tables alone.
     pub ctx_memory_bytes: usize,
+    /// The whole run.
     #[serde(serialize_with = "ser_micros")]
     pub elapsed: Duration,
+    /// Building the ctx tables.
+    #[serde(serialize_with = "ser_micros")]
+    pub ctx_build: Duration,
+    /// Loading the chunk and running `allocate(ctx)`.
+    #[serde(serialize_with = "ser_micros")]
+    pub script: Duration,
+    /// Reading the result back into Rust.
+    #[serde(serialize_with = "ser_micros")]
+    pub result_read: Duration,
 }
 
 fn ser_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -120,7 +130,9 @@ pub fn run_strategy(
     let internal = |e: mlua::Error| ScriptError::Internal(e.to_string());
     let lua = new_state(log.clone(), started).map_err(internal)?;
     let before_ctx = lua.used_memory();
+    let ctx_started = Instant::now();
     let ctx_table = ctx_to_lua(&lua, ctx).map_err(internal)?;
+    let ctx_build = ctx_started.elapsed();
     let base = lua.used_memory();
     lua.set_memory_limit(base.saturating_add(limits.memory_bytes))
         .map_err(internal)?;
@@ -132,12 +144,17 @@ pub fn run_strategy(
     });
     install_hook(&lua, limits, started, budget.clone());
 
+    let script_started = Instant::now();
     let outcome = run_allocate(&lua, source, name, ctx_table);
-    let stats = RunStats {
+    let script = script_started.elapsed();
+    let mut stats = RunStats {
         instructions: budget.executed.get(),
         memory_bytes: lua.used_memory(),
         ctx_memory_bytes: base.saturating_sub(before_ctx),
         elapsed: started.elapsed(),
+        ctx_build,
+        script,
+        result_read: Duration::ZERO,
     };
     // A tripped budget wins even if the script swallowed the error and returned something.
     match budget.tripped.get() {
@@ -166,12 +183,18 @@ pub fn run_strategy(
         }
         Err(e) => return Err(map_lua_error(e, name, limits)),
     };
+    let read_started = Instant::now();
+    // No script code runs from here on (raw reads only), so the cap can go: with a cap, mlua
+    // protects every string push with a pcall, which makes reading big results slow.
+    let _ = lua.set_memory_limit(0);
     let (assignments, notes) =
         result_from_lua(value, limits).map_err(|(path, message)| ScriptError::InvalidResult {
             script: name.to_string(),
             path,
             message,
         })?;
+    stats.result_read = read_started.elapsed();
+    stats.elapsed = started.elapsed();
     lua.remove_hook();
     let mut log = log.borrow_mut();
     let mut logs = std::mem::take(&mut log.lines);
