@@ -72,9 +72,9 @@ async fn main() -> anyhow::Result<()> {
     let db = store::connect(&config.database_url)
         .await
         .with_context(|| format!("connecting to {}", config.database_url))?;
-    store::migrate(&db)
+    store::prepare(&db)
         .await
-        .context("migrating the database")?;
+        .context("preparing the database")?;
     match cli.command {
         Command::Migrate => println!("database is up to date"),
         Command::Serve { demo } => {

@@ -3,6 +3,7 @@
 
 mod fixtures;
 
+mod allocations;
 mod audit;
 mod auth;
 mod contracts;

@@ -65,7 +65,7 @@ impl TestApp {
             }
         };
         let db = store::connect(&url).await.expect("connect");
-        store::migrate(&db).await.expect("migrate");
+        store::prepare(&db).await.expect("prepare");
         let config = Config {
             database_url: url,
             listen: "127.0.0.1:0".parse().unwrap(),

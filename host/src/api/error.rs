@@ -24,6 +24,16 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("the request breaks {} rule(s)", .0.len())]
     Validation(Vec<FieldError>),
+    /// A strategy script failed: 422 with the script's error `code` and `line`.
+    #[error("{0}")]
+    Script(crate::scripting::ScriptError),
+    /// Valid input whose outcome breaks rules, with machine-readable details (e.g. violations).
+    #[error("{detail}")]
+    Rejected {
+        detail: String,
+        errors: Vec<FieldError>,
+        extensions: serde_json::Map<String, serde_json::Value>,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -38,6 +48,10 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Problem-specific members (RFC 9457 §3.2), e.g. a script error's `code` and `line`.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -56,7 +70,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Script(e) if e.is_script_fault() => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Script(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -65,8 +81,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let ApiError::Internal(e) = &self {
-            tracing::error!(error = ?e, "request failed");
+        match &self {
+            ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            ApiError::Script(e) if !e.is_script_fault() => {
+                tracing::error!(error = %e, "script host failed")
+            }
+            _ => {}
         }
         let detail = match &self {
             ApiError::Validation(errors) => errors
@@ -81,10 +101,36 @@ impl IntoResponse for ApiError {
             title: status.canonical_reason().unwrap_or("Error").into(),
             status: status.as_u16(),
             detail,
-            errors: match self {
-                ApiError::Validation(errors) => errors,
-                _ => Vec::new(),
+            errors: Vec::new(),
+            extensions: serde_json::Map::new(),
+        };
+        let problem = match self {
+            ApiError::Validation(errors) => Problem { errors, ..problem },
+            ApiError::Rejected {
+                errors, extensions, ..
+            } => Problem {
+                errors,
+                extensions,
+                ..problem
             },
+            ApiError::Script(e) => {
+                let mut extensions = serde_json::Map::new();
+                extensions.insert("code".into(), e.code().into());
+                extensions.insert(
+                    "line".into(),
+                    e.line().map_or(serde_json::Value::Null, Into::into),
+                );
+                let errors = vec![FieldError {
+                    field: "source".into(),
+                    message: e.to_string(),
+                }];
+                Problem {
+                    errors,
+                    extensions,
+                    ..problem
+                }
+            }
+            _ => problem,
         };
         let mut res = (status, axum::Json(problem)).into_response();
         res.headers_mut().insert(

@@ -1,5 +1,6 @@
 //! The HTTP API (design §3, §4): one module per resource, composed here with its OpenAPI document.
 
+pub mod allocations;
 pub mod audit;
 pub mod auth;
 pub mod brands;
@@ -11,6 +12,7 @@ pub mod meta;
 pub mod pagination;
 pub mod products;
 pub mod scope;
+pub mod scripts;
 pub mod sessions;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -49,6 +51,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(products::router())
         .merge(contracts::router())
         .merge(sessions::router())
+        .merge(scripts::router())
+        .merge(allocations::router())
         .merge(audit::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

@@ -21,4 +21,6 @@ pub mod synthetic;
 pub use error::ScriptError;
 pub use limits::ScriptLimits;
 pub use report::{Report, test_script};
-pub use runtime::{Preview, RunOutput, RunStats, preview, preview_async, run_strategy};
+pub use runtime::{
+    Preview, RunOutput, RunStats, check_syntax, preview, preview_async, run_strategy,
+};

@@ -209,6 +209,18 @@ pub fn run_strategy(
     })
 }
 
+/// Compiles `source` as a text chunk without running it: how a script is checked before it is
+/// stored. Bytecode is refused like at run time.
+pub fn check_syntax(source: &str, name: &str) -> Result<(), ScriptError> {
+    let lua = Lua::new();
+    lua.load(source)
+        .set_name(format!("={name}"))
+        .set_mode(ChunkMode::Text)
+        .into_function()
+        .map(|_| ())
+        .map_err(|e| map_lua_error(e, name, &ScriptLimits::default()))
+}
+
 /// `Ok(None)`: the chunk ran but defines no `allocate`.
 fn run_allocate(
     lua: &Lua,

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod entities;
+pub mod scripts;
 pub mod tokens;
 
 use std::time::Duration;
@@ -40,6 +41,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// Brings the schema up to date. Safe to run on every start.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Everything a server needs before it serves: the schema, and the bundled strategies.
+pub async fn prepare(db: &DatabaseConnection) -> Result<(), DbErr> {
+    migrate(db).await?;
+    scripts::sync_bundled(db).await
 }
 
 fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {

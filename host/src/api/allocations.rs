@@ -1,0 +1,356 @@
+//! `POST /api/v1/allocations`: run a strategy on the agency's data, validate every assignment
+//! (design §6), and with `apply: true` and no violations write the lineups in one transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::Utc;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::auth::{MANAGERS, Principal, Scope};
+use super::error::{ApiError, ApiResult};
+use super::extract::JsonBody;
+use super::scripts::{SCRIPTERS, chunk_name};
+use super::sessions::{LineupSlot, check_lineup, replace_lineup, with_lineups};
+use super::{kols, products};
+use crate::app::AppState;
+use crate::domain::allocation::{AllocationContext, Assignment, Violation};
+use crate::domain::lineup::SessionFacts;
+use crate::domain::{ContractStatus, FieldError, SessionStatus};
+use crate::scripting::{self, Preview, ScriptLimits};
+use crate::store::entities::{contract, kol, product, session};
+use crate::store::{audit, scripts};
+
+/// Which strategy computes the allocation.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Strategy {
+    /// A stored Lua script, by name (its newest version).
+    Script(String),
+    /// A WASM plugin of world `allocator`, by name.
+    Plugin(String),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationRequest {
+    pub strategy: Strategy,
+    /// Strategy parameters, handed to the script as `ctx.params`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
+    /// Write the lineups (only when there are no violations).
+    #[serde(default)]
+    pub apply: bool,
+    /// An explicit `ctx` for a dry run, instead of the database's (never applied).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub ctx: Option<serde_json::Value>,
+    #[serde(default)]
+    pub limits: Option<RunLimits>,
+}
+
+/// Tighter limits for one run. The server's defaults are the ceiling: a run may ask for less.
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunLimits {
+    pub instructions: Option<u64>,
+    pub wall_clock_ms: Option<u64>,
+    pub memory_bytes: Option<usize>,
+}
+
+impl RunLimits {
+    pub fn resolve(self) -> ApiResult<ScriptLimits> {
+        let max = ScriptLimits::default();
+        let mut limits = max.clone();
+        let mut errors = Vec::new();
+        let mut take =
+            |field: &str, asked: Option<u64>, ceiling: u64, set: &mut dyn FnMut(u64)| match asked {
+                Some(n) if n == 0 || n > ceiling => errors.push(FieldError {
+                    field: format!("limits.{field}"),
+                    message: format!("must be between 1 and {ceiling}"),
+                }),
+                Some(n) => set(n),
+                None => {}
+            };
+        take(
+            "instructions",
+            self.instructions,
+            max.instructions,
+            &mut |n| limits.instructions = n,
+        );
+        take(
+            "wall_clock_ms",
+            self.wall_clock_ms,
+            max.wall_clock.as_millis() as u64,
+            &mut |n| limits.wall_clock = Duration::from_millis(n),
+        );
+        take(
+            "memory_bytes",
+            self.memory_bytes.map(|m| m as u64),
+            max.memory_bytes as u64,
+            &mut |n| limits.memory_bytes = n as usize,
+        );
+        if errors.is_empty() {
+            Ok(limits)
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+}
+
+/// What a strategy proposed, what breaks the rules, and whether it was written.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AllocationOutcome {
+    #[schema(value_type = Vec<Object>)]
+    pub assignments: Vec<Assignment>,
+    #[schema(value_type = Vec<Object>)]
+    pub violations: Vec<Violation>,
+    pub notes: Vec<String>,
+    /// Lines the script logged with `kolhost.log`.
+    pub logs: Vec<String>,
+    #[schema(value_type = Object)]
+    pub stats: serde_json::Value,
+    /// The script version that ran.
+    pub script_version: Option<i32>,
+    pub applied: bool,
+}
+
+impl AllocationOutcome {
+    pub fn from_preview(p: Preview, script_version: Option<i32>, applied: bool) -> Self {
+        AllocationOutcome {
+            assignments: p.result.assignments,
+            violations: p.result.violations,
+            notes: p.result.notes,
+            logs: p.logs,
+            stats: serde_json::to_value(&p.stats).unwrap_or_default(),
+            script_version,
+            applied,
+        }
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(allocate))
+}
+
+/// Computes an allocation with a strategy; previews it, or applies it to the sessions' lineups.
+#[utoipa::path(post, path = "/allocations", tag = "allocations", request_body = AllocationRequest,
+    responses((status = 200, body = AllocationOutcome), (status = 403, body = super::error::Problem),
+        (status = 422, description = "a script error (with `code` and `line`), or violations when applying", body = super::error::Problem)))]
+async fn allocate(
+    State(s): State<AppState>,
+    p: Principal,
+    JsonBody(req): JsonBody<AllocationRequest>,
+) -> ApiResult<Json<AllocationOutcome>> {
+    p.require(if req.apply { MANAGERS } else { SCRIPTERS })?;
+    if req.apply && req.ctx.is_some() {
+        return Err(ApiError::field(
+            "ctx",
+            "an explicit ctx is for dry runs; apply runs on the agency's data",
+        ));
+    }
+    let limits = req.limits.unwrap_or_default().resolve()?;
+    let source = match req.ctx {
+        Some(ctx) => ContextSource::Explicit(ctx),
+        None => ContextSource::Database,
+    };
+    let ctx = Arc::new(build_context(&s.db, source, req.params).await?);
+    let (preview, version) = match &req.strategy {
+        Strategy::Script(name) => {
+            let script = scripts::latest(&s.db, name).await?.ok_or_else(|| {
+                ApiError::field("strategy.script", format!("no script named {name:?}"))
+            })?;
+            let preview = scripting::preview_async(
+                Arc::from(script.source),
+                Arc::from(chunk_name(name)),
+                ctx.clone(),
+                limits,
+            )
+            .await
+            .map_err(ApiError::Script)?;
+            (preview, Some(script.version))
+        }
+        Strategy::Plugin(name) => {
+            return Err(ApiError::field(
+                "strategy.plugin",
+                format!("no allocator plugin named {name:?} is loaded"),
+            ));
+        }
+    };
+    let mut outcome = AllocationOutcome::from_preview(preview, version, false);
+    if !req.apply {
+        return Ok(Json(outcome));
+    }
+    if !outcome.violations.is_empty() {
+        let errors = outcome
+            .violations
+            .iter()
+            .map(|v| FieldError {
+                field: v.field.clone(),
+                message: v.message.clone(),
+            })
+            .collect();
+        let mut extensions = serde_json::Map::new();
+        extensions.insert(
+            "violations".into(),
+            serde_json::to_value(&outcome.violations).unwrap_or_default(),
+        );
+        extensions.insert("notes".into(), outcome.notes.clone().into());
+        return Err(ApiError::Rejected {
+            detail: format!(
+                "the allocation has {} violation(s); nothing was applied",
+                outcome.violations.len()
+            ),
+            errors,
+            extensions,
+        });
+    }
+    apply(&s.db, &p, &ctx, &outcome.assignments, &req.strategy).await?;
+    outcome.applied = true;
+    Ok(Json(outcome))
+}
+
+/// Appends each session's assignments to its lineup, all sessions in one transaction. Every
+/// lineup is checked again inside the transaction, so data changed since the run is caught.
+async fn apply(
+    db: &DatabaseConnection,
+    p: &Principal,
+    ctx: &AllocationContext,
+    assignments: &[Assignment],
+    strategy: &Strategy,
+) -> ApiResult<()> {
+    let brand_of: HashMap<&str, &str> = ctx
+        .products
+        .iter()
+        .map(|p| (p.id.as_str(), p.brand_id.as_str()))
+        .collect();
+    let mut by_session: Vec<(&str, Vec<&Assignment>)> = Vec::new();
+    for a in assignments {
+        match by_session.iter_mut().find(|(id, _)| *id == a.session_id) {
+            Some((_, list)) => list.push(a),
+            None => by_session.push((a.session_id.as_str(), vec![a])),
+        }
+    }
+    let action = match strategy {
+        Strategy::Script(n) => format!("session.allocate.script.{n}"),
+        Strategy::Plugin(n) => format!("session.allocate.plugin.{n}"),
+    };
+    let stale = || {
+        ApiError::Conflict(
+            "the agency's data changed since the allocation ran; run it again".into(),
+        )
+    };
+    let txn = db.begin().await?;
+    for (session_id, list) in by_session {
+        let id: Uuid = session_id.parse().map_err(|_| stale())?;
+        let row = session::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(stale)?;
+        let before = with_lineups(&txn, vec![row], Scope::All).await?.remove(0);
+        let mut lineup = before.lineup.clone();
+        let mut position = lineup.iter().map(|s| s.position).max().unwrap_or(0);
+        for a in list {
+            let brand = brand_of.get(a.product_id.as_str()).ok_or_else(stale)?;
+            let mut contracts: Vec<_> = ctx
+                .contracts
+                .iter()
+                .filter(|c| {
+                    c.brand_id == *brand
+                        && c.kol_id == a.kol_id
+                        && c.platform == before.platform.as_str()
+                })
+                .filter(|c| c.status.in_force() && c.covers(before.starts_at, before.ends_at))
+                .collect();
+            contracts.sort_by(|x, y| x.id.cmp(&y.id));
+            let contract = contracts.first().ok_or_else(stale)?;
+            position += 1;
+            lineup.push(LineupSlot {
+                product_id: a.product_id.parse().map_err(|_| stale())?,
+                contract_id: contract.id.parse().map_err(|_| stale())?,
+                position,
+                live_price_fen: a.live_price_fen,
+                units: a.units,
+            });
+        }
+        let facts = SessionFacts {
+            kol_id: before.kol_id,
+            platform: before.platform,
+            starts_at: before.starts_at,
+            slot_capacity: before.slot_capacity,
+        };
+        check_lineup(&txn, &facts, &lineup).await?;
+        replace_lineup(&txn, id, &lineup).await?;
+        let mut after = before.clone();
+        after.lineup = lineup;
+        after.updated_at = Utc::now();
+        audit::record(&txn, p, &action, "session", id, Some(&before), Some(&after)).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Where a run's `ctx` comes from.
+pub enum ContextSource {
+    /// The agency's products, KOLs, contracts in force, and upcoming scheduled sessions.
+    Database,
+    /// A `ctx` given in the request (dry runs).
+    Explicit(serde_json::Value),
+}
+
+/// Builds the `ctx` a strategy sees (design §6), in the API's field names.
+pub async fn build_context(
+    db: &DatabaseConnection,
+    source: ContextSource,
+    params: serde_json::Value,
+) -> ApiResult<AllocationContext> {
+    let params = match params {
+        serde_json::Value::Null => serde_json::json!({}),
+        v @ serde_json::Value::Object(_) => v,
+        _ => return Err(ApiError::field("params", "must be an object")),
+    };
+    let mut ctx = match source {
+        ContextSource::Explicit(value) => {
+            serde_path_to_error::deserialize::<_, AllocationContext>(value)
+                .map_err(|e| ApiError::field(format!("ctx.{}", e.path()), e.inner().to_string()))?
+        }
+        ContextSource::Database => from_database(db).await?,
+    };
+    ctx.params = params;
+    Ok(ctx)
+}
+
+async fn from_database(db: &DatabaseConnection) -> ApiResult<AllocationContext> {
+    let products = products::with_listings(db, product::Entity::find().all(db).await?).await?;
+    let kols = kols::with_accounts(db, kol::Entity::find().all(db).await?).await?;
+    let contracts = contract::Entity::find()
+        .filter(contract::Column::Status.is_in([
+            ContractStatus::Signed.as_str(),
+            ContractStatus::Active.as_str(),
+        ]))
+        .all(db)
+        .await?;
+    let sessions = session::Entity::find()
+        .filter(session::Column::Status.eq(SessionStatus::Scheduled.as_str()))
+        .filter(session::Column::StartsAt.gte(Utc::now()))
+        .all(db)
+        .await?;
+    let sessions = with_lineups(db, sessions, Scope::All).await?;
+    // The API views serialise to exactly the names the strategies read.
+    let value = serde_json::json!({
+        "products": products,
+        "kols": kols,
+        "contracts": contracts.into_iter().map(super::contracts::Contract::from).collect::<Vec<_>>(),
+        "sessions": sessions,
+    });
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("building ctx: {e}")))
+}

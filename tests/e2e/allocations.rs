@@ -1,0 +1,329 @@
+use std::collections::HashMap;
+
+use kolhost::config::Config;
+use kolhost::domain::Role;
+use kolhost_e2e::{TestApp, both_databases};
+use serde_json::{Value, json};
+
+both_databases!(
+    pyramid_on_the_demo_agency_previews_then_applies,
+    scripts_are_versioned_and_errors_carry_their_line,
+    violations_block_apply_and_change_nothing
+);
+
+async fn pyramid_on_the_demo_agency_previews_then_applies(app: &TestApp) {
+    kolhost::demo::seed(&app.db, &Config::default())
+        .await
+        .unwrap();
+    let (_, kols) = app.get("/api/v1/kols?limit=100", &app.admin).await;
+    let tier: HashMap<String, String> = kols["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["id"].as_str().unwrap().to_owned(),
+                k["tier"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let (_, products) = app.get("/api/v1/products?limit=100", &app.admin).await;
+    let role: HashMap<String, String> = products["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+
+    let scripter = app.token(Role::Scripter, None).await;
+    let (status, preview) = app
+        .post(
+            "/api/v1/allocations",
+            &scripter,
+            json!({"strategy": {"script": "pyramid"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["violations"], json!([]));
+    assert_eq!(preview["applied"], false);
+    let assignments = preview["assignments"].as_array().unwrap();
+    assert!(assignments.len() >= 10, "{preview}");
+    for a in assignments {
+        let expected = match role[a["product_id"].as_str().unwrap()].as_str() {
+            "launch" => "head",
+            "traffic" => "waist",
+            _ => "tail",
+        };
+        assert_eq!(tier[a["kol_id"].as_str().unwrap()], expected, "{a}");
+    }
+    for r in ["launch", "traffic", "profit"] {
+        assert!(
+            assignments
+                .iter()
+                .any(|a| role[a["product_id"].as_str().unwrap()] == r),
+            "some {r} product placed"
+        );
+    }
+    assert!(!preview["notes"].as_array().unwrap().is_empty());
+
+    // A scripter previews; applying is a manager's call.
+    let (status, _) = app
+        .post(
+            "/api/v1/allocations",
+            &scripter,
+            json!({"strategy": {"script": "pyramid"}, "apply": true}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let brand = app
+        .token(
+            Role::Brand,
+            Some(
+                products["items"][0]["brand_id"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+            ),
+        )
+        .await;
+    assert_eq!(
+        app.post(
+            "/api/v1/allocations",
+            &brand,
+            json!({"strategy": {"script": "pyramid"}})
+        )
+        .await
+        .0,
+        403
+    );
+
+    let manager = app.token(Role::Manager, None).await;
+    let (status, applied) = app
+        .post(
+            "/api/v1/allocations",
+            &manager,
+            json!({"strategy": {"script": "pyramid"}, "apply": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{applied}");
+    assert_eq!(applied["applied"], true);
+    assert_eq!(
+        applied["assignments"], preview["assignments"],
+        "same data, same plan"
+    );
+    for a in applied["assignments"].as_array().unwrap() {
+        let (_, s) = app
+            .get(
+                &format!("/api/v1/sessions/{}", a["session_id"].as_str().unwrap()),
+                &app.admin,
+            )
+            .await;
+        let slot = s["lineup"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|slot| slot["product_id"] == a["product_id"])
+            .unwrap_or_else(|| panic!("{a} not in {s}"));
+        assert_eq!(slot["units"], a["units"]);
+        assert_eq!(slot["live_price_fen"], a["live_price_fen"]);
+    }
+    let (_, trail) = app
+        .get(
+            "/api/v1/audit?action=session.allocate.script.pyramid&limit=500",
+            &app.admin,
+        )
+        .await;
+    assert!(!trail["items"].as_array().unwrap().is_empty());
+    assert_eq!(trail["items"][0]["actor"], "test manager");
+
+    // Running again sees the lineups it wrote: stock and slots already taken are not handed out twice.
+    let (status, again) = app
+        .post(
+            "/api/v1/allocations",
+            &scripter,
+            json!({"strategy": {"script": "pyramid"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(again["violations"], json!([]), "{again}");
+}
+
+async fn scripts_are_versioned_and_errors_carry_their_line(app: &TestApp) {
+    let scripter = app.token(Role::Scripter, None).await;
+    let (status, p) = app
+        .post(
+            "/api/v1/scripts",
+            &scripter,
+            json!({"name": "weekly", "source": "function allocate(ctx)\n  return {\nend\n"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(p["code"], "script_syntax_error");
+    assert_eq!(p["line"], 3);
+    assert_eq!(
+        app.get("/api/v1/scripts/weekly", &scripter).await.0,
+        404,
+        "nothing stored"
+    );
+
+    let v1 = "function allocate(ctx)\n  return {assignments = {}, notes = {'v1'}}\nend\n";
+    let (status, s1) = app
+        .post(
+            "/api/v1/scripts",
+            &scripter,
+            json!({"name": "weekly", "source": v1}),
+        )
+        .await;
+    assert_eq!(status, 201, "{s1}");
+    assert_eq!(s1["version"], 1);
+    let v2 = "function allocate(ctx)\n  local x = nil\n  return x.field\nend\n";
+    let (_, s2) = app
+        .post(
+            "/api/v1/scripts",
+            &scripter,
+            json!({"name": "weekly", "source": v2}),
+        )
+        .await;
+    assert_eq!(s2["version"], 2);
+    let (_, versions) = app.get("/api/v1/scripts/weekly/versions", &scripter).await;
+    assert_eq!(versions["items"][0]["source"], v1);
+    assert_eq!(versions["items"][1]["source"], v2);
+
+    let (status, p) = app
+        .post("/api/v1/scripts/weekly/dry-run", &scripter, json!({}))
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["code"], "script_runtime_error");
+    assert_eq!(p["line"], 3);
+
+    // A hostile script is stopped by its budget; the server carries on.
+    let spin = "function allocate(ctx)\n  while true do end\nend\n";
+    app.post(
+        "/api/v1/scripts",
+        &scripter,
+        json!({"name": "spin", "source": spin}),
+    )
+    .await;
+    let (status, p) = app
+        .post(
+            "/api/v1/scripts/spin/dry-run",
+            &scripter,
+            json!({"limits": {"instructions": 1000000, "wall_clock_ms": 2000}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["code"], "script_instruction_budget_exceeded");
+    assert_eq!(p["line"], 2);
+    let (status, p) = app
+        .post(
+            "/api/v1/scripts/spin/dry-run",
+            &scripter,
+            json!({"limits": {"instructions": 0}}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(p["errors"][0]["field"], "limits.instructions");
+    let (status, p) = app.post("/api/v1/scripts", &scripter, json!({"name": "sneaky", "source": "os.execute('id')\nfunction allocate(ctx) return {assignments={}, notes={}} end"})).await;
+    assert_eq!(status, 201, "{p}");
+    let (status, p) = app
+        .post("/api/v1/scripts/sneaky/dry-run", &scripter, json!({}))
+        .await;
+    assert_eq!(status, 422, "os is not there: {p}");
+    assert_eq!(app.get("/api/v1/scripts", &scripter).await.0, 200);
+
+    // An explicit ctx for a dry run, checked field by field.
+    let (status, p) = app
+        .post(
+            "/api/v1/scripts/weekly/dry-run",
+            &scripter,
+            json!({"ctx": {"products": [{"id": 5}]}}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        p["errors"][0]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("ctx.products[0]"),
+        "{p}"
+    );
+}
+
+async fn violations_block_apply_and_change_nothing(app: &TestApp) {
+    kolhost::demo::seed(&app.db, &Config::default())
+        .await
+        .unwrap();
+    // Every product to the first session at one fen: under the floor, and mostly uncontracted.
+    let greedy = r#"
+function allocate(ctx)
+  local out = {}
+  local s = ctx.sessions[1]
+  for i, p in ipairs(ctx.products) do
+    out[#out + 1] = {product_id = p.id, kol_id = s.kol_id, session_id = s.id, units = p.stock_units + 1, live_price_fen = 1, reason = "greedy"}
+  end
+  return {assignments = out, notes = {"all in"}}
+end
+"#;
+    app.post(
+        "/api/v1/scripts",
+        &app.admin,
+        json!({"name": "greedy", "source": greedy}),
+    )
+    .await;
+    let (_, before) = app.get("/api/v1/sessions?limit=100", &app.admin).await;
+    let (status, preview) = app
+        .post(
+            "/api/v1/allocations",
+            &app.admin,
+            json!({"strategy": {"script": "greedy"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let codes: Vec<&str> = preview["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "price_below_floor",
+        "stock_exceeded",
+        "no_contract",
+        "session_capacity_exceeded",
+    ] {
+        assert!(codes.contains(&code), "{code} in {codes:?}");
+    }
+    let (status, p) = app
+        .post(
+            "/api/v1/allocations",
+            &app.admin,
+            json!({"strategy": {"script": "greedy"}, "apply": true}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(!p["violations"].as_array().unwrap().is_empty());
+    assert!(
+        p["errors"][0]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("assignments[")
+    );
+    let (_, after) = app.get("/api/v1/sessions?limit=100", &app.admin).await;
+    assert_eq!(before, after, "nothing applied");
+    let (status, p) = app
+        .post(
+            "/api/v1/allocations",
+            &app.admin,
+            json!({"strategy": {"script": "nope"}}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(p["errors"][0]["field"], "strategy.script");
+    let _: Value = p;
+}
