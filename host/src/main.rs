@@ -38,6 +38,25 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Works with Lua allocation strategies offline (no database needed).
+    Script {
+        #[command(subcommand)]
+        command: ScriptCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScriptCommand {
+    /// Runs a strategy on a fixture and validates its assignments. Exit status: 0 passed,
+    /// 1 violations, 2 the script failed.
+    Test {
+        /// The Lua file defining `allocate(ctx)`.
+        file: PathBuf,
+        /// A JSON ctx (`products`, `kols`, `contracts`, `sessions`, `params`); default: the demo
+        /// agency of scripts/fixtures/demo.json.
+        #[arg(long)]
+        fixture: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -68,6 +87,12 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    if let Command::Script {
+        command: ScriptCommand::Test { file, fixture },
+    } = &cli.command
+    {
+        std::process::exit(script_test(file, fixture.as_deref())?);
+    }
     let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
     let db = store::connect(&config.database_url)
         .await
@@ -76,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("preparing the database")?;
     match cli.command {
+        Command::Script { .. } => unreachable!("handled before connecting"),
         Command::Migrate => println!("database is up to date"),
         Command::Serve { demo } => {
             if demo {
@@ -126,4 +152,30 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn script_test(file: &std::path::Path, fixture: Option<&std::path::Path>) -> anyhow::Result<i32> {
+    use kolhost::scripting::{ScriptLimits, bundled, test_script};
+    let source =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let fixture = match fixture {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => bundled::DEMO_FIXTURE.to_owned(),
+    };
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "script.lua".into());
+    match test_script(&source, &name, &fixture, &ScriptLimits::default()) {
+        Ok(report) => {
+            println!("{report}");
+            Ok(if report.passed() { 0 } else { 1 })
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(2)
+        }
+    }
 }

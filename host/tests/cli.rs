@@ -93,3 +93,56 @@ fn a_bad_config_file_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("listen"), "{err}");
 }
+
+#[test]
+fn script_test_runs_a_strategy_on_a_fixture() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kolhost"))
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&[
+        "script",
+        "test",
+        "scripts/pyramid.lua",
+        "--fixture",
+        "scripts/fixtures/demo.json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.lua");
+    std::fs::write(
+        &broken,
+        "function allocate(ctx)\n  error('no stock data')\nend\n",
+    )
+    .unwrap();
+    let out = run(&["script", "test", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.lua:2"), "{err}");
+
+    let cheap = dir.path().join("cheap.lua");
+    std::fs::write(
+        &cheap,
+        "function allocate(ctx)\n  local p, s = ctx.products[1], ctx.sessions[1]\n  return {assignments = {{product_id = p.id, kol_id = s.kol_id, session_id = s.id, units = 1, live_price_fen = 1}}, notes = {}}\nend\n",
+    )
+    .unwrap();
+    let out = run(&["script", "test", cheap.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "violations: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
