@@ -1,1 +1,3 @@
+pub mod plugins;
+
 pub fn placeholder() {}
