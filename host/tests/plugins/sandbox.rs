@@ -104,21 +104,29 @@ async fn a_well_behaved_plugin_keeps_answering_meanwhile() {
     let (body, sign) = douyin_sample();
     let mut d = delivery("/webhooks/douyin", "", &body);
     d.headers.push(("event-sign".into(), sign));
-    let started = Instant::now();
-    let mut ok = 0;
+    let mut ok_while_hostile_ran = 0;
     let mut slowest = Duration::ZERO;
-    while started.elapsed() < Duration::from_millis(250) {
+    while hostile_calls.iter().any(|h| !h.is_finished()) {
         let t = Instant::now();
         reg.verify_webhook("example", &d).await.unwrap();
         let parsed = reg.parse_webhook("example", &d).await.unwrap();
         slowest = slowest.max(t.elapsed());
         assert_eq!(parsed.events.len(), 2);
-        ok += 1;
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        if hostile_calls[..2].iter().any(|h| !h.is_finished()) {
+            ok_while_hostile_ran += 1;
+        }
+        // The test body runs on its own thread, not a runtime worker.
+        std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(ok >= 5, "only {ok} well-behaved calls");
+    // The loops spin for 1.5 s on both runtime threads; the well-behaved plugin still answers
+    // (each looping call yields at every epoch tick).
+    eprintln!("{ok_while_hostile_ran} well-behaved calls while the loops ran, slowest {slowest:?}");
     assert!(
-        slowest < Duration::from_millis(100),
+        ok_while_hostile_ran >= 3,
+        "only {ok_while_hostile_ran} well-behaved calls while the loops ran"
+    );
+    assert!(
+        slowest < Duration::from_millis(750),
         "a well-behaved call took {slowest:?}"
     );
     for h in hostile_calls {
