@@ -7,5 +7,6 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod plugins;
 pub mod scripting;
 pub mod store;

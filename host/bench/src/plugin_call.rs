@@ -1,0 +1,181 @@
+//! Plugin call benchmark (design §7: a call with a fresh instance from the pre-instantiated
+//! component, <= 10 us median). The same logic — verify a Douyin-style push signature
+//! (md5(app_key + body + app_secret)) and parse its JSON into events — three ways, in one run:
+//!
+//! 1. the `example-platform` WASM component through kolhost's registry: each call is a fresh
+//!    store and instance from the pre-instantiated component, with all limits armed;
+//! 2. the same Rust functions called natively;
+//! 3. an Extism plugin (crates.io `extism`) with the same functions.
+//!
+//! Run: `cargo run --release -p kolhost-bench --bin plugin-call` (add `-- N` for iterations).
+
+use kolhost::plugins::{
+    Capability, Delivery, LimitsOverride, Manifest, MemoryKv, Registry, RegistryConfig, Runtime,
+    RuntimeConfig, Settings, World, artifacts,
+};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Summary {
+    name: &'static str,
+    median: Duration,
+    p99: Duration,
+    mean: Duration,
+}
+
+fn measure(name: &'static str, iters: usize, mut f: impl FnMut()) -> Summary {
+    for _ in 0..iters / 10 {
+        f();
+    }
+    let mut samples = Vec::with_capacity(iters);
+    let total = Instant::now();
+    for _ in 0..iters {
+        let t = Instant::now();
+        f();
+        samples.push(t.elapsed());
+    }
+    let mean = total.elapsed() / iters as u32;
+    samples.sort();
+    Summary {
+        name,
+        median: samples[iters / 2],
+        p99: samples[iters * 99 / 100],
+        mean,
+    }
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.2}", d.as_nanos() as f64 / 1000.0)
+}
+
+fn main() {
+    let iters: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (body, sign) = douyin_push::sample_delivery();
+
+    // 1. The component.
+    let runtime = Runtime::new(RuntimeConfig::default()).expect("engine");
+    let reg = Registry::new(
+        runtime,
+        Arc::new(MemoryKv::new()),
+        RegistryConfig::default(),
+    );
+    let manifest = Manifest {
+        name: "example".into(),
+        version: "1.0.0".into(),
+        world: World::Platform,
+        grants: vec![Capability::Config],
+        allowed_hosts: vec![],
+        limits: LimitsOverride::default(),
+    };
+    let bytes = std::fs::read(artifacts::EXAMPLE_PLATFORM).expect("example-platform component");
+    rt.block_on(reg.load(manifest, &bytes)).expect("load");
+    reg.set_settings(
+        "example",
+        Settings {
+            config: [("app_key".to_string(), "ak".to_string())].into(),
+            secrets: [("app_secret".to_string(), "sk".to_string())].into(),
+        },
+    )
+    .unwrap();
+    let delivery = Delivery {
+        method: "POST".into(),
+        path: "/webhooks/douyin".into(),
+        query: String::new(),
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("event-sign".into(), sign.clone()),
+        ],
+        body: body.clone(),
+    };
+    let verify = measure("component: verify-webhook (1 call)", iters, || {
+        rt.block_on(reg.verify_webhook("example", &delivery))
+            .unwrap();
+    });
+    let parse = measure("component: parse-webhook (1 call)", iters, || {
+        let p = rt
+            .block_on(reg.parse_webhook("example", &delivery))
+            .unwrap();
+        assert_eq!(black_box(p).events.len(), 2);
+    });
+    let both = measure("component: verify + parse (2 calls)", iters, || {
+        rt.block_on(async {
+            reg.verify_webhook("example", &delivery).await.unwrap();
+            let p = reg.parse_webhook("example", &delivery).await.unwrap();
+            assert_eq!(black_box(p).events.len(), 2);
+        })
+    });
+
+    // 2. Native.
+    let native = measure("native Rust: verify + parse", iters, || {
+        douyin_push::verify("ak", "sk", Some(black_box(&sign)), black_box(&body)).unwrap();
+        let e = douyin_push::parse(black_box(&body)).unwrap();
+        assert_eq!(black_box(e).len(), 2);
+    });
+
+    // 3. Extism.
+    let extism_wasm = std::fs::read(env!("KOLHOST_BENCH_EXTISM_WASM")).expect("extism guest");
+    let ext_manifest = extism::Manifest::new([extism::Wasm::data(extism_wasm)])
+        .with_config_key("app_key", "ak")
+        .with_config_key("app_secret", "sk");
+    let mut input = sign.clone().into_bytes();
+    input.push(b'\n');
+    input.extend_from_slice(&body);
+    let mut plugin = extism::Plugin::new(&ext_manifest, [], false).expect("extism plugin");
+    let extism_reuse = measure(
+        "extism: verify_parse (1 call, instance reused)",
+        iters,
+        || {
+            let out: Vec<u8> = plugin.call("verify_parse", input.as_slice()).unwrap();
+            assert!(black_box(out).len() > 100);
+        },
+    );
+    let compiled = extism::CompiledPlugin::new(extism::PluginBuilder::new(ext_manifest.clone()))
+        .expect("compile");
+    let extism_fresh = measure(
+        "extism: verify_parse (1 call, fresh instance)",
+        iters / 4,
+        || {
+            let mut p = extism::Plugin::new_from_compiled(&compiled).unwrap();
+            let out: Vec<u8> = p.call("verify_parse", input.as_slice()).unwrap();
+            assert!(black_box(out).len() > 100);
+        },
+    );
+
+    println!(
+        "plugin call benchmark, {iters} iterations each (fresh Extism instance: {})",
+        iters / 4
+    );
+    println!(
+        "{:<50} {:>12} {:>12} {:>12}",
+        "what", "median us", "p99 us", "mean us"
+    );
+    for s in [
+        &verify,
+        &parse,
+        &both,
+        &native,
+        &extism_reuse,
+        &extism_fresh,
+    ] {
+        println!(
+            "{:<50} {:>12} {:>12} {:>12}",
+            s.name,
+            us(s.median),
+            us(s.p99),
+            us(s.mean)
+        );
+    }
+    let st = reg.status("example").unwrap();
+    println!(
+        "registry stats: calls {}, failures {}, p50 {:?} us, p99 {:?} us",
+        st.stats.calls, st.stats.failures, st.stats.p50_us, st.stats.p99_us
+    );
+}

@@ -1,0 +1,156 @@
+//! `kolhost:plugin/http`: outbound HTTP that the host performs, only to the hosts the
+//! plugin's manifest allow-lists, with a timeout (within the call's deadline), no redirects
+//! (a redirect could leave the allow-list) and a response-size cap.
+
+use crate::plugins::bindings::platform::kolhost::plugin::http::{
+    self, HttpError, Request, Response,
+};
+use crate::plugins::state::HostState;
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker};
+
+/// Outbound HTTP settings of one plugin.
+#[derive(Debug, Clone)]
+pub struct HttpCapability {
+    client: reqwest::Client,
+    /// `host` (any port) or `host:port`, lower-case.
+    allowed_hosts: Vec<String>,
+    pub max_response_bytes: usize,
+    pub max_timeout: Duration,
+    pub max_request_bytes: usize,
+}
+
+/// Defaults: 1 MiB responses, 10 s, 1 MiB requests.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
+pub const DEFAULT_MAX_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl HttpCapability {
+    /// `client` should not follow redirects (see [`HttpCapability::client`]).
+    pub fn new(client: reqwest::Client, allowed_hosts: &[String]) -> HttpCapability {
+        HttpCapability {
+            client,
+            allowed_hosts: allowed_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_timeout: DEFAULT_MAX_TIMEOUT,
+            max_request_bytes: 1 << 20,
+        }
+    }
+
+    /// The client the runtime shares between plugins: rustls, no redirects.
+    pub fn client() -> reqwest::Result<reqwest::Client> {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+    }
+
+    /// Is this URL's host allow-listed?
+    pub fn allows(&self, url: &reqwest::Url) -> bool {
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        let with_port = url.port_or_known_default().map(|p| format!("{host}:{p}"));
+        self.allowed_hosts
+            .iter()
+            .any(|a| *a == host || Some(a) == with_port.as_ref())
+    }
+
+    /// Performs the request, within `remaining` of the call's deadline.
+    pub async fn send(&self, req: Request, remaining: Duration) -> Result<Response, HttpError> {
+        let url = reqwest::Url::parse(&req.url)
+            .map_err(|e| HttpError::InvalidRequest(format!("url: {e}")))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(HttpError::InvalidRequest(format!(
+                "scheme `{}` is not http or https",
+                url.scheme()
+            )));
+        }
+        if !self.allows(&url) {
+            return Err(HttpError::NotAllowed(format!(
+                "host `{}` is not in this plugin's allowed_hosts",
+                url.host_str().unwrap_or_default()
+            )));
+        }
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| HttpError::InvalidRequest(format!("method `{}`", req.method)))?;
+        if req.body.len() > self.max_request_bytes {
+            return Err(HttpError::InvalidRequest(format!(
+                "body above {} bytes",
+                self.max_request_bytes
+            )));
+        }
+        let mut timeout = self.max_timeout.min(remaining);
+        if let Some(ms) = req.timeout_ms {
+            timeout = timeout.min(Duration::from_millis(ms.into()));
+        }
+        if timeout.is_zero() {
+            return Err(HttpError::Timeout);
+        }
+        let mut builder = self
+            .client
+            .request(method, url)
+            .timeout(timeout)
+            .body(req.body);
+        for (k, v) in &req.headers {
+            builder = builder.header(k, v);
+        }
+        let fut = async {
+            let mut resp = builder.send().await?;
+            let status = resp.status().as_u16();
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            if let Some(len) = resp.content_length()
+                && len > self.max_response_bytes as u64
+            {
+                return Ok(Err(HttpError::TooLarge(self.max_response_bytes as u64)));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await? {
+                if body.len() + chunk.len() > self.max_response_bytes {
+                    return Ok(Err(HttpError::TooLarge(self.max_response_bytes as u64)));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>(Ok(Response {
+                status,
+                headers,
+                body,
+            }))
+        };
+        match tokio::time::timeout(timeout, fut).await {
+            Err(_) => Err(HttpError::Timeout),
+            Ok(Err(e)) if e.is_timeout() => Err(HttpError::Timeout),
+            Ok(Err(e)) => Err(HttpError::Transport(e.to_string())),
+            Ok(Ok(r)) => r,
+        }
+    }
+}
+
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    http::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+}
+
+impl http::Host for HostState {
+    async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+        let Some(cap) = self.http.clone() else {
+            return Err(HttpError::NotAllowed("outbound http is not granted".into()));
+        };
+        let remaining = self.remaining();
+        let result = cap.send(request, remaining).await;
+        if let Err(e) = &result {
+            tracing::debug!(plugin = %self.plugin, error = ?e, "plugin http request failed");
+        }
+        result
+    }
+}

@@ -1,0 +1,120 @@
+//! The errors of the plugin runtime. [`LoadError`] refuses a component (HTTP 422 later);
+//! [`CallError`] fails one call and says why.
+
+use super::bindings::PluginError;
+use super::manifest::{Capability, ManifestError, World};
+use std::time::Duration;
+
+/// Why a component was refused. Nothing is changed when a load fails.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("not a WebAssembly binary (no `\\0asm` header)")]
+    NotWasm,
+    #[error(
+        "this is a core WebAssembly module, not a component; build for wasm32-wasip2 or run `wasm-tools component new`"
+    )]
+    CoreModule,
+    #[error("the component is invalid: {0}")]
+    Invalid(String),
+    #[error(
+        "the component targets kolhost:plugin@{found}; this host runs kolhost:plugin@{supported}"
+    )]
+    UnsupportedVersion {
+        found: String,
+        supported: &'static str,
+    },
+    #[error("the manifest says world `{expected}` but the component {found}")]
+    WrongWorld { expected: World, found: String },
+    #[error(
+        "the component imports `{import}`, which the manifest does not grant (add `{capability}` to grants)"
+    )]
+    UngrantedImport {
+        import: String,
+        capability: Capability,
+    },
+    #[error("the component imports `{0}`, which this host does not offer")]
+    UnknownImport(String),
+    #[error("limits: {0}")]
+    Limits(String),
+    #[error("the component cannot be instantiated: {0}")]
+    Instantiate(String),
+    #[error("plugin `{name}` already has version {version}")]
+    VersionExists { name: String, version: String },
+    #[error("describe() failed: {0}")]
+    Describe(Box<CallError>),
+}
+
+/// Why one call failed. The host and the other plugins carry on.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("no plugin named `{0}`")]
+    NotFound(String),
+    #[error("plugin `{0}` is disabled")]
+    Disabled(String),
+    #[error(
+        "plugin `{name}` is quarantined after {failures} failures in a row; an admin must re-enable it"
+    )]
+    Quarantined { name: String, failures: u32 },
+    #[error("plugin `{name}` is a {world} plugin")]
+    WrongWorld { name: String, world: World },
+    #[error("the call ran past its deadline of {0:?}")]
+    Timeout(Duration),
+    #[error("the plugin exceeded its memory limit of {limit} bytes")]
+    MemoryExhausted { limit: usize },
+    #[error("the plugin exceeded a table limit of {limit} elements")]
+    TableExhausted { limit: usize },
+    #[error("the plugin overflowed its stack (too deep recursion)")]
+    StackOverflow,
+    #[error("the plugin trapped: {0}")]
+    Trap(String),
+    #[error("the plugin's output is {size} bytes, above its limit of {limit}")]
+    OutputTooLarge { size: usize, limit: usize },
+    #[error("the plugin returned invalid output: {0}")]
+    InvalidOutput(String),
+    #[error("all plugin instance slots are busy; retry")]
+    Busy,
+    #[error("the plugin answered an error: {0}")]
+    Plugin(PluginError),
+    #[error("host error: {0}")]
+    Host(String),
+}
+
+impl CallError {
+    /// Whether this is a fault of the plugin (trap, timeout, limit, invalid output), which
+    /// counts toward quarantine. An error the plugin returns (`err(..)`) is an answer, not a
+    /// fault.
+    pub fn is_fault(&self) -> bool {
+        matches!(
+            self,
+            CallError::Timeout(_)
+                | CallError::MemoryExhausted { .. }
+                | CallError::TableExhausted { .. }
+                | CallError::StackOverflow
+                | CallError::Trap(_)
+                | CallError::OutputTooLarge { .. }
+                | CallError::InvalidOutput(_)
+        )
+    }
+
+    /// A short label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::NotFound(_) => "not_found",
+            CallError::Disabled(_) => "disabled",
+            CallError::Quarantined { .. } => "quarantined",
+            CallError::WrongWorld { .. } => "wrong_world",
+            CallError::Timeout(_) => "timeout",
+            CallError::MemoryExhausted { .. } => "memory",
+            CallError::TableExhausted { .. } => "table",
+            CallError::StackOverflow => "stack_overflow",
+            CallError::Trap(_) => "trap",
+            CallError::OutputTooLarge { .. } => "output_too_large",
+            CallError::InvalidOutput(_) => "invalid_output",
+            CallError::Busy => "busy",
+            CallError::Plugin(_) => "plugin_error",
+            CallError::Host(_) => "host",
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Resource limits, as types. [`EngineLimits`] are fixed when the [`Runtime`](super::Runtime)
+//! is built (they size the pooling allocator); [`Limits`] bound each call of a plugin and can be
+//! lowered (never raised above the engine's) per plugin by its manifest ([`LimitsOverride`]).
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Per-call limits of one plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// Wall-clock deadline of one call (enforced by epoch interruption inside WASM, and by a
+    /// timer around host calls such as outbound HTTP).
+    pub timeout: Duration,
+    /// Maximum size of a linear memory, in bytes.
+    pub max_memory_bytes: usize,
+    /// Maximum elements of a table.
+    pub max_table_elements: usize,
+    /// Maximum core instances (a component is made of a few).
+    pub max_instances: usize,
+    /// Maximum size of a call's result, in bytes of its JSON form.
+    pub max_output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_millis(500),
+            max_memory_bytes: 64 << 20,
+            max_table_elements: 20_000,
+            max_instances: 32,
+            max_output_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Per-plugin settings from the manifest; a missing field keeps the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsOverride {
+    pub timeout_ms: Option<u64>,
+    pub max_memory_bytes: Option<usize>,
+    pub max_table_elements: Option<usize>,
+    pub max_instances: Option<usize>,
+    pub max_output_bytes: Option<usize>,
+}
+
+impl Limits {
+    /// These limits with the manifest's overrides applied.
+    pub fn with(self, o: &LimitsOverride) -> Limits {
+        Limits {
+            timeout: o
+                .timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(self.timeout),
+            max_memory_bytes: o.max_memory_bytes.unwrap_or(self.max_memory_bytes),
+            max_table_elements: o.max_table_elements.unwrap_or(self.max_table_elements),
+            max_instances: o.max_instances.unwrap_or(self.max_instances),
+            max_output_bytes: o.max_output_bytes.unwrap_or(self.max_output_bytes),
+        }
+    }
+
+    /// Why these limits are beyond what the engine allows, if they are.
+    pub fn check_within(&self, engine: &EngineLimits) -> Result<(), String> {
+        if self.timeout > engine.max_timeout {
+            return Err(format!(
+                "timeout {:?} is above the host's maximum {:?}",
+                self.timeout, engine.max_timeout
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err("timeout must be positive".into());
+        }
+        if self.max_memory_bytes > engine.max_memory_bytes {
+            return Err(format!(
+                "max_memory_bytes {} is above the host's maximum {}",
+                self.max_memory_bytes, engine.max_memory_bytes
+            ));
+        }
+        if self.max_table_elements > engine.max_table_elements {
+            return Err(format!(
+                "max_table_elements {} is above the host's maximum {}",
+                self.max_table_elements, engine.max_table_elements
+            ));
+        }
+        if self.max_instances > engine.max_core_instances_per_component as usize {
+            return Err(format!(
+                "max_instances {} is above the host's maximum {}",
+                self.max_instances, engine.max_core_instances_per_component
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Limits of the whole engine: the pooling allocator's slots and the ceilings of [`Limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineLimits {
+    /// Plugin calls that can run at the same time (component instances in the pool).
+    pub max_concurrent_calls: u32,
+    /// Ceiling of [`Limits::max_memory_bytes`].
+    pub max_memory_bytes: usize,
+    /// Ceiling of [`Limits::max_table_elements`].
+    pub max_table_elements: usize,
+    /// Ceiling of [`Limits::max_instances`].
+    pub max_core_instances_per_component: u32,
+    /// Ceiling of [`Limits::timeout`].
+    pub max_timeout: Duration,
+    /// WASM stack per call; deeper recursion traps with a stack overflow.
+    pub max_wasm_stack: usize,
+    /// Granularity of timeouts: how often the engine's epoch ticks.
+    pub epoch_tick: Duration,
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        EngineLimits {
+            max_concurrent_calls: 256,
+            max_memory_bytes: 256 << 20,
+            max_table_elements: 100_000,
+            max_core_instances_per_component: 32,
+            max_timeout: Duration::from_secs(60),
+            max_wasm_stack: 512 << 10,
+            epoch_tick: Duration::from_millis(2),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The WASM plugin runtime (design §5): WebAssembly components targeting the WIT package
+//! `kolhost:plugin@0.1.0` (`plugins/wit/since_v0.1.0/`).
+//!
+//! - [`Runtime`]: the wasmtime engine, built once (pooling allocator, epoch interruption).
+//!   [`Runtime::compile`] checks a component (a component, not a core module; the manifest's
+//!   world; a supported version; only granted imports) and pre-instantiates it.
+//! - [`Registry`]: named plugins with versions; load, enable, disable, rollback, activate,
+//!   settings (config and secrets), calls, stats, Prometheus text.
+//! - [`Manifest`]: name, version, world, grants, allowed hosts, limits.
+//! - [`Limits`] / [`EngineLimits`]: the bounds of every call, as types.
+//! - [`capabilities`]: one file per host capability (`log`, `config`, `clock`, `kv`, `http`).
+//! - [`CallError`] / [`LoadError`]: why a call failed, why a load was refused.
+//!
+//! Every call runs in a fresh store from the pre-instantiated component, bounded by a deadline
+//! (epoch interruption), a memory and table limiter, the WASM stack limit and an output-size
+//! cap; the host checks the output. A plugin failing `quarantine_after` calls in a row is
+//! quarantined until [`Registry::enable`].
+
+pub mod artifacts;
+pub mod bindings;
+pub mod capabilities;
+mod error;
+mod limits;
+mod manifest;
+mod plugin;
+mod registry;
+mod runtime;
+mod state;
+mod stats;
+
+pub use bindings::{
+    Account, AllocateInput, Allocation, Assignment, Contract, Delivery, Event, EventBody, Kol,
+    LiveStats, OrderPaid, OrderRefunded, OrderSettled, Parsed, PluginError, PluginInfo, PollResult,
+    Product, ProductRole, Reply, Session, Tier,
+};
+pub use capabilities::http::HttpCapability;
+pub use capabilities::kv::{KvError, KvStore, MemoryKv};
+pub use error::{CallError, LoadError};
+pub use limits::{EngineLimits, Limits, LimitsOverride};
+pub use manifest::{Capability, Manifest, ManifestError, World};
+pub use plugin::{Plugin, json_size, validate_events};
+pub use registry::{PluginStatus, Registry, RegistryConfig, RegistryError};
+pub use runtime::{PACKAGE, Runtime, RuntimeConfig, SUPPORTED_VERSION, SUPPORTED_VERSIONS};
+pub use state::{CallEnv, Settings};
+pub use stats::{Outcome, StatsSnapshot};

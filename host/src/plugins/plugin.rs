@@ -1,0 +1,434 @@
+//! One compiled, pre-instantiated version of a plugin, and its bounded calls: every call gets
+//! a fresh [`Store`] (its own memory, limiter and deadline) and a fresh instance from the pool.
+
+use super::bindings::{
+    AllocateInput, Allocation, Delivery, Event, EventBody, Parsed, PluginInfo, PollResult,
+    allocator::AllocatorPre, platform::PlatformPre,
+};
+use super::capabilities::http::HttpCapability;
+use super::error::CallError;
+use super::limits::Limits;
+use super::manifest::{Manifest, World};
+use super::state::{CallEnv, Exceeded, HostState};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+/// Extra wall time allowed around a call before the host abandons it (the epoch deadline
+/// normally stops it first; this catches a host call that does not return).
+const HOST_GRACE: Duration = Duration::from_millis(250);
+
+pub(crate) enum Compiled {
+    Platform(PlatformPre<HostState>),
+    Allocator(AllocatorPre<HostState>),
+}
+
+/// A compiled plugin version. Cheap to share: calls take `&self`.
+pub struct Plugin {
+    manifest: Manifest,
+    name: Arc<str>,
+    limits: Limits,
+    compiled: Compiled,
+    http: Option<Arc<HttpCapability>>,
+    info: PluginInfo,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("manifest", &self.manifest)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl Plugin {
+    pub(crate) fn new(
+        manifest: Manifest,
+        limits: Limits,
+        compiled: Compiled,
+        http: Option<Arc<HttpCapability>>,
+    ) -> Self {
+        Plugin {
+            name: manifest.name.as_str().into(),
+            manifest,
+            limits,
+            compiled,
+            http,
+            info: PluginInfo {
+                name: String::new(),
+                version: String::new(),
+                platform: String::new(),
+                description: String::new(),
+            },
+        }
+    }
+
+    pub(crate) fn set_info(&mut self, info: PluginInfo) {
+        self.info = info;
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn world(&self) -> World {
+        self.manifest.world
+    }
+
+    /// What the plugin said about itself at load.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    fn store(&self, env: &CallEnv, engine: &wasmtime::Engine) -> Store<HostState> {
+        let mut store = Store::new(
+            engine,
+            HostState::new(
+                self.name.clone(),
+                env.clone(),
+                self.http.clone(),
+                self.limits,
+            ),
+        );
+        store.limiter(|s| &mut s.limiter);
+        // Check the deadline at every epoch tick, yielding to the executor in between so a
+        // spinning plugin does not hold a runtime thread.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let s = ctx.data_mut();
+            if s.started.elapsed() >= s.limiter.limits.timeout {
+                s.timed_out = true;
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
+    }
+
+    fn engine(&self) -> &wasmtime::Engine {
+        match &self.compiled {
+            Compiled::Platform(p) => p.engine(),
+            Compiled::Allocator(p) => p.engine(),
+        }
+    }
+
+    /// Turns what wasmtime says into a [`CallError`].
+    fn classify(
+        &self,
+        store: &Store<HostState>,
+        err: wasmtime::Error,
+        instantiating: bool,
+    ) -> CallError {
+        let s = store.data();
+        if s.timed_out {
+            return CallError::Timeout(self.limits.timeout);
+        }
+        match s.limiter.exceeded {
+            Some(Exceeded::Memory) => {
+                return CallError::MemoryExhausted {
+                    limit: self.limits.max_memory_bytes,
+                };
+            }
+            Some(Exceeded::Table) => {
+                return CallError::TableExhausted {
+                    limit: self.limits.max_table_elements,
+                };
+            }
+            None => {}
+        }
+        if let Some(trap) = err.downcast_ref::<Trap>() {
+            return match trap {
+                Trap::StackOverflow => CallError::StackOverflow,
+                Trap::Interrupt | Trap::OutOfFuel => CallError::Timeout(self.limits.timeout),
+                other => {
+                    let stderr = s.stderr_text();
+                    if stderr.is_empty() {
+                        CallError::Trap(other.to_string())
+                    } else {
+                        CallError::Trap(format!("{other}; stderr: {stderr}"))
+                    }
+                }
+            };
+        }
+        if err
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            return CallError::Busy;
+        }
+        if instantiating {
+            CallError::Host(format!("instantiate: {err:#}"))
+        } else {
+            // Lifting the result failed: bad UTF-8, out-of-bounds pointers, bad discriminants.
+            CallError::InvalidOutput(format!("{err:#}"))
+        }
+    }
+
+    fn check_output<T: serde::Serialize>(&self, value: &T) -> Result<(), CallError> {
+        let size = json_size(value);
+        if size > self.limits.max_output_bytes {
+            return Err(CallError::OutputTooLarge {
+                size,
+                limit: self.limits.max_output_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn platform(&self) -> Result<&PlatformPre<HostState>, CallError> {
+        match &self.compiled {
+            Compiled::Platform(p) => Ok(p),
+            Compiled::Allocator(_) => Err(CallError::WrongWorld {
+                name: self.manifest.name.clone(),
+                world: self.manifest.world,
+            }),
+        }
+    }
+
+    fn allocator(&self) -> Result<&AllocatorPre<HostState>, CallError> {
+        match &self.compiled {
+            Compiled::Allocator(p) => Ok(p),
+            Compiled::Platform(_) => Err(CallError::WrongWorld {
+                name: self.manifest.name.clone(),
+                world: self.manifest.world,
+            }),
+        }
+    }
+
+    /// `describe()`, either world.
+    pub async fn describe(&self, env: &CallEnv) -> Result<PluginInfo, CallError> {
+        let mut store = self.store(env, self.engine());
+        let fut = async {
+            match &self.compiled {
+                Compiled::Platform(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_platform_api()
+                        .call_describe(&mut store)
+                        .await
+                        .map_err(|e| (e, false))
+                }
+                Compiled::Allocator(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_allocator_api()
+                        .call_describe(&mut store)
+                        .await
+                        .map_err(|e| (e, false))
+                }
+            }
+        };
+        let out = {
+            let res = self.bounded(fut).await;
+            self.settle(&store, res)
+        }?;
+        self.check_output(&out)?;
+        Ok(out)
+    }
+
+    /// `verify-webhook(delivery)`. `Err(CallError::Plugin(unauthorized))` means "not authentic".
+    pub async fn verify_webhook(
+        &self,
+        env: &CallEnv,
+        delivery: &Delivery,
+    ) -> Result<(), CallError> {
+        let pre = self.platform()?;
+        let mut store = self.store(env, self.engine());
+        let fut = async {
+            let b = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (e, true))?;
+            b.kolhost_plugin_platform_api()
+                .call_verify_webhook(&mut store, delivery)
+                .await
+                .map_err(|e| (e, false))
+        };
+        {
+            let res = self.bounded(fut).await;
+            self.settle(&store, res)
+        }?
+        .map_err(CallError::Plugin)
+    }
+
+    /// `parse-webhook(delivery)`: events checked for size and well-formedness.
+    pub async fn parse_webhook(
+        &self,
+        env: &CallEnv,
+        delivery: &Delivery,
+    ) -> Result<Parsed, CallError> {
+        let pre = self.platform()?;
+        let mut store = self.store(env, self.engine());
+        let fut = async {
+            let b = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (e, true))?;
+            b.kolhost_plugin_platform_api()
+                .call_parse_webhook(&mut store, delivery)
+                .await
+                .map_err(|e| (e, false))
+        };
+        let parsed = {
+            let res = self.bounded(fut).await;
+            self.settle(&store, res)
+        }?
+        .map_err(CallError::Plugin)?;
+        self.check_output(&parsed)?;
+        validate_events(&parsed.events)?;
+        if !(100..=599).contains(&parsed.reply.status) {
+            return Err(CallError::InvalidOutput(format!(
+                "reply status {} is not an HTTP status",
+                parsed.reply.status
+            )));
+        }
+        Ok(parsed)
+    }
+
+    /// `poll(cursor)`.
+    pub async fn poll(&self, env: &CallEnv, cursor: Option<&str>) -> Result<PollResult, CallError> {
+        let pre = self.platform()?;
+        let mut store = self.store(env, self.engine());
+        let fut = async {
+            let b = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (e, true))?;
+            b.kolhost_plugin_platform_api()
+                .call_poll(&mut store, cursor)
+                .await
+                .map_err(|e| (e, false))
+        };
+        let out = {
+            let res = self.bounded(fut).await;
+            self.settle(&store, res)
+        }?
+        .map_err(CallError::Plugin)?;
+        self.check_output(&out)?;
+        validate_events(&out.events)?;
+        Ok(out)
+    }
+
+    /// `allocate(input)`.
+    pub async fn allocate(
+        &self,
+        env: &CallEnv,
+        input: &AllocateInput,
+    ) -> Result<Allocation, CallError> {
+        let pre = self.allocator()?;
+        let mut store = self.store(env, self.engine());
+        let fut = async {
+            let b = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (e, true))?;
+            b.kolhost_plugin_allocator_api()
+                .call_allocate(&mut store, input)
+                .await
+                .map_err(|e| (e, false))
+        };
+        let out = {
+            let res = self.bounded(fut).await;
+            self.settle(&store, res)
+        }?
+        .map_err(CallError::Plugin)?;
+        self.check_output(&out)?;
+        Ok(out)
+    }
+
+    /// Runs a call future under the wall-clock backstop.
+    async fn bounded<R>(
+        &self,
+        fut: impl Future<Output = Result<R, (wasmtime::Error, bool)>>,
+    ) -> Result<Result<R, (wasmtime::Error, bool)>, tokio::time::error::Elapsed> {
+        tokio::time::timeout(self.limits.timeout + HOST_GRACE, fut).await
+    }
+
+    /// Classifies how a call ended.
+    fn settle<R>(
+        &self,
+        store: &Store<HostState>,
+        res: Result<Result<R, (wasmtime::Error, bool)>, tokio::time::error::Elapsed>,
+    ) -> Result<R, CallError> {
+        match res {
+            Err(_) => Err(CallError::Timeout(self.limits.timeout)),
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err((e, instantiating))) => Err(self.classify(store, e, instantiating)),
+        }
+    }
+}
+
+/// Bytes of `value` as JSON, counted without building the JSON.
+pub fn json_size<T: serde::Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, value);
+    c.0
+}
+
+fn rfc3339(field: &str, v: &str) -> Result<(), CallError> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|_| ())
+        .map_err(|e| CallError::InvalidOutput(format!("{field} `{v}` is not RFC 3339: {e}")))
+}
+
+fn non_negative(field: &str, v: i64) -> Result<(), CallError> {
+    if v < 0 {
+        return Err(CallError::InvalidOutput(format!(
+            "{field} is negative ({v})"
+        )));
+    }
+    Ok(())
+}
+
+/// The host's checks on events: keys present, amounts non-negative, times RFC 3339.
+pub fn validate_events(events: &[Event]) -> Result<(), CallError> {
+    for e in events {
+        if e.key.is_empty() {
+            return Err(CallError::InvalidOutput("an event has an empty key".into()));
+        }
+        match &e.body {
+            EventBody::OrderPaid(p) => {
+                if p.platform_order_id.is_empty() {
+                    return Err(CallError::InvalidOutput(
+                        "order-paid without platform-order-id".into(),
+                    ));
+                }
+                non_negative("paid-fen", p.paid_fen)?;
+                rfc3339("paid-at", &p.paid_at)?;
+            }
+            EventBody::OrderRefunded(r) => {
+                non_negative("refunded-fen", r.refunded_fen)?;
+                rfc3339("refunded-at", &r.refunded_at)?;
+            }
+            EventBody::OrderSettled(s) => {
+                non_negative("settled-fen", s.settled_fen)?;
+                rfc3339("settled-at", &s.settled_at)?;
+            }
+            EventBody::LiveStats(s) => {
+                non_negative("gmv-fen", s.gmv_fen)?;
+                rfc3339("at", &s.at)?;
+            }
+        }
+    }
+    Ok(())
+}

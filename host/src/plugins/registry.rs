@@ -1,0 +1,494 @@
+//! Named plugins with their versions, state, settings and statistics. In memory: the API layer
+//! persists components, manifests and settings and replays them into a registry at start.
+//!
+//! Swapping is atomic: a call takes the active version (`Arc<Plugin>`) when it starts and
+//! finishes on it, even if another version becomes active meanwhile.
+
+use super::bindings::{AllocateInput, Allocation, Delivery, Parsed, PluginInfo, PollResult};
+use super::capabilities::kv::KvStore;
+use super::error::{CallError, LoadError};
+use super::limits::Limits;
+use super::manifest::{Capability, Manifest, World};
+use super::plugin::Plugin;
+use super::runtime::Runtime;
+use super::state::{CallEnv, Settings};
+use super::stats::{Outcome, Stats, StatsSnapshot};
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// Failures in a row (traps, timeouts, limits, invalid output) that quarantine a plugin.
+    pub quarantine_after: u32,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            quarantine_after: 5,
+        }
+    }
+}
+
+/// Why a lifecycle operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("no plugin named `{0}`")]
+    NotFound(String),
+    #[error("plugin `{0}` has no version before the active one")]
+    NoPreviousVersion(String),
+    #[error("plugin `{name}` has no version {version}")]
+    UnknownVersion { name: String, version: String },
+}
+
+struct Entry {
+    world: World,
+    versions: Mutex<Vec<Arc<Plugin>>>,
+    active: ArcSwap<Plugin>,
+    enabled: AtomicBool,
+    quarantined: AtomicBool,
+    settings: ArcSwap<Settings>,
+    stats: Stats,
+}
+
+/// What `GET /api/v1/plugins/{name}` shows. Secrets appear by name only.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginStatus {
+    pub name: String,
+    pub world: World,
+    /// The active version.
+    pub version: String,
+    /// All versions, oldest first.
+    pub versions: Vec<String>,
+    pub enabled: bool,
+    pub quarantined: bool,
+    pub info: PluginInfo,
+    pub grants: Vec<Capability>,
+    pub allowed_hosts: Vec<String>,
+    #[serde(serialize_with = "ser_limits")]
+    pub limits: Limits,
+    pub config: BTreeMap<String, String>,
+    pub secret_names: Vec<String>,
+    pub stats: StatsSnapshot,
+}
+
+fn ser_limits<S: serde::Serializer>(l: &Limits, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct L {
+        timeout_ms: u128,
+        max_memory_bytes: usize,
+        max_table_elements: usize,
+        max_instances: usize,
+        max_output_bytes: usize,
+    }
+    L {
+        timeout_ms: l.timeout.as_millis(),
+        max_memory_bytes: l.max_memory_bytes,
+        max_table_elements: l.max_table_elements,
+        max_instances: l.max_instances,
+        max_output_bytes: l.max_output_bytes,
+    }
+    .serialize(s)
+}
+
+pub struct Registry {
+    runtime: Arc<Runtime>,
+    kv: Arc<dyn KvStore>,
+    cfg: RegistryConfig,
+    plugins: RwLock<BTreeMap<String, Arc<Entry>>>,
+}
+
+/// A call in progress: the entry and the version it runs on.
+struct Started {
+    entry: Arc<Entry>,
+    plugin: Arc<Plugin>,
+    env: CallEnv,
+    at: Instant,
+}
+
+impl Registry {
+    pub fn new(runtime: Arc<Runtime>, kv: Arc<dyn KvStore>, cfg: RegistryConfig) -> Registry {
+        Registry {
+            runtime,
+            kv,
+            cfg,
+            plugins: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    fn entry(&self, name: &str) -> Option<Arc<Entry>> {
+        self.plugins.read().unwrap().get(name).cloned()
+    }
+
+    /// Checks a component with its manifest (everything [`Registry::load`] checks) without
+    /// registering it: for validating an upload before storing it.
+    pub async fn check(&self, manifest: Manifest, bytes: &[u8]) -> Result<PluginInfo, LoadError> {
+        let settings = self
+            .entry(&manifest.name)
+            .map(|e| e.settings.load_full())
+            .unwrap_or_default();
+        let env = CallEnv {
+            settings,
+            kv: self.kv.clone(),
+        };
+        let plugin = self.runtime.compile(manifest, bytes, &env).await?;
+        Ok(plugin.info().clone())
+    }
+
+    /// Loads a new version of a plugin (or a new plugin, enabled) and makes it the active one.
+    /// Calls in flight finish on the version they started with.
+    pub async fn load(&self, manifest: Manifest, bytes: &[u8]) -> Result<PluginStatus, LoadError> {
+        let name = manifest.name.clone();
+        let existing = self.entry(&name);
+        if let Some(e) = &existing {
+            self.check_new_version(e, &manifest)?;
+        }
+        let settings = existing
+            .as_ref()
+            .map(|e| e.settings.load_full())
+            .unwrap_or_default();
+        let env = CallEnv {
+            settings,
+            kv: self.kv.clone(),
+        };
+        let plugin = Arc::new(self.runtime.compile(manifest.clone(), bytes, &env).await?);
+        {
+            let mut map = self.plugins.write().unwrap();
+            match map.get(&name) {
+                Some(e) => {
+                    self.check_new_version(e, &manifest)?;
+                    e.versions.lock().unwrap().push(plugin.clone());
+                    e.active.store(plugin);
+                }
+                None => {
+                    map.insert(
+                        name.clone(),
+                        Arc::new(Entry {
+                            world: manifest.world,
+                            versions: Mutex::new(vec![plugin.clone()]),
+                            active: ArcSwap::new(plugin),
+                            enabled: AtomicBool::new(true),
+                            quarantined: AtomicBool::new(false),
+                            settings: ArcSwap::new(Arc::new(Settings::default())),
+                            stats: Stats::default(),
+                        }),
+                    );
+                }
+            }
+        }
+        tracing::info!(plugin = %name, version = %manifest.version, "plugin loaded");
+        Ok(self.status(&name).expect("just loaded"))
+    }
+
+    fn check_new_version(&self, e: &Entry, manifest: &Manifest) -> Result<(), LoadError> {
+        if e.world != manifest.world {
+            return Err(LoadError::WrongWorld {
+                expected: e.world,
+                found: format!(
+                    "is a new version of a {} plugin, with world `{}`",
+                    e.world, manifest.world
+                ),
+            });
+        }
+        if e.versions
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p.manifest().version == manifest.version)
+        {
+            return Err(LoadError::VersionExists {
+                name: manifest.name.clone(),
+                version: manifest.version.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Enables a plugin, lifting a quarantine and resetting its failure streak.
+    pub fn enable(&self, name: &str) -> Result<PluginStatus, RegistryError> {
+        let e = self
+            .entry(name)
+            .ok_or_else(|| RegistryError::NotFound(name.into()))?;
+        e.stats.reset_consecutive_failures();
+        e.quarantined.store(false, Ordering::SeqCst);
+        e.enabled.store(true, Ordering::SeqCst);
+        tracing::info!(plugin = %name, "plugin enabled");
+        Ok(self.status(name).expect("exists"))
+    }
+
+    /// Disables a plugin: new calls fail with [`CallError::Disabled`]; calls in flight finish.
+    pub fn disable(&self, name: &str) -> Result<PluginStatus, RegistryError> {
+        let e = self
+            .entry(name)
+            .ok_or_else(|| RegistryError::NotFound(name.into()))?;
+        e.enabled.store(false, Ordering::SeqCst);
+        tracing::info!(plugin = %name, "plugin disabled");
+        Ok(self.status(name).expect("exists"))
+    }
+
+    /// Makes the version before the active one active again.
+    pub fn rollback(&self, name: &str) -> Result<PluginStatus, RegistryError> {
+        let e = self
+            .entry(name)
+            .ok_or_else(|| RegistryError::NotFound(name.into()))?;
+        {
+            let versions = e.versions.lock().unwrap();
+            let active = e.active.load();
+            let idx = versions
+                .iter()
+                .position(|p| Arc::ptr_eq(p, &active))
+                .unwrap_or(0);
+            if idx == 0 {
+                return Err(RegistryError::NoPreviousVersion(name.into()));
+            }
+            e.active.store(versions[idx - 1].clone());
+        }
+        tracing::info!(plugin = %name, "plugin rolled back");
+        Ok(self.status(name).expect("exists"))
+    }
+
+    /// Makes a given loaded version active.
+    pub fn activate(&self, name: &str, version: &str) -> Result<PluginStatus, RegistryError> {
+        let e = self
+            .entry(name)
+            .ok_or_else(|| RegistryError::NotFound(name.into()))?;
+        {
+            let versions = e.versions.lock().unwrap();
+            let p = versions
+                .iter()
+                .find(|p| p.manifest().version == version)
+                .ok_or_else(|| RegistryError::UnknownVersion {
+                    name: name.into(),
+                    version: version.into(),
+                })?;
+            e.active.store(p.clone());
+        }
+        Ok(self.status(name).expect("exists"))
+    }
+
+    /// Removes a plugin and all its versions.
+    pub fn remove(&self, name: &str) -> Result<(), RegistryError> {
+        self.plugins
+            .write()
+            .unwrap()
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| RegistryError::NotFound(name.into()))
+    }
+
+    /// Replaces the plugin's config and secrets (taken by calls that start afterwards).
+    pub fn set_settings(&self, name: &str, settings: Settings) -> Result<(), RegistryError> {
+        let e = self
+            .entry(name)
+            .ok_or_else(|| RegistryError::NotFound(name.into()))?;
+        e.settings.store(Arc::new(settings));
+        Ok(())
+    }
+
+    pub fn status(&self, name: &str) -> Option<PluginStatus> {
+        let e = self.entry(name)?;
+        let active = e.active.load_full();
+        let m = active.manifest();
+        let settings = e.settings.load();
+        Some(PluginStatus {
+            name: name.to_string(),
+            world: e.world,
+            version: m.version.clone(),
+            versions: e
+                .versions
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|p| p.manifest().version.clone())
+                .collect(),
+            enabled: e.enabled.load(Ordering::SeqCst),
+            quarantined: e.quarantined.load(Ordering::SeqCst),
+            info: active.info().clone(),
+            grants: m.grants.clone(),
+            allowed_hosts: m.allowed_hosts.clone(),
+            limits: *active.limits(),
+            config: settings.config.clone(),
+            secret_names: settings.secrets.keys().cloned().collect(),
+            stats: e.stats.snapshot(),
+        })
+    }
+
+    /// All plugins, by name.
+    pub fn list(&self) -> Vec<PluginStatus> {
+        let names: Vec<String> = self.plugins.read().unwrap().keys().cloned().collect();
+        names.iter().filter_map(|n| self.status(n)).collect()
+    }
+
+    fn start(&self, name: &str) -> Result<Started, CallError> {
+        let entry = self
+            .entry(name)
+            .ok_or_else(|| CallError::NotFound(name.into()))?;
+        if entry.quarantined.load(Ordering::SeqCst) {
+            return Err(CallError::Quarantined {
+                name: name.into(),
+                failures: entry.stats.snapshot().consecutive_failures as u32,
+            });
+        }
+        if !entry.enabled.load(Ordering::SeqCst) {
+            return Err(CallError::Disabled(name.into()));
+        }
+        let plugin = entry.active.load_full();
+        let env = CallEnv {
+            settings: entry.settings.load_full(),
+            kv: self.kv.clone(),
+        };
+        Ok(Started {
+            entry,
+            plugin,
+            env,
+            at: Instant::now(),
+        })
+    }
+
+    fn finish<R>(
+        &self,
+        s: Started,
+        call: &'static str,
+        result: Result<R, CallError>,
+    ) -> Result<R, CallError> {
+        let elapsed = s.at.elapsed();
+        let name = s.plugin.manifest().name.as_str();
+        let (outcome, label) = match &result {
+            Ok(_) => (Outcome::Ok, "ok"),
+            Err(e) if e.is_fault() => (Outcome::Failure, e.kind()),
+            Err(e) => (Outcome::Error, e.kind()),
+        };
+        let streak = s.entry.stats.record(elapsed, outcome);
+        metrics::counter!("kolhost_plugin_calls_total", "plugin" => name.to_string(), "call" => call, "outcome" => label)
+            .increment(1);
+        metrics::histogram!("kolhost_plugin_call_duration_seconds", "plugin" => name.to_string(), "call" => call)
+            .record(elapsed.as_secs_f64());
+        if let Err(e) = &result
+            && e.is_fault()
+        {
+            tracing::warn!(plugin = %name, call, error = %e, streak, "plugin call failed");
+            if streak >= u64::from(self.cfg.quarantine_after)
+                && !s.entry.quarantined.swap(true, Ordering::SeqCst)
+            {
+                tracing::error!(plugin = %name, streak, "plugin quarantined");
+            }
+        }
+        result
+    }
+
+    /// `verify-webhook` on the named platform plugin.
+    pub async fn verify_webhook(&self, name: &str, delivery: &Delivery) -> Result<(), CallError> {
+        let s = self.start(name)?;
+        let r = s.plugin.verify_webhook(&s.env, delivery).await;
+        self.finish(s, "verify_webhook", r)
+    }
+
+    /// `parse-webhook` on the named platform plugin.
+    pub async fn parse_webhook(
+        &self,
+        name: &str,
+        delivery: &Delivery,
+    ) -> Result<Parsed, CallError> {
+        let s = self.start(name)?;
+        let r = s.plugin.parse_webhook(&s.env, delivery).await;
+        self.finish(s, "parse_webhook", r)
+    }
+
+    /// `poll` on the named platform plugin.
+    pub async fn poll(&self, name: &str, cursor: Option<&str>) -> Result<PollResult, CallError> {
+        let s = self.start(name)?;
+        let r = s.plugin.poll(&s.env, cursor).await;
+        self.finish(s, "poll", r)
+    }
+
+    /// `allocate` on the named allocator plugin.
+    pub async fn allocate(
+        &self,
+        name: &str,
+        input: &AllocateInput,
+    ) -> Result<Allocation, CallError> {
+        let s = self.start(name)?;
+        let r = s.plugin.allocate(&s.env, input).await;
+        self.finish(s, "allocate", r)
+    }
+
+    /// Per-plugin figures as Prometheus text (for `/metrics`). Call counts by outcome and the
+    /// latency histogram also go through the `metrics` crate, under other names
+    /// (`kolhost_plugin_calls_total`, `kolhost_plugin_call_duration_seconds`).
+    pub fn render_prometheus(&self) -> String {
+        let mut out = String::new();
+        let list = self.list();
+        let families: [(&str, &str, &str, fn(&PluginStatus) -> f64); 8] = [
+            (
+                "kolhost_plugin_calls",
+                "counter",
+                "Calls of the plugin",
+                |p| p.stats.calls as f64,
+            ),
+            (
+                "kolhost_plugin_errors",
+                "counter",
+                "Calls the plugin answered with an error",
+                |p| p.stats.errors as f64,
+            ),
+            (
+                "kolhost_plugin_failures",
+                "counter",
+                "Calls the sandbox stopped (trap, timeout, limit, invalid output)",
+                |p| p.stats.failures as f64,
+            ),
+            (
+                "kolhost_plugin_consecutive_failures",
+                "gauge",
+                "Failures in a row",
+                |p| p.stats.consecutive_failures as f64,
+            ),
+            (
+                "kolhost_plugin_quarantined",
+                "gauge",
+                "1 when the plugin is quarantined",
+                |p| f64::from(u8::from(p.quarantined)),
+            ),
+            (
+                "kolhost_plugin_enabled",
+                "gauge",
+                "1 when the plugin is enabled",
+                |p| f64::from(u8::from(p.enabled)),
+            ),
+            (
+                "kolhost_plugin_latency_p50_seconds",
+                "gauge",
+                "Median call latency",
+                |p| p.stats.p50_us.map(|u| u as f64 / 1e6).unwrap_or(0.0),
+            ),
+            (
+                "kolhost_plugin_latency_p99_seconds",
+                "gauge",
+                "99th percentile call latency",
+                |p| p.stats.p99_us.map(|u| u as f64 / 1e6).unwrap_or(0.0),
+            ),
+        ];
+        for (metric, kind, help, value) in families {
+            let _ = writeln!(out, "# HELP {metric} {help}\n# TYPE {metric} {kind}");
+            for p in &list {
+                let _ = writeln!(
+                    out,
+                    "{metric}{{plugin=\"{}\",version=\"{}\"}} {}",
+                    p.name,
+                    p.version,
+                    value(p)
+                );
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,274 @@
+//! The engine: built once, with the pooling allocator, epoch interruption and a ticker thread.
+//! [`Runtime::compile`] checks and compiles a component once and pre-instantiates it.
+
+use super::capabilities::{self, http::HttpCapability};
+use super::error::LoadError;
+use super::limits::{EngineLimits, Limits};
+use super::manifest::{Capability, Manifest, World};
+use super::plugin::{Compiled, Plugin};
+use super::state::{CallEnv, HostState};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// The package and version this host runs.
+pub const PACKAGE: &str = "kolhost:plugin";
+pub const SUPPORTED_VERSION: &str = "0.1.0";
+/// Every version of `kolhost:plugin` this host can load.
+pub const SUPPORTED_VERSIONS: &[&str] = &[SUPPORTED_VERSION];
+
+/// How to build a [`Runtime`].
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeConfig {
+    pub engine: EngineLimits,
+    /// Per-call limits of a plugin whose manifest says nothing.
+    pub defaults: Limits,
+}
+
+pub struct Runtime {
+    engine: Engine,
+    limits: EngineLimits,
+    defaults: Limits,
+    http_client: reqwest::Client,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("limits", &self.limits)
+            .field("defaults", &self.defaults)
+            .finish()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    pub fn new(cfg: RuntimeConfig) -> wasmtime::Result<Arc<Runtime>> {
+        let l = cfg.engine;
+        cfg.defaults
+            .check_within(&l)
+            .map_err(wasmtime::Error::msg)?;
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(l.max_concurrent_calls)
+            .total_core_instances(l.max_concurrent_calls * l.max_core_instances_per_component)
+            .max_core_instances_per_component(l.max_core_instances_per_component)
+            .total_memories(l.max_concurrent_calls * 2)
+            .max_memories_per_component(2)
+            .total_tables(l.max_concurrent_calls * 4)
+            .max_tables_per_component(8)
+            .total_stacks(l.max_concurrent_calls)
+            .max_memory_size(l.max_memory_bytes)
+            .table_elements(l.max_table_elements);
+        let mut config = Config::new();
+        config
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .epoch_interruption(true)
+            .max_wasm_stack(l.max_wasm_stack)
+            .async_stack_size(l.max_wasm_stack + (1 << 20))
+            .wasm_component_model(true);
+        let engine = Engine::new(&config)?;
+
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        {
+            let engine = engine.weak();
+            let stop = stop_ticker.clone();
+            let tick = l.epoch_tick;
+            std::thread::Builder::new()
+                .name("kolhost-plugin-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(tick);
+                        match engine.upgrade() {
+                            Some(e) => e.increment_epoch(),
+                            None => break,
+                        }
+                    }
+                })?;
+        }
+        let http_client = HttpCapability::client().map_err(wasmtime::Error::msg)?;
+        Ok(Arc::new(Runtime {
+            engine,
+            limits: l,
+            defaults: cfg.defaults,
+            http_client,
+            stop_ticker,
+        }))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn engine_limits(&self) -> &EngineLimits {
+        &self.limits
+    }
+
+    pub fn default_limits(&self) -> &Limits {
+        &self.defaults
+    }
+
+    /// Checks the component against its manifest, compiles it, pre-instantiates it with the
+    /// granted imports only, and asks it to `describe` itself (with `env`).
+    ///
+    /// Errors name what is wrong: not wasm, a core module, an invalid component, a component for
+    /// another world or another version of `kolhost:plugin`, an ungranted or unknown import,
+    /// limits above the host's.
+    pub async fn compile(
+        &self,
+        manifest: Manifest,
+        bytes: &[u8],
+        env: &CallEnv,
+    ) -> Result<Plugin, LoadError> {
+        manifest.validate()?;
+        let limits = self.defaults.with(&manifest.limits);
+        limits
+            .check_within(&self.limits)
+            .map_err(LoadError::Limits)?;
+        check_header(bytes)?;
+        let component = Component::from_binary(&self.engine, bytes)
+            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        check_exports(&self.engine, &component, manifest.world)?;
+        check_imports(&self.engine, &component, &manifest)?;
+
+        let mut linker: Linker<HostState> = Linker::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+        for c in Capability::ALL {
+            if manifest.grants(c) && manifest.world.allows(c) {
+                capabilities::add_to_linker(&mut linker, c)
+                    .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+            }
+        }
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+        let compiled = match manifest.world {
+            World::Platform => Compiled::Platform(
+                super::bindings::platform::PlatformPre::new(pre)
+                    .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?,
+            ),
+            World::Allocator => Compiled::Allocator(
+                super::bindings::allocator::AllocatorPre::new(pre)
+                    .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?,
+            ),
+        };
+        let http = manifest.grants(Capability::Http).then(|| {
+            Arc::new(HttpCapability::new(
+                self.http_client.clone(),
+                &manifest.allowed_hosts,
+            ))
+        });
+        let mut plugin = Plugin::new(manifest, limits, compiled, http);
+        let info = plugin
+            .describe(env)
+            .await
+            .map_err(|e| LoadError::Describe(Box::new(e)))?;
+        plugin.set_info(info);
+        Ok(plugin)
+    }
+}
+
+fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
+        return Err(LoadError::NotWasm);
+    }
+    // Core modules: version 1, layer 0. Components: layer 1.
+    match (
+        bytes[4..6] == [1, 0],
+        bytes[6..8] == [0, 0],
+        bytes[6..8] == [1, 0],
+    ) {
+        (true, true, _) => Err(LoadError::CoreModule),
+        (_, _, true) => Ok(()),
+        _ => Err(LoadError::Invalid(format!(
+            "unknown WebAssembly version/layer {:02x?}",
+            &bytes[4..8]
+        ))),
+    }
+}
+
+/// Splits `kolhost:plugin/name@1.2.3` into (`name`, `1.2.3`).
+fn kolhost_interface(name: &str) -> Option<(&str, &str)> {
+    let rest = name.strip_prefix(PACKAGE)?.strip_prefix('/')?;
+    Some(rest.split_once('@').unwrap_or((rest, "")))
+}
+
+fn check_exports(
+    engine: &wasmtime::Engine,
+    component: &Component,
+    world: World,
+) -> Result<(), LoadError> {
+    let ty = component.component_type();
+    let mut found = Vec::new();
+    for (name, _) in ty.exports(engine) {
+        if let Some((iface, version)) = kolhost_interface(name) {
+            if !SUPPORTED_VERSIONS.contains(&version) {
+                return Err(LoadError::UnsupportedVersion {
+                    found: version.to_string(),
+                    supported: SUPPORTED_VERSION,
+                });
+            }
+            if iface == world.export_interface() {
+                return Ok(());
+            }
+        }
+        found.push(name.to_string());
+    }
+    let found = if found.is_empty() {
+        "exports nothing".to_string()
+    } else {
+        format!(
+            "exports {} instead of {PACKAGE}/{}@{SUPPORTED_VERSION}",
+            found
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            world.export_interface()
+        )
+    };
+    Err(LoadError::WrongWorld {
+        expected: world,
+        found,
+    })
+}
+
+fn check_imports(
+    engine: &wasmtime::Engine,
+    component: &Component,
+    manifest: &Manifest,
+) -> Result<(), LoadError> {
+    let ty = component.component_type();
+    for (name, _) in ty.imports(engine) {
+        if let Some((iface, version)) = kolhost_interface(name) {
+            if !SUPPORTED_VERSIONS.contains(&version) {
+                return Err(LoadError::UnsupportedVersion {
+                    found: version.to_string(),
+                    supported: SUPPORTED_VERSION,
+                });
+            }
+            match Capability::from_interface(iface) {
+                Some(c) if manifest.grants(c) && manifest.world.allows(c) => {}
+                Some(capability) => {
+                    return Err(LoadError::UngrantedImport {
+                        import: name.to_string(),
+                        capability,
+                    });
+                }
+                // Type-only interfaces of the package.
+                None if matches!(iface, "types" | "platform-types" | "allocator-types") => {}
+                None => return Err(LoadError::UnknownImport(name.to_string())),
+            }
+        } else if !name.starts_with("wasi:") {
+            return Err(LoadError::UnknownImport(name.to_string()));
+        }
+    }
+    Ok(())
+}

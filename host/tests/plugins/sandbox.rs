@@ -1,0 +1,195 @@
+//! Hostile plugins fail their calls within their bounds; other plugins carry on.
+
+use super::*;
+use kolhost::plugins::CallError;
+use std::time::{Duration, Instant};
+
+async fn setup() -> Registry {
+    let reg = registry(1000);
+    reg.load(hostile_manifest("hostile", "1.0.0"), &hostile())
+        .await
+        .unwrap();
+    reg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_misbehaviour_fails_its_call_with_a_clear_error() {
+    let reg = setup().await;
+    let call = |path: &'static str| {
+        let reg = &reg;
+        async move {
+            let t = Instant::now();
+            let r = reg.parse_webhook("hostile", &delivery(path, "", b"")).await;
+            (r, t.elapsed())
+        }
+    };
+
+    let (r, took) = call("/loop").await;
+    assert!(
+        matches!(r, Err(CallError::Timeout(d)) if d == Duration::from_millis(300)),
+        "{r:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+
+    let (r, took) = call("/alloc").await;
+    assert!(
+        matches!(r, Err(CallError::MemoryExhausted { limit }) if limit == 32 << 20),
+        "{r:?}"
+    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
+
+    let (r, _) = call("/trap").await;
+    let e = r.unwrap_err();
+    assert!(matches!(e, CallError::Trap(_)), "{e:?}");
+    assert!(
+        e.to_string().contains("asked to trap"),
+        "the panic message is kept: {e}"
+    );
+
+    let (r, _) = call("/recurse").await;
+    assert!(matches!(r, Err(CallError::StackOverflow)), "{r:?}");
+
+    let (r, _) = call("/oversized").await;
+    assert!(
+        matches!(r, Err(CallError::OutputTooLarge { limit, .. }) if limit == 256 << 10),
+        "{r:?}"
+    );
+
+    let (r, _) = call("/invalid-utf8").await;
+    assert!(
+        matches!(r, Err(CallError::InvalidOutput(ref m)) if m.contains("utf-8")),
+        "{r:?}"
+    );
+
+    // After all that the plugin still answers.
+    let (r, _) = call("/fine").await;
+    let parsed = r.unwrap();
+    assert_eq!(parsed.reply.body, b"ok");
+    assert_eq!(parsed.events.len(), 1);
+
+    let st = reg.status("hostile").unwrap();
+    assert_eq!(st.stats.calls, 7);
+    assert_eq!(st.stats.failures, 6);
+    assert_eq!(st.stats.consecutive_failures, 0);
+    assert!(st.stats.p99_us.unwrap() >= 300_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_well_behaved_plugin_keeps_answering_meanwhile() {
+    let reg = Arc::new(setup().await);
+    let mut m = manifest("example", "1.0.0", World::Platform, &[Capability::Config]);
+    m.limits.timeout_ms = Some(1000);
+    reg.load(m, &example_platform()).await.unwrap();
+    reg.set_settings(
+        "example",
+        kolhost::plugins::Settings {
+            config: [("app_key".to_string(), "ak".to_string())].into(),
+            secrets: [("app_secret".to_string(), "sk".to_string())].into(),
+        },
+    )
+    .unwrap();
+
+    // Four hostile calls at once: two loop, one allocates, one recurses.
+    let mut hostile_calls = Vec::new();
+    for path in ["/loop", "/loop", "/alloc", "/recurse"] {
+        let reg = reg.clone();
+        hostile_calls.push(tokio::spawn(async move {
+            reg.parse_webhook("hostile", &delivery(path, "", b"")).await
+        }));
+    }
+    // Meanwhile, well-behaved calls succeed, each promptly.
+    let (body, sign) = douyin_sample();
+    let mut d = delivery("/webhooks/douyin", "", &body);
+    d.headers.push(("event-sign".into(), sign));
+    let mut ok_while_hostile_ran = 0;
+    let mut slowest = Duration::ZERO;
+    while hostile_calls.iter().any(|h| !h.is_finished()) {
+        let t = Instant::now();
+        reg.verify_webhook("example", &d).await.unwrap();
+        let parsed = reg.parse_webhook("example", &d).await.unwrap();
+        slowest = slowest.max(t.elapsed());
+        assert_eq!(parsed.events.len(), 2);
+        if hostile_calls[..2].iter().any(|h| !h.is_finished()) {
+            ok_while_hostile_ran += 1;
+        }
+        // The test body runs on its own thread, not a runtime worker.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The loops spin for 1.5 s on both runtime threads; the well-behaved plugin still answers
+    // (each looping call yields at every epoch tick).
+    eprintln!("{ok_while_hostile_ran} well-behaved calls while the loops ran, slowest {slowest:?}");
+    assert!(
+        ok_while_hostile_ran >= 3,
+        "only {ok_while_hostile_ran} well-behaved calls while the loops ran"
+    );
+    assert!(
+        slowest < Duration::from_millis(750),
+        "a well-behaved call took {slowest:?}"
+    );
+    for h in hostile_calls {
+        let r = h.await.unwrap();
+        assert!(r.as_ref().err().is_some_and(|e| e.is_fault()), "{r:?}");
+    }
+}
+
+/// The example plugin's sample: Douyin-style body signed with app_key "ak", app_secret "sk".
+pub fn douyin_sample() -> (Vec<u8>, String) {
+    douyin_push::sample_delivery()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failure_quarantines_until_enabled() {
+    let reg = registry(3);
+    reg.load(hostile_manifest("hostile", "1.0.0"), &hostile())
+        .await
+        .unwrap();
+    // A plugin-returned error is an answer, not a failure.
+    let e = reg
+        .parse_webhook("hostile", &delivery("/http", "not a url", b""))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, CallError::Plugin(_)), "{e:?}");
+    for _ in 0..3 {
+        let e = reg
+            .parse_webhook("hostile", &delivery("/trap", "", b""))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, CallError::Trap(_)), "{e:?}");
+    }
+    let st = reg.status("hostile").unwrap();
+    assert!(st.quarantined);
+    let e = reg
+        .parse_webhook("hostile", &delivery("/fine", "", b""))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, CallError::Quarantined { failures: 3, .. }),
+        "{e:?}"
+    );
+    assert!(
+        reg.render_prometheus()
+            .contains("kolhost_plugin_quarantined{plugin=\"hostile\",version=\"1.0.0\"} 1")
+    );
+
+    reg.enable("hostile").unwrap();
+    assert!(!reg.status("hostile").unwrap().quarantined);
+    reg.parse_webhook("hostile", &delivery("/fine", "", b""))
+        .await
+        .unwrap();
+    // A success resets the streak: two more failures do not quarantine.
+    for _ in 0..2 {
+        reg.parse_webhook("hostile", &delivery("/trap", "", b""))
+            .await
+            .unwrap_err();
+    }
+    reg.parse_webhook("hostile", &delivery("/fine", "", b""))
+        .await
+        .unwrap();
+    reg.parse_webhook("hostile", &delivery("/trap", "", b""))
+        .await
+        .unwrap_err();
+    assert!(!reg.status("hostile").unwrap().quarantined);
+}

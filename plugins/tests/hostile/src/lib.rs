@@ -1,0 +1,158 @@
+//! A test plugin for the host's sandbox tests. `parse-webhook` does what the delivery's path
+//! says:
+//!
+//! | path | behaviour |
+//! | --- | --- |
+//! | `/loop` | loops forever |
+//! | `/alloc` | allocates memory without bound |
+//! | `/trap` | panics (a trap: `unreachable`) |
+//! | `/recurse` | recurses without bound (stack overflow) |
+//! | `/oversized` | returns ~2 MiB of events |
+//! | `/invalid-utf8` | returns a string that is not UTF-8 |
+//! | `/http` | GETs the URL in the query through the `http` import, replies with its body |
+//! | `/kv` | `kv.get(body)`, then `kv.set(body, old + "x")`, replies with the new value |
+//! | `/config` | replies with `config.get(query)` and `config.get-secret(query)` |
+//! | `/clock` | replies with `clock.now-ms()` |
+//! | anything else | well-behaved: one `live-stats` event, reply `ok` |
+//!
+//! It imports every capability, so it loads only with all of them granted.
+
+use kolhost_plugin_sdk::host::{clock, config, http, kv};
+use kolhost_plugin_sdk::platform::*;
+use std::hint::black_box;
+
+struct Hostile;
+
+fn reply(body: impl Into<Vec<u8>>) -> Parsed {
+    Parsed {
+        events: Vec::new(),
+        reply: Reply {
+            status: 200,
+            content_type: "text/plain".into(),
+            body: body.into(),
+        },
+    }
+}
+
+/// Non-tail recursion with small frames: the WASM stack overflows (not the shadow stack in
+/// linear memory, which large address-taken locals would exhaust first).
+#[inline(never)]
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    recurse(depth.wrapping_add(1))
+        .wrapping_mul(31)
+        .wrapping_add(depth)
+        ^ 0x5a5a
+}
+
+fn stats(room: String) -> Event {
+    Event {
+        key: format!("stats-{room}"),
+        body: EventBody::LiveStats(LiveStats {
+            room_id: room,
+            account_id: None,
+            at: "2026-11-24T08:00:00Z".into(),
+            viewers: 1200,
+            gmv_fen: 1_000_000,
+            orders: 42,
+        }),
+    }
+}
+
+impl Platform for Hostile {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "hostile".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            platform: "test".into(),
+            description: "misbehaves on demand".into(),
+        }
+    }
+
+    fn verify_webhook(_d: Delivery) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    fn parse_webhook(d: Delivery) -> Result<Parsed, PluginError> {
+        match d.path.as_str() {
+            "/loop" => {
+                let mut i: u64 = 0;
+                loop {
+                    i = black_box(i.wrapping_add(1));
+                }
+            }
+            "/alloc" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    let mut chunk = vec![0u8; 1 << 20];
+                    chunk[black_box(0)] = 1;
+                    hoard.push(black_box(chunk));
+                }
+            }
+            "/trap" => panic!("asked to trap"),
+            "/recurse" => Ok(reply(recurse(black_box(0)).to_string())),
+            "/oversized" => {
+                let events = (0..10_000).map(|i| stats(format!("{i:0>80}"))).collect();
+                Ok(Parsed {
+                    events,
+                    reply: reply("big").reply,
+                })
+            }
+            "/invalid-utf8" => {
+                let bad = unsafe { String::from_utf8_unchecked(vec![0xff, 0xfe, 0x41]) };
+                Ok(Parsed {
+                    events: vec![stats(bad)],
+                    reply: reply("bad").reply,
+                })
+            }
+            "/http" => {
+                let resp = http::send(&http::Request {
+                    method: "GET".into(),
+                    url: d.query.clone(),
+                    headers: vec![("x-plugin".into(), "hostile".into())],
+                    body: Vec::new(),
+                    timeout_ms: Some(2_000),
+                })
+                .map_err(|e| PluginError::Upstream(format!("{e:?}")))?;
+                Ok(Parsed {
+                    events: Vec::new(),
+                    reply: Reply {
+                        status: resp.status,
+                        content_type: "text/plain".into(),
+                        body: resp.body,
+                    },
+                })
+            }
+            "/kv" => {
+                let key =
+                    String::from_utf8(d.body).map_err(|e| PluginError::Malformed(e.to_string()))?;
+                let old = kv::get(&key)
+                    .map_err(PluginError::Other)?
+                    .unwrap_or_default();
+                let mut new = old;
+                new.push(b'x');
+                kv::set(&key, &new).map_err(PluginError::Other)?;
+                Ok(reply(new))
+            }
+            "/config" => {
+                let v = config::get(&d.query).unwrap_or_else(|| "-".into());
+                let s = config::get_secret(&d.query).unwrap_or_else(|| "-".into());
+                Ok(reply(format!("{v}/{s}")))
+            }
+            "/clock" => Ok(reply(clock::now_ms().to_string())),
+            _ => Ok(Parsed {
+                events: vec![stats("7001".into())],
+                reply: reply("ok").reply,
+            }),
+        }
+    }
+
+    fn poll(_cursor: Option<String>) -> Result<PollResult, PluginError> {
+        Ok(PollResult {
+            events: Vec::new(),
+            next_cursor: None,
+        })
+    }
+}
+
+kolhost_plugin_sdk::export_platform!(Hostile);
