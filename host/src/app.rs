@@ -16,6 +16,8 @@ use crate::api;
 use crate::api::auth::TokenCache;
 use crate::api::error::ApiError;
 use crate::config::Config;
+use crate::plugins::{Registry, RegistryConfig, Runtime, RuntimeConfig};
+use crate::store::plugins::DbKv;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -24,17 +26,44 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     pub tokens: Arc<TokenCache>,
+    pub plugins: Arc<Registry>,
 }
 
 impl AppState {
+    /// State with an empty plugin registry (see [`AppState::start`] for a serving one).
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
+        let kv = Arc::new(DbKv { db: db.clone() });
+        let plugins = Arc::new(Registry::new(
+            plugin_runtime(),
+            kv,
+            RegistryConfig::default(),
+        ));
         AppState {
             db,
             config: Arc::new(config),
             metrics: metrics_handle(),
             tokens: Arc::new(TokenCache::new(Duration::from_secs(30))),
+            plugins,
         }
     }
+
+    /// State for a server: the stored plugins loaded into the registry.
+    pub async fn start(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
+        let state = AppState::new(db, config);
+        crate::store::plugins::restore(&state.db, &state.plugins).await?;
+        Ok(state)
+    }
+}
+
+/// The process-wide wasmtime engine: one pooling allocator and epoch ticker for every registry.
+fn plugin_runtime() -> Arc<Runtime> {
+    static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            Runtime::new(RuntimeConfig::default())
+                .expect("the default plugin engine configuration is valid")
+        })
+        .clone()
 }
 
 /// The process-wide Prometheus recorder, installed once.
@@ -94,7 +123,7 @@ async fn record_metrics(req: Request, next: Next) -> Response {
 /// Connects, migrates and serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config, db: DatabaseConnection) -> anyhow::Result<()> {
     let listen = config.listen;
-    let app = router(AppState::new(db, config));
+    let app = router(AppState::start(db, config).await?);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!("kolhost listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)

@@ -9,6 +9,7 @@ mod auth;
 mod contracts;
 mod demo;
 mod meta;
+mod plugins;
 mod roster;
 mod sessions;
 mod validation;

@@ -71,7 +71,7 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             max_body_bytes: 64 * 1024,
         };
-        let app = router(AppState::new(db.clone(), config));
+        let app = router(AppState::start(db.clone(), config).await.expect("state"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -66,8 +66,7 @@ async fn healthz(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
 /// Prometheus text exposition: request counts and latencies per route.
 #[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
-    )
+    let mut text = s.metrics.render();
+    text.push_str(&s.plugins.render_prometheus());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

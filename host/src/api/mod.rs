@@ -10,6 +10,7 @@ pub mod extract;
 pub mod kols;
 pub mod meta;
 pub mod pagination;
+pub mod plugins;
 pub mod products;
 pub mod scope;
 pub mod scripts;
@@ -51,6 +52,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(products::router())
         .merge(contracts::router())
         .merge(sessions::router())
+        .merge(plugins::router())
         .merge(scripts::router())
         .merge(allocations::router())
         .merge(audit::router());

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod entities;
+pub mod plugins;
 pub mod scripts;
 pub mod tokens;
 

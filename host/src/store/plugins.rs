@@ -1,0 +1,205 @@
+//! Plugins in the database: every uploaded version (component bytes and manifest), each plugin's
+//! state (active version, enabled, config and secrets), and the plugins' key-value state.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::entities::{plugin, plugin_kv, plugin_version};
+use crate::plugins::{KvError, KvStore, Manifest, Registry, Settings};
+
+/// Plugin key-value state kept in the database, scoped by plugin name.
+pub struct DbKv {
+    pub db: DatabaseConnection,
+}
+
+#[async_trait::async_trait]
+impl KvStore for DbKv {
+    async fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        let row = plugin_kv::Entity::find_by_id((plugin.to_owned(), key.to_owned()))
+            .one(&self.db)
+            .await
+            .map_err(|e| KvError(format!("kv read failed: {e}")))?;
+        Ok(row.map(|r| r.value))
+    }
+
+    async fn set(&self, plugin: &str, key: &str, value: Vec<u8>) -> Result<(), KvError> {
+        plugin_kv::Entity::insert(plugin_kv::ActiveModel {
+            plugin: Set(plugin.to_owned()),
+            key: Set(key.to_owned()),
+            value: Set(value),
+            updated_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::columns([plugin_kv::Column::Plugin, plugin_kv::Column::Key])
+                .update_columns([plugin_kv::Column::Value, plugin_kv::Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec(&self.db)
+        .await
+        .map_err(|e| KvError(format!("kv write failed: {e}")))?;
+        Ok(())
+    }
+
+    async fn delete(&self, plugin: &str, key: &str) -> Result<(), KvError> {
+        plugin_kv::Entity::delete_by_id((plugin.to_owned(), key.to_owned()))
+            .exec(&self.db)
+            .await
+            .map_err(|e| KvError(format!("kv delete failed: {e}")))?;
+        Ok(())
+    }
+}
+
+/// Stores a checked upload as the next version of its plugin, active and enabled.
+pub async fn save_version<C: ConnectionTrait>(
+    db: &C,
+    manifest: &Manifest,
+    component: &[u8],
+    by: &str,
+) -> Result<(), DbErr> {
+    let next = plugin_version::Entity::find()
+        .filter(plugin_version::Column::Name.eq(manifest.name.as_str()))
+        .order_by_desc(plugin_version::Column::Version)
+        .one(db)
+        .await?
+        .map_or(1, |v| v.version + 1);
+    plugin_version::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(manifest.name.clone()),
+        version: Set(next),
+        manifest: Set(serde_json::to_value(manifest).map_err(|e| DbErr::Custom(e.to_string()))?),
+        component: Set(component.to_vec()),
+        sha256: Set(hex::encode(Sha256::digest(component))),
+        bundled: Set(false),
+        created_by: Set(by.to_owned()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?;
+    let existing = plugin::Entity::find_by_id(manifest.name.clone())
+        .one(db)
+        .await?;
+    match existing {
+        Some(row) => {
+            let mut am: plugin::ActiveModel = row.into();
+            am.active_version = Set(next);
+            am.updated_at = Set(Utc::now());
+            am.update(db).await?;
+        }
+        None => {
+            plugin::ActiveModel {
+                name: Set(manifest.name.clone()),
+                active_version: Set(next),
+                enabled: Set(true),
+                config: Set(serde_json::json!({})),
+                secrets: Set(serde_json::json!({})),
+                updated_at: Set(Utc::now()),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Records the registry's view of a plugin (active version, enabled) after a lifecycle change.
+pub async fn save_state<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    active_manifest_version: &str,
+    enabled: bool,
+) -> Result<(), DbErr> {
+    let versions = plugin_version::Entity::find()
+        .filter(plugin_version::Column::Name.eq(name))
+        .all(db)
+        .await?;
+    let active = versions
+        .iter()
+        .find(|v| {
+            v.manifest.get("version").and_then(|x| x.as_str()) == Some(active_manifest_version)
+        })
+        .map(|v| v.version)
+        .ok_or_else(|| {
+            DbErr::Custom(format!(
+                "plugin {name} has no stored version {active_manifest_version}"
+            ))
+        })?;
+    let row = plugin::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(name.to_owned()))?;
+    let mut am: plugin::ActiveModel = row.into();
+    am.active_version = Set(active);
+    am.enabled = Set(enabled);
+    am.updated_at = Set(Utc::now());
+    am.update(db).await?;
+    Ok(())
+}
+
+pub async fn save_settings<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    settings: &Settings,
+) -> Result<(), DbErr> {
+    let row = plugin::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(name.to_owned()))?;
+    let mut am: plugin::ActiveModel = row.into();
+    am.config =
+        Set(serde_json::to_value(&settings.config).map_err(|e| DbErr::Custom(e.to_string()))?);
+    am.secrets =
+        Set(serde_json::to_value(&settings.secrets).map_err(|e| DbErr::Custom(e.to_string()))?);
+    am.updated_at = Set(Utc::now());
+    am.update(db).await?;
+    Ok(())
+}
+
+/// Loads every stored plugin into the registry: all versions in order, then the active one,
+/// its settings and whether it is enabled. A version that no longer loads is logged and skipped.
+pub async fn restore(db: &DatabaseConnection, registry: &Registry) -> Result<(), DbErr> {
+    for p in plugin::Entity::find().all(db).await? {
+        let versions = plugin_version::Entity::find()
+            .filter(plugin_version::Column::Name.eq(p.name.as_str()))
+            .order_by_asc(plugin_version::Column::Version)
+            .all(db)
+            .await?;
+        let mut active = None;
+        for v in versions {
+            let manifest: Manifest = match serde_json::from_value(v.manifest.clone()) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(plugin = %p.name, version = v.version, error = %e, "stored manifest unreadable");
+                    continue;
+                }
+            };
+            if v.version == p.active_version {
+                active = Some(manifest.version.clone());
+            }
+            if let Err(e) = registry.load(manifest, &v.component).await {
+                tracing::error!(plugin = %p.name, version = v.version, error = %e, "stored plugin version no longer loads");
+            }
+        }
+        let config: BTreeMap<String, String> = serde_json::from_value(p.config).unwrap_or_default();
+        let secrets: BTreeMap<String, String> =
+            serde_json::from_value(p.secrets).unwrap_or_default();
+        if registry.status(&p.name).is_none() {
+            continue;
+        }
+        let _ = registry.set_settings(&p.name, Settings { config, secrets });
+        if let Some(v) = active {
+            let _ = registry.activate(&p.name, &v);
+        }
+        if !p.enabled {
+            let _ = registry.disable(&p.name);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+use kolhost::app::AppState;
+use kolhost::config::Config;
+use kolhost::domain::Role;
+use kolhost_e2e::{TestApp, both_databases};
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+both_databases!(
+    plugin_lifecycle_over_http_persists,
+    invalid_uploads_change_nothing
+);
+
+fn manifest(name: &str, version: &str, world: &str) -> String {
+    format!(
+        "name = \"{name}\"\nversion = \"{version}\"\nworld = \"{world}\"\ngrants = [\"log\", \"config\", \"clock\", \"kv\"]\n"
+    )
+}
+
+fn example_platform() -> Vec<u8> {
+    std::fs::read(kolhost::plugins::artifacts::EXAMPLE_PLATFORM)
+        .expect("the build step compiled the example plugin")
+}
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    manifest: Option<String>,
+    component: Option<Vec<u8>>,
+) -> (u16, Value) {
+    let mut form = Form::new();
+    if let Some(m) = manifest {
+        form = form.text("manifest", m);
+    }
+    if let Some(c) = component {
+        form = form.part("component", Part::bytes(c).file_name("plugin.wasm"));
+    }
+    let res = app
+        .http
+        .post(format!("{}/api/v1/plugins", app.base))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn plugin_lifecycle_over_http_persists(app: &TestApp) {
+    let integrator = app.token(Role::Integrator, None).await;
+    let manager = app.token(Role::Manager, None).await;
+    assert_eq!(
+        upload(
+            app,
+            &manager,
+            Some(manifest("echo", "0.1.0", "platform")),
+            Some(example_platform())
+        )
+        .await
+        .0,
+        403
+    );
+
+    let (status, v1) = upload(
+        app,
+        &integrator,
+        Some(manifest("echo", "0.1.0", "platform")),
+        Some(example_platform()),
+    )
+    .await;
+    assert_eq!(status, 201, "{v1}");
+    assert_eq!(v1["version"], "0.1.0");
+    assert_eq!(v1["enabled"], true);
+    assert_eq!(v1["quarantined"], false);
+    let (status, v2) = upload(
+        app,
+        &integrator,
+        Some(manifest("echo", "0.2.0", "platform")),
+        Some(example_platform()),
+    )
+    .await;
+    assert_eq!(status, 201, "{v2}");
+    assert_eq!(v2["versions"], json!(["0.1.0", "0.2.0"]));
+    let (status, dup) = upload(
+        app,
+        &integrator,
+        Some(manifest("echo", "0.2.0", "platform")),
+        Some(example_platform()),
+    )
+    .await;
+    assert_eq!(status, 422, "a version is uploaded once: {dup}");
+
+    let (_, list) = app.get("/api/v1/plugins", &integrator).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (status, one) = app.get("/api/v1/plugins/echo", &integrator).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["version"], "0.2.0");
+    assert!(one["stats"].is_object());
+
+    let (status, back) = app
+        .post("/api/v1/plugins/echo/rollback", &integrator, json!({}))
+        .await;
+    assert_eq!(status, 200, "{back}");
+    assert_eq!(back["version"], "0.1.0");
+    assert_eq!(
+        app.post("/api/v1/plugins/echo/rollback", &integrator, json!({}))
+            .await
+            .0,
+        409
+    );
+    let (_, off) = app
+        .post("/api/v1/plugins/echo/disable", &integrator, json!({}))
+        .await;
+    assert_eq!(off["enabled"], false);
+
+    let secret = "shh-this-is-the-app-secret";
+    let res = app
+        .http
+        .put(format!("{}/api/v1/plugins/echo/config", app.base))
+        .bearer_auth(&integrator)
+        .json(&json!({"app_key": "douyin-app-1", "app_secret": secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(!text.contains(secret), "secrets are never returned: {text}");
+    let cfg: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(cfg["config"]["app_key"], "douyin-app-1");
+    assert_eq!(cfg["secret_names"], json!(["app_secret"]));
+    let (status, p) = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/plugins/echo/config",
+            Some(&integrator),
+            Some(json!({"app_key": 5})),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(app.get("/api/v1/plugins/nope", &integrator).await.0, 404);
+
+    let (_, trail) = app
+        .get("/api/v1/audit?entity_type=plugin&limit=100", &app.admin)
+        .await;
+    let actions: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "plugin.upload",
+            "plugin.upload",
+            "plugin.rollback",
+            "plugin.disable",
+            "plugin.configure"
+        ]
+    );
+    assert!(
+        !trail.to_string().contains(secret),
+        "nor written to the audit trail"
+    );
+
+    // A restarted server finds the plugin as it was left: versions, active one, disabled, config.
+    let restarted = AppState::start(app.db.clone(), Config::default())
+        .await
+        .unwrap();
+    let st = serde_json::to_value(restarted.plugins.status("echo").expect("restored")).unwrap();
+    assert_eq!(st["versions"], json!(["0.1.0", "0.2.0"]));
+    assert_eq!(st["version"], "0.1.0");
+    assert_eq!(st["enabled"], false);
+    assert_eq!(st["config"]["app_key"], "douyin-app-1");
+    assert_eq!(st["secret_names"], json!(["app_secret"]));
+
+    let (_, on) = app
+        .post("/api/v1/plugins/echo/enable", &integrator, json!({}))
+        .await;
+    assert_eq!(on["enabled"], true);
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("echo"), "per-plugin figures in /metrics");
+}
+
+async fn invalid_uploads_change_nothing(app: &TestApp) {
+    let t = app.admin.clone();
+    let cases: Vec<(&str, Option<String>, Option<Vec<u8>>, &str)> = vec![
+        (
+            "not wasm",
+            Some(manifest("bad", "0.1.0", "platform")),
+            Some(b"hello, I am not wasm".to_vec()),
+            "component",
+        ),
+        (
+            "a core module",
+            Some(manifest("bad", "0.1.0", "platform")),
+            Some(b"\0asm\x01\0\0\0".to_vec()),
+            "component",
+        ),
+        (
+            "the wrong world",
+            Some(manifest("bad", "0.1.0", "allocator")),
+            Some(example_platform()),
+            "component",
+        ),
+        (
+            "a broken manifest",
+            Some("name = \"bad\"\nworld = \"platform\"\n".into()),
+            Some(example_platform()),
+            "manifest",
+        ),
+        ("no manifest", None, Some(example_platform()), "manifest"),
+        (
+            "no component",
+            Some(manifest("bad", "0.1.0", "platform")),
+            None,
+            "component",
+        ),
+    ];
+    for (what, m, c, field) in cases {
+        let (status, p) = upload(app, &t, m, c).await;
+        assert_eq!(status, 422, "{what}: {p}");
+        assert_eq!(p["errors"][0]["field"], field, "{what}: {p}");
+    }
+    let (_, list) = app.get("/api/v1/plugins", &t).await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+    let (_, trail) = app.get("/api/v1/audit?entity_type=plugin", &t).await;
+    assert!(trail["items"].as_array().unwrap().is_empty());
+    let restarted = AppState::start(app.db.clone(), Config::default())
+        .await
+        .unwrap();
+    assert!(restarted.plugins.list().is_empty(), "nothing stored");
+}
