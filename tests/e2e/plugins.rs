@@ -239,3 +239,40 @@ async fn invalid_uploads_change_nothing(app: &TestApp) {
         .unwrap();
     assert!(restarted.plugins.list().is_empty(), "nothing stored");
 }
+
+both_databases!(a_wasm_allocator_is_a_strategy);
+
+async fn a_wasm_allocator_is_a_strategy(app: &TestApp) {
+    kolhost::demo::seed(&app.db, &Config::default())
+        .await
+        .unwrap();
+    let allocator = std::fs::read(kolhost::plugins::artifacts::EXAMPLE_ALLOCATOR).unwrap();
+    let (status, p) = upload(
+        app,
+        &app.admin.clone(),
+        Some(manifest("fair-share", "1.0.0", "allocator")),
+        Some(allocator),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    let (status, out) = app
+        .post(
+            "/api/v1/allocations",
+            &app.admin,
+            json!({"strategy": {"plugin": "fair-share"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    // Whatever the plugin proposes is validated by the host like a script's result.
+    assert!(out["violations"].is_array());
+    assert!(out["assignments"].is_array());
+    let (status, p) = app
+        .post(
+            "/api/v1/allocations",
+            &app.admin,
+            json!({"strategy": {"plugin": "missing"}}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(p["errors"][0]["field"], "strategy.plugin");
+}

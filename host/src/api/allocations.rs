@@ -179,10 +179,55 @@ async fn allocate(
             (preview, Some(script.version))
         }
         Strategy::Plugin(name) => {
-            return Err(ApiError::field(
-                "strategy.plugin",
-                format!("no allocator plugin named {name:?} is loaded"),
-            ));
+            let status = s.plugins.status(name);
+            if status
+                .as_ref()
+                .is_none_or(|st| st.world != crate::plugins::World::Allocator)
+            {
+                return Err(ApiError::field(
+                    "strategy.plugin",
+                    format!("no allocator plugin named {name:?} is loaded"),
+                ));
+            }
+            let out = s
+                .plugins
+                .allocate(name, &plugin_input(&ctx))
+                .await
+                .map_err(|e| {
+                    let mut extensions = serde_json::Map::new();
+                    extensions.insert("code".into(), e.kind().into());
+                    ApiError::Rejected {
+                        detail: format!("plugin {name}: {e}"),
+                        errors: Vec::new(),
+                        extensions,
+                    }
+                })?;
+            let assignments: Vec<Assignment> = out
+                .assignments
+                .into_iter()
+                .map(|a| Assignment {
+                    product_id: a.product_id,
+                    kol_id: a.kol_id,
+                    session_id: a.session_id.unwrap_or_default(),
+                    units: a.units,
+                    live_price_fen: a.live_price_fen,
+                    reason: a.reason,
+                })
+                .collect();
+            let violations = crate::domain::allocation::validate(&ctx, &assignments);
+            let result = crate::domain::allocation::AllocationResult {
+                assignments,
+                violations,
+                notes: out.notes,
+            };
+            (
+                Preview {
+                    result,
+                    logs: Vec::new(),
+                    stats: Default::default(),
+                },
+                None,
+            )
         }
     };
     let mut outcome = AllocationOutcome::from_preview(preview, version, false);
@@ -296,6 +341,87 @@ async fn apply(
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// The `ctx` as a WASM allocator receives it (WIT `allocator-types`).
+fn plugin_input(ctx: &AllocationContext) -> crate::plugins::AllocateInput {
+    use crate::domain::{ProductRole as R, Tier as T};
+    use crate::plugins::{self as wit};
+    wit::AllocateInput {
+        products: ctx
+            .products
+            .iter()
+            .map(|p| wit::Product {
+                id: p.id.clone(),
+                brand_id: p.brand_id.clone(),
+                sku: p.sku.clone(),
+                name: p.name.clone(),
+                category: p.category.clone(),
+                role: match p.role {
+                    R::Launch => wit::ProductRole::Launch,
+                    R::Traffic => wit::ProductRole::Traffic,
+                    R::Profit => wit::ProductRole::Profit,
+                },
+                list_price_fen: p.list_price_fen,
+                floor_price_fen: p.floor_price_fen,
+                stock_units: p.stock_units,
+            })
+            .collect(),
+        kols: ctx
+            .kols
+            .iter()
+            .map(|k| wit::Kol {
+                id: k.id.clone(),
+                name: k.name.clone(),
+                tier: match k.tier {
+                    T::Head => wit::Tier::Head,
+                    T::Waist => wit::Tier::Waist,
+                    T::Tail => wit::Tier::Tail,
+                },
+                categories: k.categories.clone(),
+                accounts: k
+                    .accounts
+                    .iter()
+                    .map(|a| wit::Account {
+                        platform: a.platform.clone(),
+                        account_id: a.account_id.clone(),
+                        followers: a.followers.max(0) as u64,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        contracts: ctx
+            .contracts
+            .iter()
+            .map(|c| wit::Contract {
+                id: c.id.clone(),
+                brand_id: c.brand_id.clone(),
+                kol_id: c.kol_id.clone(),
+                platform: c.platform.clone(),
+                status: c.status.as_str().to_owned(),
+                slot_fee_fen: c.slot_fee_fen,
+                commission_bp: c.commission_bp.clamp(0, 10_000) as u32,
+                lowest_price_clause: c.lowest_price_clause,
+                exclusive: c.exclusive,
+                sessions_committed: 0,
+            })
+            .collect(),
+        sessions: ctx
+            .sessions
+            .iter()
+            .map(|s| wit::Session {
+                id: s.id.clone(),
+                kol_id: s.kol_id.clone(),
+                platform: s.platform.clone(),
+                room_id: String::new(),
+                title: String::new(),
+                starts_at: s.starts_at.to_rfc3339(),
+                ends_at: s.ends_at.to_rfc3339(),
+                status: s.status.clone(),
+            })
+            .collect(),
+        params_json: ctx.params.to_string(),
+    }
 }
 
 /// Where a run's `ctx` comes from.
