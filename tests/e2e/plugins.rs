@@ -49,17 +49,15 @@ async fn upload(
 async fn plugin_lifecycle_over_http_persists(app: &TestApp) {
     let integrator = app.token(Role::Integrator, None).await;
     let manager = app.token(Role::Manager, None).await;
-    assert_eq!(
-        upload(
-            app,
-            &manager,
-            Some(manifest("echo", "0.1.0", "platform")),
-            Some(example_platform())
-        )
-        .await
-        .0,
-        403
-    );
+    // Refused before the body is read: a small body, so the client has sent it all by then.
+    let (status, _) = upload(
+        app,
+        &manager,
+        Some(manifest("echo", "0.1.0", "platform")),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
 
     let (status, v1) = upload(
         app,
