@@ -115,6 +115,7 @@ async fn upload_plugin(
         .await
         .map_err(load_error)?;
 
+    let active_before = s.plugins.status(&manifest.name).map(|st| st.version);
     let txn = s.db.begin().await?;
     store::save_version(&txn, &manifest, &component, &p.name).await?;
     let status = s
@@ -122,19 +123,27 @@ async fn upload_plugin(
         .load(manifest, &component)
         .await
         .map_err(load_error)?;
-    audit::record(
-        &txn,
-        &p,
-        "plugin.upload",
-        "plugin",
-        entity_id(&status.name),
-        None::<&PluginStatus>,
-        Some(&status),
-    )
-    .await?;
-    if let Err(e) = txn.commit().await {
-        // Keep memory in step with the database: the version that did not persist goes.
-        let _ = s.plugins.rollback(&status.name);
+    let stored = async {
+        let after = Some(&status);
+        audit::record(
+            &txn,
+            &p,
+            "plugin.upload",
+            "plugin",
+            entity_id(&status.name),
+            None::<&PluginStatus>,
+            after,
+        )
+        .await?;
+        txn.commit().await
+    }
+    .await;
+    if let Err(e) = stored {
+        // Keep memory in step with the database: the version that did not persist stops serving.
+        let _ = match &active_before {
+            Some(v) => s.plugins.activate(&status.name, v).map(|_| ()),
+            None => s.plugins.remove(&status.name),
+        };
         return Err(e.into());
     }
     Ok((StatusCode::CREATED, Json(Plugin(status))))
