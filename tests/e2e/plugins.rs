@@ -261,9 +261,29 @@ async fn a_wasm_allocator_is_a_strategy(app: &TestApp) {
         )
         .await;
     assert_eq!(status, 200, "{out}");
-    // Whatever the plugin proposes is validated by the host like a script's result.
+    // The plugin saw the agency's data: it proposes real products for real, contracted KOLs,
+    // and the host validates them like a script's result.
+    let (_, products) = app.get("/api/v1/products?limit=100", &app.admin).await;
+    let (_, kols) = app.get("/api/v1/kols?limit=100", &app.admin).await;
+    let ids = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].clone())
+            .collect::<Vec<_>>()
+    };
+    let (product_ids, kol_ids) = (ids(&products), ids(&kols));
+    let assignments = out["assignments"].as_array().unwrap();
+    assert!(!assignments.is_empty(), "{out}");
+    for a in assignments {
+        assert!(
+            product_ids.contains(&a["product_id"]) && kol_ids.contains(&a["kol_id"]),
+            "{a}"
+        );
+    }
     assert!(out["violations"].is_array());
-    assert!(out["assignments"].is_array());
+    assert_eq!(out["applied"], false);
     let (status, p) = app
         .post(
             "/api/v1/allocations",

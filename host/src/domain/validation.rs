@@ -62,12 +62,6 @@ impl Validator {
         );
     }
 
-    pub fn merge(&mut self, prefix: &str, other: Validator) {
-        for e in other.errors {
-            self.error(format!("{prefix}{}", e.field), e.message);
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }
