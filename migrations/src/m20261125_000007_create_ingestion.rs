@@ -118,7 +118,11 @@ impl MigrationTrait for Migration {
                 &["platform", "platform_order_id", "sub_order_id"],
                 true,
             ),
-            ("ix_orders_contract_settled", &["contract_id", "settled_at"], false),
+            (
+                "ix_orders_contract_settled",
+                &["contract_id", "settled_at"],
+                false,
+            ),
             ("ix_orders_kol_paid", &["kol_id", "paid_at"], false),
             ("ix_orders_brand_paid", &["brand_id", "paid_at"], false),
             ("ix_orders_session", &["session_id"], false),
