@@ -21,15 +21,13 @@ fn main() {
     let plugins = manifest_dir.parent().unwrap().join("plugins");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
 
-    for p in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "wit",
-        "sdk",
-        "examples",
-        "tests",
-    ] {
-        println!("cargo:rerun-if-changed={}", plugins.join(p).display());
+    // Everything in the plugin workspace (WIT, SDK, bundled plugins, examples, test plugins),
+    // except a `target` folder a plugin author may have left there.
+    for entry in std::fs::read_dir(&plugins).expect("read plugins/") {
+        let path = entry.expect("read plugins/ entry").path();
+        if path.file_name().is_some_and(|n| n != "target") {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
     }
     println!("cargo:rerun-if-env-changed=KOLHOST_PLUGINS_TARGET_DIR");
 
@@ -83,6 +81,9 @@ fn main() {
     }
     let mut child = cmd.spawn().expect("run cargo for the plugin workspace");
     let mut artifacts: Vec<(String, PathBuf)> = Vec::new();
+    // Components whose package sits directly in `plugins/<dir>/` with a `kolhost.toml` manifest
+    // are bundled into the binary: (manifest path, component path).
+    let mut bundled: Vec<(PathBuf, PathBuf)> = Vec::new();
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.expect("read cargo output");
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
@@ -95,11 +96,21 @@ fn main() {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        let package_dir = msg["manifest_path"]
+            .as_str()
+            .and_then(|p| Path::new(p).parent())
+            .map(Path::to_path_buf);
         for f in msg["filenames"].as_array().into_iter().flatten() {
             if let Some(f) = f.as_str()
                 && f.ends_with(".wasm")
             {
                 artifacts.push((name.clone(), PathBuf::from(f)));
+                if let Some(dir) = &package_dir
+                    && dir.parent() == Some(plugins.as_path())
+                    && dir.join("kolhost.toml").is_file()
+                {
+                    bundled.push((dir.join("kolhost.toml"), PathBuf::from(f)));
+                }
             }
         }
     }
@@ -128,6 +139,18 @@ fn main() {
             path.display().to_string()
         ));
     }
+    bundled.sort();
+    generated.push_str(
+        "/// The plugins bundled into the binary: each `plugins/<dir>/kolhost.toml` with its component.\npub const BUNDLED: &[Bundled] = &[\n",
+    );
+    for (manifest, component) in &bundled {
+        generated.push_str(&format!(
+            "    Bundled {{ manifest: include_str!({:?}), component: include_bytes!({:?}) }},\n",
+            manifest.display().to_string(),
+            component.display().to_string()
+        ));
+    }
+    generated.push_str("];\n");
     std::fs::write(out_dir.join("plugin_artifacts.rs"), generated)
         .expect("write plugin_artifacts.rs");
 }

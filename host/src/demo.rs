@@ -14,7 +14,7 @@ use tower::ServiceExt;
 use crate::app::{AppState, router};
 use crate::config::Config;
 use crate::domain::Role;
-use crate::store::entities::brand;
+use crate::store::entities::{brand, plugin};
 use crate::store::tokens::{self, NewToken};
 
 /// Well-known demo tokens. They exist only in a database seeded with `--demo`.
@@ -526,6 +526,7 @@ const COPY: &str = "品牌直供，正品保障，支持七天无理由退货。
 
 /// Seeds the demo agency if the database has no brands yet, and prints the demo tokens.
 pub async fn seed(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()> {
+    configure_platform_plugins(db).await?;
     if brand::Entity::find().count(db).await? > 0 {
         tracing::info!("database already has data; demo seed skipped");
         print_tokens();
@@ -693,6 +694,39 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()
         "demo agency seeded"
     );
     print_tokens();
+    Ok(())
+}
+
+/// Demo credentials of the bundled platform plugins, so that deliveries signed with them are
+/// accepted (README's curl tour and the browser tests post such deliveries). Keys already set
+/// are left alone.
+pub const DEMO_PLUGIN_CONFIG: &[(&str, &[(&str, &str)])] = &[
+    ("douyin", &[("app_key", "demo_douyin_key"), ("app_secret", "demo_douyin_secret")]),
+    ("kuaishou", &[("app_key", "demo_kuaishou_key"), ("app_secret", "demo_kuaishou_secret")]),
+    ("taobao", &[("app_key", "demo_taobao_key"), ("app_secret", "demo_taobao_secret")]),
+];
+
+async fn configure_platform_plugins(db: &DatabaseConnection) -> anyhow::Result<()> {
+    for (name, pairs) in DEMO_PLUGIN_CONFIG {
+        let Some(row) = plugin::Entity::find_by_id((*name).to_owned()).one(db).await? else {
+            continue;
+        };
+        let mut settings = crate::plugins::Settings {
+            config: serde_json::from_value(row.config.clone()).unwrap_or_default(),
+            secrets: serde_json::from_value(row.secrets.clone()).unwrap_or_default(),
+        };
+        let mut changed = false;
+        for (k, v) in *pairs {
+            let map = if crate::api::plugins::is_secret_key(k) { &mut settings.secrets } else { &mut settings.config };
+            if !map.contains_key(*k) {
+                map.insert((*k).to_owned(), (*v).to_owned());
+                changed = true;
+            }
+        }
+        if changed {
+            crate::store::plugins::save_settings(db, name, &settings).await?;
+        }
+    }
     Ok(())
 }
 

@@ -118,7 +118,7 @@ async fn upload_plugin(
 
     let active_before = s.plugins.status(&manifest.name).map(|st| st.version);
     let txn = s.db.begin().await?;
-    store::save_version(&txn, &manifest, &component, &p.name).await?;
+    store::save_version(&txn, &manifest, &component, &p.name, store::Origin::Upload).await?;
     let status = s
         .plugins
         .load(manifest, &component)
@@ -262,7 +262,7 @@ async fn configure_plugin(
     }
     v.finish()?;
     let (secrets, config): (BTreeMap<_, _>, BTreeMap<_, _>) =
-        values.into_iter().partition(|(k, _)| is_secret(k));
+        values.into_iter().partition(|(k, _)| is_secret_key(k));
     let settings = Settings { config, secrets };
     let txn = s.db.begin().await?;
     store::save_settings(&txn, &name, &settings).await?;
@@ -287,7 +287,8 @@ async fn configure_plugin(
     Ok(Json(Plugin(after)))
 }
 
-fn is_secret(key: &str) -> bool {
+/// Whether a config key names a secret (kept apart, never shown back).
+pub fn is_secret_key(key: &str) -> bool {
     ["secret", "token", "password", "private"]
         .iter()
         .any(|w| key.contains(w))

@@ -44,10 +44,12 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// Everything a server needs before it serves: the schema, and the bundled strategies.
+/// Everything a server needs before it serves: the schema, the bundled strategies and the
+/// bundled plugins.
 pub async fn prepare(db: &DatabaseConnection) -> Result<(), DbErr> {
     migrate(db).await?;
-    scripts::sync_bundled(db).await
+    scripts::sync_bundled(db).await?;
+    plugins::sync_bundled(db).await
 }
 
 fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {

@@ -7,12 +7,13 @@ use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::entities::{plugin, plugin_kv, plugin_version};
+use crate::plugins::artifacts::Bundled;
 use crate::plugins::{KvError, KvStore, Manifest, Registry, Settings};
 
 /// Plugin key-value state kept in the database, scoped by plugin name.
@@ -57,12 +58,23 @@ impl KvStore for DbKv {
     }
 }
 
-/// Stores a checked upload as the next version of its plugin, active and enabled.
+/// Where a stored version comes from, and whether it becomes the active one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Uploaded over the API: becomes active.
+    Upload,
+    /// Shipped in the binary; becomes active unless `activate` is false (an integrator's
+    /// upload is active and stays so).
+    Bundled { activate: bool },
+}
+
+/// Stores a checked component as the next version of its plugin; a new plugin starts enabled.
 pub async fn save_version<C: ConnectionTrait>(
     db: &C,
     manifest: &Manifest,
     component: &[u8],
     by: &str,
+    origin: Origin,
 ) -> Result<(), DbErr> {
     let next = plugin_version::Entity::find()
         .filter(plugin_version::Column::Name.eq(manifest.name.as_str()))
@@ -77,7 +89,7 @@ pub async fn save_version<C: ConnectionTrait>(
         manifest: Set(serde_json::to_value(manifest).map_err(|e| DbErr::Custom(e.to_string()))?),
         component: Set(component.to_vec()),
         sha256: Set(hex::encode(Sha256::digest(component))),
-        bundled: Set(false),
+        bundled: Set(matches!(origin, Origin::Bundled { .. })),
         created_by: Set(by.to_owned()),
         created_at: Set(Utc::now()),
     }
@@ -87,6 +99,7 @@ pub async fn save_version<C: ConnectionTrait>(
         .one(db)
         .await?;
     match existing {
+        Some(_) if origin == (Origin::Bundled { activate: false }) => {}
         Some(row) => {
             let mut am: plugin::ActiveModel = row.into();
             am.active_version = Set(next);
@@ -105,6 +118,52 @@ pub async fn save_version<C: ConnectionTrait>(
             .insert(db)
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Installs the plugins bundled into the binary (`plugins/<dir>/kolhost.toml` and its
+/// component, see [`crate::plugins::artifacts::BUNDLED`]) as stored versions, so that they load
+/// at start like uploads and can be configured, disabled and rolled back the same way.
+///
+/// A bundled build is stored once (by its SHA-256); its version is the manifest's plus the
+/// first 12 hex digits of that hash as semver build metadata (`1.0.0+3f2a…`), so every build
+/// is a distinct, rollback-able version. A new bundled build becomes active when the active
+/// version is an earlier bundled one; an integrator's upload stays active.
+pub async fn sync_bundled(db: &DatabaseConnection) -> Result<(), DbErr> {
+    install_bundled(db, crate::plugins::artifacts::BUNDLED).await
+}
+
+/// [`sync_bundled`] for a given list (tests pass their own builds).
+pub async fn install_bundled(db: &DatabaseConnection, bundled: &[Bundled]) -> Result<(), DbErr> {
+    for b in bundled {
+        let mut manifest = match Manifest::from_toml(b.manifest) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(error = %e, "a bundled plugin manifest is invalid; skipped");
+                continue;
+            }
+        };
+        let sha = hex::encode(Sha256::digest(b.component));
+        manifest.version = format!("{}+{}", manifest.version, &sha[..12]);
+        let versions = plugin_version::Entity::find()
+            .filter(plugin_version::Column::Name.eq(manifest.name.as_str()))
+            .all(db)
+            .await?;
+        if versions.iter().any(|v| v.sha256 == sha) {
+            continue;
+        }
+        let activate = match plugin::Entity::find_by_id(manifest.name.clone()).one(db).await? {
+            None => true,
+            Some(p) => versions
+                .iter()
+                .find(|v| v.version == p.active_version)
+                .is_none_or(|v| v.bundled),
+        };
+        let txn = db.begin().await?;
+        save_version(&txn, &manifest, b.component, "kolhost (bundled)", Origin::Bundled { activate }).await?;
+        txn.commit().await?;
+        tracing::info!(plugin = %manifest.name, version = %manifest.version, activate, "bundled plugin installed");
     }
     Ok(())
 }
