@@ -44,7 +44,9 @@ impl PollCursor {
         let c: PollCursor = serde_json::from_str(s)
             .map_err(|e| Error::Malformed(format!("poll cursor `{s}`: {e}")))?;
         if c.from_ms < 0 || c.to_ms < c.from_ms || c.page_no == 0 {
-            return Err(Error::Malformed(format!("poll cursor `{s}` has a bad window")));
+            return Err(Error::Malformed(format!(
+                "poll cursor `{s}` has a bad window"
+            )));
         }
         Ok(c)
     }

@@ -27,9 +27,10 @@ impl Error {
     /// The message without the variant's name.
     pub fn message(&self) -> &str {
         match self {
-            Error::Unauthorized(m) | Error::Malformed(m) | Error::Config(m) | Error::Upstream(m) => {
-                m
-            }
+            Error::Unauthorized(m)
+            | Error::Malformed(m)
+            | Error::Config(m)
+            | Error::Upstream(m) => m,
         }
     }
 }

@@ -93,8 +93,8 @@ mod tests {
 
     #[test]
     fn canonical_sorts_nested_keys() {
-        let v: Value = serde_json::from_str(r#"{"b":1,"a":{"d":[{"z":1,"y":"<&>"}],"c":null}}"#)
-            .unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{"b":1,"a":{"d":[{"z":1,"y":"<&>"}],"c":null}}"#).unwrap();
         assert_eq!(
             canonical(&v),
             r#"{"a":{"c":null,"d":[{"y":"<&>","z":1}]},"b":1}"#

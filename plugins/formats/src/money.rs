@@ -106,17 +106,25 @@ mod tests {
         assert_eq!(yuan_to_fen("0").unwrap(), 0);
         // 0.29 is not exactly representable as a float; the integer path is exact.
         assert_eq!(yuan_to_fen("1234567.29").unwrap(), 123_456_729);
-        assert_eq!(
-            yuan_to_fen("92233720368547758.07").unwrap(),
-            i64::MAX
-        );
+        assert_eq!(yuan_to_fen("92233720368547758.07").unwrap(), i64::MAX);
     }
 
     #[test]
     fn bad_amounts_are_errors() {
         for s in [
-            "", "-1.00", "+1", "1.", ".5", "1.234", "1e3", " 1", "1,00", "abc", "1.2.3",
-            "92233720368547758.08", "99999999999999999999",
+            "",
+            "-1.00",
+            "+1",
+            "1.",
+            ".5",
+            "1.234",
+            "1e3",
+            " 1",
+            "1,00",
+            "abc",
+            "1.2.3",
+            "92233720368547758.08",
+            "99999999999999999999",
         ] {
             assert!(
                 matches!(yuan_to_fen(s), Err(Error::Malformed(_))),

@@ -173,7 +173,11 @@ struct Order {
 }
 
 fn time_or(field: &str, primary: &str, fallback: &str) -> Result<String, Error> {
-    let t = if primary.is_empty() { fallback } else { primary };
+    let t = if primary.is_empty() {
+        fallback
+    } else {
+        primary
+    };
     if t.is_empty() {
         return Err(Error::malformed(format!("{field} is missing")));
     }

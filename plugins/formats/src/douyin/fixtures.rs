@@ -2,11 +2,11 @@
 
 use super::api::{self, METHOD, SignMethod};
 use super::push::event_sign;
+use crate::ct_eq;
 use crate::fixtures::{SampleOrder, SignedDelivery};
 use crate::json::canonical;
 use crate::time::format_gmt8;
 use crate::urlenc::parse_pairs;
-use crate::ct_eq;
 use serde_json::{Value, json};
 
 /// A tag-101 (order paid) message for `o`.
@@ -160,12 +160,18 @@ pub fn verify_api_request(
         .parse::<i64>()
         .map_err(|_| "timestamp is not Unix seconds".to_string())?;
     let param_json = std::str::from_utf8(body).map_err(|_| "body is not UTF-8".to_string())?;
-    let parsed: Value =
-        serde_json::from_str(param_json).map_err(|e| format!("param_json: {e}"))?;
+    let parsed: Value = serde_json::from_str(param_json).map_err(|e| format!("param_json: {e}"))?;
     if canonical(&parsed) != param_json {
         return Err("param_json is not compact with sorted keys".into());
     }
-    let want = api::sign(app_key, app_secret, METHOD, param_json, timestamp, sign_method);
+    let want = api::sign(
+        app_key,
+        app_secret,
+        METHOD,
+        param_json,
+        timestamp,
+        sign_method,
+    );
     if !ct_eq(want.as_bytes(), get("sign")?.as_bytes()) {
         return Err("sign does not match".into());
     }

@@ -119,7 +119,12 @@ fn malformed_bodies_are_errors() {
         );
     }
     // Unknown tags with any data are fine.
-    assert!(push::parse(br#"[{"tag":999,"msg_id":"9","data":"x"}]"#).unwrap().events.is_empty());
+    assert!(
+        push::parse(br#"[{"tag":999,"msg_id":"9","data":"x"}]"#)
+            .unwrap()
+            .events
+            .is_empty()
+    );
 }
 
 fn creds(m: SignMethod) -> Credentials<'static> {
@@ -147,7 +152,10 @@ fn request_is_signed_and_verifiable() {
         let cursor = PollCursor::start(1_716_184_800_000, 3_600_000);
         let req = api::order_request(&creds(m), &cursor, 1_716_184_800);
         assert_eq!(req.method, "POST");
-        assert!(req.url.starts_with("http://127.0.0.1:9/buyin/instituteOrderMCN?app_key="));
+        assert!(
+            req.url
+                .starts_with("http://127.0.0.1:9/buyin/instituteOrderMCN?app_key=")
+        );
         assert!(req.url.contains("access_token=tok%20en"));
         let query = req.url.split_once('?').unwrap().1;
         let params = verify_api_request(KEY, SECRET, query, &req.body).unwrap();
@@ -209,7 +217,12 @@ fn order_pages_map_flow_points() {
     }
     // The same cursor back, or an empty page: done.
     let again = cursor.next("c2".into());
-    let last = api::parse_order_page(200, &order_page_response(&[mcn_order(&o, "PAY_SUCC", at)], "c2"), &again).unwrap();
+    let last = api::parse_order_page(
+        200,
+        &order_page_response(&[mcn_order(&o, "PAY_SUCC", at)], "c2"),
+        &again,
+    )
+    .unwrap();
     assert_eq!(last.next_page, None);
     let empty = api::parse_order_page(200, &order_page_response(&[], "c3"), &again).unwrap();
     assert_eq!(empty.next_page, None);

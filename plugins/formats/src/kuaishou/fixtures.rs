@@ -52,7 +52,14 @@ pub fn encrypted(base64_key: &str, plain: &[u8]) -> SignedDelivery {
 }
 
 /// A message `{eventId, bizId, userId, openId, appKey, event, info, createTime, test:false}`.
-pub fn message(app_key: &str, event_id: &str, event: &str, biz_id: &str, info: &Value, create_ms: i64) -> Value {
+pub fn message(
+    app_key: &str,
+    event_id: &str,
+    event: &str,
+    biz_id: &str,
+    info: &Value,
+    create_ms: i64,
+) -> Value {
     json!({
         "eventId": event_id,
         "bizId": biz_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(biz_id)),
@@ -67,7 +74,13 @@ pub fn message(app_key: &str, event_id: &str, event: &str, biz_id: &str, info: &
 }
 
 /// A distribution order message carrying the order view of `o` at `status`.
-pub fn order_message(app_key: &str, event_id: &str, o: &SampleOrder, status: i64, at_ms: i64) -> Value {
+pub fn order_message(
+    app_key: &str,
+    event_id: &str,
+    o: &SampleOrder,
+    status: i64,
+    at_ms: i64,
+) -> Value {
     message(
         app_key,
         event_id,

@@ -50,7 +50,11 @@ pub fn decrypt(key: &[u8], body: &[u8]) -> Result<String, Error> {
         16 => decrypt_with::<aes::Aes128>(key, &mut data),
         24 => decrypt_with::<aes::Aes192>(key, &mut data),
         32 => decrypt_with::<aes::Aes256>(key, &mut data),
-        n => return Err(Error::Config(format!("an AES key has 16, 24 or 32 bytes, not {n}"))),
+        n => {
+            return Err(Error::Config(format!(
+                "an AES key has 16, 24 or 32 bytes, not {n}"
+            )));
+        }
     }
     .ok_or_else(|| {
         Error::unauthorized("the body does not decrypt with the message key (bad padding)")

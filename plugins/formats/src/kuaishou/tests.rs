@@ -49,7 +49,10 @@ fn valid_deliveries_parse() {
     let o = SampleOrder::new(1);
     let at = o.paid_at * 1000 + 3_600_000;
     for (status, want) in [(30, "paid"), (40, "paid"), (60, "settled"), (80, "void")] {
-        let d = delivery(&key(), &order_message(APP, "267_2345_147402", &o, status, at));
+        let d = delivery(
+            &key(),
+            &order_message(APP, "267_2345_147402", &o, status, at),
+        );
         push::verify(APP, &k, &d.body).unwrap();
         let p = push::parse(APP, &k, &d.body).unwrap();
         assert_eq!(p.reply.body, r#"{"result":1}"#);
@@ -89,21 +92,45 @@ fn valid_deliveries_parse() {
 fn other_key_tampering_truncation_are_unauthorized() {
     let k = push::message_key(&key()).unwrap();
     let other = push::message_key(&sample_message_key("another")).unwrap();
-    let d = delivery(&key(), &order_message(APP, "e1", &SampleOrder::new(2), 30, 1));
-    assert!(matches!(push::verify(APP, &other, &d.body), Err(Error::Unauthorized(_))));
+    let d = delivery(
+        &key(),
+        &order_message(APP, "e1", &SampleOrder::new(2), 30, 1),
+    );
+    assert!(matches!(
+        push::verify(APP, &other, &d.body),
+        Err(Error::Unauthorized(_))
+    ));
     // Flipping a bit of the last block breaks the padding.
-    let mut raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &d.body).unwrap();
+    let mut raw =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &d.body).unwrap();
     let n = raw.len();
     raw[n - 1] ^= 0x55;
     let tampered = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &raw);
-    assert!(matches!(push::verify(APP, &k, tampered.as_bytes()), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        push::verify(APP, &k, tampered.as_bytes()),
+        Err(Error::Unauthorized(_))
+    ));
     // Cut ciphertext, not base64, empty.
-    assert!(matches!(push::verify(APP, &k, &d.body[..d.body.len() - 8]), Err(Error::Unauthorized(_))));
-    assert!(matches!(push::verify(APP, &k, b"{\"test\":true}"), Err(Error::Unauthorized(_))));
-    assert!(matches!(push::verify(APP, &k, b""), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        push::verify(APP, &k, &d.body[..d.body.len() - 8]),
+        Err(Error::Unauthorized(_))
+    ));
+    assert!(matches!(
+        push::verify(APP, &k, b"{\"test\":true}"),
+        Err(Error::Unauthorized(_))
+    ));
+    assert!(matches!(
+        push::verify(APP, &k, b""),
+        Err(Error::Unauthorized(_))
+    ));
     // Another app's message, correctly encrypted with our key.
-    let theirs = delivery(&key(), &order_message("ks-other", "e1", &SampleOrder::new(2), 30, 1));
-    assert!(matches!(push::verify(APP, &k, &theirs.body), Err(Error::Unauthorized(m)) if m.contains("ks-other")));
+    let theirs = delivery(
+        &key(),
+        &order_message("ks-other", "e1", &SampleOrder::new(2), 30, 1),
+    );
+    assert!(
+        matches!(push::verify(APP, &k, &theirs.body), Err(Error::Unauthorized(m)) if m.contains("ks-other"))
+    );
 }
 
 #[test]
@@ -112,7 +139,10 @@ fn malformed_plaintexts() {
     let good = order_message(APP, "e1", &SampleOrder::new(3), 30, 1).to_string();
     let truncated = encrypted(&key(), &good.as_bytes()[..good.len() - 3]);
     push::verify(APP, &k, &truncated.body).unwrap();
-    assert!(matches!(push::parse(APP, &k, &truncated.body), Err(Error::Malformed(_))));
+    assert!(matches!(
+        push::parse(APP, &k, &truncated.body),
+        Err(Error::Malformed(_))
+    ));
     for plain in [
         r#"{"eventId":"e","info":"{\"cpsOrderStatus\":30}"}"#,
         r#"{"eventId":"e","info":"not json"}"#,
@@ -120,9 +150,15 @@ fn malformed_plaintexts() {
         r#"{"eventId":"e","info":"{\"oid\":1,\"cpsOrderStatus\":30,\"orderTradeAmount\":-1,\"payTime\":1}"}"#,
     ] {
         let d = encrypted(&key(), plain.as_bytes());
-        assert!(matches!(push::parse(APP, &k, &d.body), Err(Error::Malformed(_))), "{plain}");
+        assert!(
+            matches!(push::parse(APP, &k, &d.body), Err(Error::Malformed(_))),
+            "{plain}"
+        );
     }
-    assert!(matches!(push::message_key("not base64!"), Err(Error::Config(_))));
+    assert!(matches!(
+        push::message_key("not base64!"),
+        Err(Error::Config(_))
+    ));
     assert!(matches!(push::message_key("AAEC"), Err(Error::Config(_))));
 }
 
@@ -140,7 +176,9 @@ fn pull_request_signed_and_pages_parsed() {
         let req = api::order_request(&c, &cursor, 1_716_184_800_123);
         assert_eq!(req.method, "GET");
         let query = req.url.split_once('?').unwrap().1;
-        assert!(req.url.starts_with("http://127.0.0.1:9/open/distribution/cps/distributor/order/cursor/list?"));
+        assert!(req.url.starts_with(
+            "http://127.0.0.1:9/open/distribution/cps/distributor/order/cursor/list?"
+        ));
         let param = verify_api_request(APP, "sign-secret", "token", query).unwrap();
         assert_eq!(param["pcursor"], "pc1");
         assert_eq!(param["beginTime"], 1_716_181_200_000i64);
@@ -153,7 +191,12 @@ fn pull_request_signed_and_pages_parsed() {
     let page = api::parse_order_page(
         200,
         &order_page_response(
-            &[order_view(&o, 30, 1), order_view(&SampleOrder::new(5), 60, o.paid_at * 1000), order_view(&SampleOrder::new(6), 80, o.paid_at * 1000), order_view(&SampleOrder::new(7), 10, 0)],
+            &[
+                order_view(&o, 30, 1),
+                order_view(&SampleOrder::new(5), 60, o.paid_at * 1000),
+                order_view(&SampleOrder::new(6), 80, o.paid_at * 1000),
+                order_view(&SampleOrder::new(7), 10, 0),
+            ],
             "pc2",
         ),
     )
@@ -161,10 +204,34 @@ fn pull_request_signed_and_pages_parsed() {
     assert_eq!(page.next_page.as_deref(), Some("pc2"));
     let keys: Vec<String> = page.events.iter().map(|e| e.key.clone()).collect();
     let (o5, o6) = (SampleOrder::new(5).order_id, SampleOrder::new(6).order_id);
-    assert_eq!(keys, [format!("{}:paid", o.order_id), format!("{o5}:paid"), format!("{o5}:settled"), format!("{o6}:paid"), format!("{o6}:void")]);
-    let last = api::parse_order_page(200, &order_page_response(&[order_view(&o, 50, 1)], "nomore")).unwrap();
+    assert_eq!(
+        keys,
+        [
+            format!("{}:paid", o.order_id),
+            format!("{o5}:paid"),
+            format!("{o5}:settled"),
+            format!("{o6}:paid"),
+            format!("{o6}:void")
+        ]
+    );
+    let last = api::parse_order_page(
+        200,
+        &order_page_response(&[order_view(&o, 50, 1)], "nomore"),
+    )
+    .unwrap();
     assert_eq!(last.next_page, None);
-    assert!(matches!(api::parse_order_page(200, &error_response(28, "签名校验失败")), Err(Error::Upstream(m)) if m.contains("签名")));
-    assert!(matches!(api::parse_order_page(500, b"oops"), Err(Error::Upstream(_))));
-    assert!(matches!(api::parse_order_page(200, b"{\"result\":1,\"data\":{\"orderView\":[{\"oid\":1}]}}"), Err(Error::Malformed(_))));
+    assert!(
+        matches!(api::parse_order_page(200, &error_response(28, "签名校验失败")), Err(Error::Upstream(m)) if m.contains("签名"))
+    );
+    assert!(matches!(
+        api::parse_order_page(500, b"oops"),
+        Err(Error::Upstream(_))
+    ));
+    assert!(matches!(
+        api::parse_order_page(
+            200,
+            b"{\"result\":1,\"data\":{\"orderView\":[{\"oid\":1}]}}"
+        ),
+        Err(Error::Malformed(_))
+    ));
 }
