@@ -14,7 +14,10 @@ use kolhost_plugin_sdk::platform::*;
 struct Douyin;
 
 fn credentials() -> Result<(String, String), PluginError> {
-    Ok((glue::required("app_key")?, glue::required_secret("app_secret")?))
+    Ok((
+        glue::required("app_key")?,
+        glue::required_secret("app_secret")?,
+    ))
 }
 
 impl Platform for Douyin {
@@ -33,7 +36,9 @@ impl Platform for Douyin {
     }
 
     fn parse_webhook(d: Delivery) -> Result<Parsed, PluginError> {
-        push::parse(&d.body).map(glue::parsed).map_err(glue::to_error)
+        push::parse(&d.body)
+            .map(glue::parsed)
+            .map_err(glue::to_error)
     }
 
     fn poll(cursor: Option<String>) -> Result<PollResult, PluginError> {

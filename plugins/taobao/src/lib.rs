@@ -15,7 +15,10 @@ use kolhost_plugin_sdk::platform::*;
 struct Taobao;
 
 fn credentials() -> Result<(String, String), PluginError> {
-    Ok((glue::required("app_key")?, glue::required_secret("app_secret")?))
+    Ok((
+        glue::required("app_key")?,
+        glue::required_secret("app_secret")?,
+    ))
 }
 
 impl Platform for Taobao {
@@ -34,7 +37,9 @@ impl Platform for Taobao {
     }
 
     fn parse_webhook(d: Delivery) -> Result<Parsed, PluginError> {
-        push::parse(&d.body).map(glue::parsed).map_err(glue::to_error)
+        push::parse(&d.body)
+            .map(glue::parsed)
+            .map_err(glue::to_error)
     }
 
     fn poll(cursor: Option<String>) -> Result<PollResult, PluginError> {
