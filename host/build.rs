@@ -28,6 +28,11 @@ fn main() {
         "sdk",
         "examples",
         "tests",
+        "formats",
+        "platform-glue",
+        "douyin",
+        "kuaishou",
+        "taobao",
     ] {
         println!("cargo:rerun-if-changed={}", plugins.join(p).display());
     }
