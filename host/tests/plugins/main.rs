@@ -4,6 +4,7 @@
 mod capabilities;
 mod lifecycle;
 mod load;
+mod platforms;
 mod sandbox;
 
 use kolhost::plugins::{

@@ -1,0 +1,250 @@
+use super::api::{self, Credentials, SignMethod};
+use super::fixtures::*;
+use super::push;
+use crate::fixtures::SampleOrder;
+use crate::{Error, EventBody, PollCursor};
+
+const KEY: &str = "7012345678901234567";
+const SECRET: &str = "d1c5a8f2-secret";
+
+#[test]
+fn known_answer_event_sign() {
+    // md5("ak" + "[]" + "sk"), computed independently (`printf 'ak[]sk' | md5sum`).
+    assert_eq!(
+        push::event_sign("ak", "sk", b"[]", false),
+        "fb3a59bacddf0f6bf36bbe1b49fb02dc"
+    );
+}
+
+#[test]
+fn valid_delivery_verifies_and_parses() {
+    let o = SampleOrder::new(1);
+    let d = delivery(
+        KEY,
+        SECRET,
+        &[
+            paid_message("7301", &o),
+            refund_message("7302", &o, "6987654321", 9_900, o.paid_at + 86_400),
+            other_message("7303", "105"),
+        ],
+    );
+    push::verify(KEY, SECRET, &d.headers, &d.body).unwrap();
+    let parsed = push::parse(&d.body).unwrap();
+    assert_eq!(parsed.reply.body, r#"{"code":0,"msg":"success"}"#);
+    assert_eq!(parsed.events.len(), 2, "tag 105 is acknowledged, no event");
+    assert_eq!(parsed.events[0].key, "7301");
+    match &parsed.events[0].body {
+        EventBody::OrderPaid(p) => {
+            assert_eq!(p.platform_order_id, o.order_id);
+            assert_eq!(p.sub_order_id.as_deref(), Some(o.sub_order_id.as_str()));
+            assert_eq!(p.item_id, o.item_id);
+            assert_eq!(p.account_id.as_deref(), Some(o.account_id.as_str()));
+            assert_eq!(p.room_id.as_deref(), Some(o.room_id.as_str()));
+            assert_eq!(p.units, 2);
+            assert_eq!(p.paid_fen, 29_900);
+            assert_eq!(p.paid_at, "2024-05-20T06:00:00Z");
+        }
+        other => panic!("{other:?}"),
+    }
+    match &parsed.events[1].body {
+        EventBody::OrderRefunded(r) => {
+            assert_eq!(r.refund_id, "6987654321");
+            assert_eq!(r.refunded_fen, 9_900);
+            assert_eq!(r.refunded_at, "2024-05-21T06:00:00Z");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A repeat of the delivery gives the same keys.
+    let again = push::parse(&d.body).unwrap();
+    assert_eq!(again.events, parsed.events);
+}
+
+#[test]
+fn hmac_sign_method_is_accepted() {
+    let mut d = delivery(KEY, SECRET, &[paid_message("1", &SampleOrder::new(2))]);
+    let sign = push::event_sign(KEY, SECRET, &d.body, true);
+    d.headers.retain(|(k, _)| k != "event-sign");
+    d.headers.push(("event-sign".into(), sign.to_uppercase()));
+    assert!(push::verify(KEY, SECRET, &d.headers, &d.body).is_err());
+    d.headers.push(("sign-method".into(), "hmac-sha256".into()));
+    push::verify(KEY, SECRET, &d.headers, &d.body).unwrap();
+}
+
+#[test]
+fn tampered_wrong_key_missing_sign_are_unauthorized() {
+    let d = delivery(KEY, SECRET, &[paid_message("1", &SampleOrder::new(3))]);
+    let mut body = d.body.clone();
+    let at = body.len() / 2;
+    body[at] ^= 1;
+    assert!(matches!(
+        push::verify(KEY, SECRET, &d.headers, &body),
+        Err(Error::Unauthorized(_))
+    ));
+    assert!(matches!(
+        push::verify(KEY, "another-secret", &d.headers, &d.body),
+        Err(Error::Unauthorized(_))
+    ));
+    let other_app = delivery("other-app", SECRET, &[]);
+    assert!(matches!(
+        push::verify(KEY, SECRET, &other_app.headers, &other_app.body),
+        Err(Error::Unauthorized(m)) if m.contains("app-id")
+    ));
+    assert!(matches!(
+        push::verify(KEY, SECRET, &[], &d.body),
+        Err(Error::Unauthorized(m)) if m.contains("missing")
+    ));
+    let mut bad_hex = d.headers.clone();
+    bad_hex.retain(|(k, _)| k != "event-sign");
+    bad_hex.push(("event-sign".into(), "zz".into()));
+    assert!(push::verify(KEY, SECRET, &bad_hex, &d.body).is_err());
+}
+
+#[test]
+fn malformed_bodies_are_errors() {
+    let o = SampleOrder::new(4);
+    let good = delivery(KEY, SECRET, &[paid_message("1", &o)]).body;
+    let truncated = &good[..good.len() - 5];
+    assert!(matches!(push::parse(truncated), Err(Error::Malformed(_))));
+    for body in [
+        &b"{}"[..],
+        b"[{\"tag\":\"101\",\"msg_id\":\"1\",\"data\":\"{}\"}]",
+        b"[{\"tag\":\"101\",\"msg_id\":\"1\",\"data\":\"{\\\"p_id\\\":1,\\\"pay_amount\\\":-5,\\\"pay_time\\\":1}\"}]",
+        b"[{\"tag\":\"206\",\"msg_id\":\"1\",\"data\":\"not json\"}]",
+        b"[{\"tag\":\"101\",\"data\":\"{}\"}]",
+    ] {
+        assert!(
+            matches!(push::parse(body), Err(Error::Malformed(_))),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    // Unknown tags with any data are fine.
+    assert!(
+        push::parse(br#"[{"tag":999,"msg_id":"9","data":"x"}]"#)
+            .unwrap()
+            .events
+            .is_empty()
+    );
+}
+
+fn creds(m: SignMethod) -> Credentials<'static> {
+    Credentials {
+        api_base: "http://127.0.0.1:9/",
+        app_key: KEY,
+        app_secret: SECRET,
+        access_token: Some("tok en"),
+        sign_method: m,
+    }
+}
+
+#[test]
+fn known_answer_api_sign() {
+    // md5("s" + "app_keykmethodmparam_json{}timestamp1v2" + "s").
+    assert_eq!(
+        api::sign("k", "s", "m", "{}", "1", SignMethod::Md5),
+        "d7797c049ea61430c617d13d0999023f"
+    );
+}
+
+#[test]
+fn request_is_signed_and_verifiable() {
+    for m in [SignMethod::Md5, SignMethod::HmacSha256] {
+        let cursor = PollCursor::start(1_716_184_800_000, 3_600_000);
+        let req = api::order_request(&creds(m), &cursor, 1_716_184_800);
+        assert_eq!(req.method, "POST");
+        assert!(
+            req.url
+                .starts_with("http://127.0.0.1:9/buyin/instituteOrderMCN?app_key=")
+        );
+        assert!(req.url.contains("access_token=tok%20en"));
+        let query = req.url.split_once('?').unwrap().1;
+        let params = verify_api_request(KEY, SECRET, query, &req.body).unwrap();
+        assert_eq!(params["cursor"], "0");
+        assert_eq!(params["start_time"], "2024-05-20 13:00:00");
+        assert_eq!(params["end_time"], "2024-05-20 14:00:00");
+        assert!(verify_api_request(KEY, "wrong", query, &req.body).is_err());
+        let mut tampered = req.body.clone();
+        tampered[2] = b'x';
+        assert!(verify_api_request(KEY, SECRET, query, &tampered).is_err());
+    }
+}
+
+#[test]
+fn order_pages_map_flow_points() {
+    let o = SampleOrder::new(5);
+    let at = o.paid_at + 7 * 86_400;
+    let cursor = PollCursor::start(1_716_184_800_000, 3_600_000);
+    let body = order_page_response(
+        &[
+            mcn_order(&o, "PAY_SUCC", o.paid_at),
+            mcn_order(&SampleOrder::new(6), "SETTLE", at),
+            mcn_order(&SampleOrder::new(7), "REFUND", at),
+            mcn_order(&SampleOrder::new(8), "SOMETHING_NEW", at),
+        ],
+        "c2",
+    );
+    let page = api::parse_order_page(200, &body, &cursor).unwrap();
+    assert_eq!(page.next_page.as_deref(), Some("c2"));
+    let keys: Vec<&str> = page.events.iter().map(|e| e.key.as_str()).collect();
+    let s6 = SampleOrder::new(6).order_id;
+    let s7 = SampleOrder::new(7).order_id;
+    assert_eq!(
+        keys,
+        [
+            format!("{}:paid", o.order_id),
+            format!("{s6}:paid"),
+            format!("{s6}:settle"),
+            format!("{s7}:paid"),
+            format!("{s7}:refund"),
+        ]
+    );
+    match &page.events[0].body {
+        EventBody::OrderPaid(p) => {
+            assert_eq!(p.commission_bp, Some(2_000));
+            assert_eq!(p.room_id.as_deref(), Some(o.room_id.as_str()));
+            assert_eq!(p.account_id.as_deref(), Some(o.account_id.as_str()));
+            assert_eq!(p.paid_at, "2024-05-20T06:00:00Z");
+        }
+        other => panic!("{other:?}"),
+    }
+    match &page.events[2].body {
+        EventBody::OrderSettled(s) => {
+            assert_eq!(s.settled_fen, 29_900);
+            assert_eq!(s.commission_fen, Some(5_980));
+            assert_eq!(s.settled_at, "2024-05-27T06:00:00Z");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same cursor back, or an empty page: done.
+    let again = cursor.next("c2".into());
+    let last = api::parse_order_page(
+        200,
+        &order_page_response(&[mcn_order(&o, "PAY_SUCC", at)], "c2"),
+        &again,
+    )
+    .unwrap();
+    assert_eq!(last.next_page, None);
+    let empty = api::parse_order_page(200, &order_page_response(&[], "c3"), &again).unwrap();
+    assert_eq!(empty.next_page, None);
+}
+
+#[test]
+fn api_errors() {
+    let cursor = PollCursor::start(1_716_184_800_000, 3_600_000);
+    assert!(matches!(
+        api::parse_order_page(200, &error_response(40004, "isv.parameter-invalid:1036", "无效时间区间"), &cursor),
+        Err(Error::Upstream(m)) if m.contains("1036")
+    ));
+    assert!(matches!(
+        api::parse_order_page(502, b"bad gateway", &cursor),
+        Err(Error::Upstream(m)) if m.contains("502")
+    ));
+    assert!(matches!(
+        api::parse_order_page(200, b"{\"code\":10000,\"data\":{\"orders\":[{}]}}", &cursor),
+        Err(Error::Malformed(_))
+    ));
+    assert!(matches!(
+        api::parse_order_page(200, b"{\"code\":100", &cursor),
+        Err(Error::Malformed(_))
+    ));
+}
