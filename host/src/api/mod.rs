@@ -4,6 +4,7 @@ pub mod allocations;
 pub mod audit;
 pub mod auth;
 pub mod brands;
+pub mod compliance;
 pub mod contracts;
 pub mod error;
 pub mod extract;
@@ -12,9 +13,11 @@ pub mod meta;
 pub mod pagination;
 pub mod plugins;
 pub mod products;
+pub mod reports;
 pub mod scope;
 pub mod scripts;
 pub mod sessions;
+pub mod settlements;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -55,7 +58,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(plugins::router())
         .merge(scripts::router())
         .merge(allocations::router())
-        .merge(audit::router());
+        .merge(audit::router())
+        .merge(settlements::router())
+        .merge(reports::router())
+        .merge(compliance::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(meta::root_router())
