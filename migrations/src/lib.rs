@@ -11,6 +11,7 @@ mod m20261125_000004_create_audit_and_tokens;
 mod m20261125_000005_create_scripts;
 mod m20261125_000006_create_plugins;
 mod m20261125_000007_create_ingestion;
+mod m20261125_000008_create_settlements;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_create_scripts::Migration),
             Box::new(m20261125_000006_create_plugins::Migration),
             Box::new(m20261125_000007_create_ingestion::Migration),
+            Box::new(m20261125_000008_create_settlements::Migration),
         ]
     }
 }

@@ -334,6 +334,15 @@ async fn apply(
         };
         check_lineup(&txn, &facts, &lineup).await?;
         replace_lineup(&txn, id, &lineup).await?;
+        super::compliance::check_session(
+            &txn,
+            p,
+            id,
+            before.starts_at,
+            None,
+            Some(lineup.as_slice()),
+        )
+        .await?;
         let mut after = before.clone();
         after.lineup = lineup;
         after.updated_at = Utc::now();

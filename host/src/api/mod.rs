@@ -4,6 +4,7 @@ pub mod allocations;
 pub mod audit;
 pub mod auth;
 pub mod brands;
+pub mod compliance;
 pub mod contracts;
 pub mod error;
 pub mod extract;
@@ -13,9 +14,11 @@ pub mod orders;
 pub mod pagination;
 pub mod plugins;
 pub mod products;
+pub mod reports;
 pub mod scope;
 pub mod scripts;
 pub mod sessions;
+pub mod settlements;
 pub mod webhooks;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -58,7 +61,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(scripts::router())
         .merge(allocations::router())
         .merge(orders::router())
-        .merge(audit::router());
+        .merge(audit::router())
+        .merge(settlements::router())
+        .merge(reports::router())
+        .merge(compliance::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(meta::root_router())

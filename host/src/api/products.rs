@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::auth::{MANAGERS, Principal};
 use super::brands::is_slug;
+use super::compliance;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, Path, Query};
 use super::pagination::{Page, PageParams};
@@ -194,6 +195,7 @@ async fn create_product(
     .insert(&txn)
     .await?;
     insert_listings(&txn, id, &input.listings).await?;
+    compliance::check_product(&txn, &p, id, Some(row.copy.as_str()), None).await?;
     let view = to_view(row, input.listings);
     audit::record(
         &txn,
@@ -287,6 +289,14 @@ async fn update_product(
         None => before.listings.clone(),
     };
     let after = to_view(row, listings);
+    compliance::check_product(
+        &txn,
+        &p,
+        id,
+        Some(after.copy.as_str()).filter(|c| *c != before.copy),
+        Some(after.floor_price_fen).filter(|f| *f > before.floor_price_fen),
+    )
+    .await?;
     audit::record(
         &txn,
         &p,

@@ -16,6 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::auth::{MANAGERS, Principal, Scope};
+use super::compliance;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, Path, Query};
 use super::pagination::{Page, PageParams};
@@ -203,6 +204,15 @@ async fn create_session(
     .insert(&txn)
     .await?;
     replace_lineup(&txn, id, &input.lineup).await?;
+    compliance::check_session(
+        &txn,
+        &p,
+        id,
+        input.starts_at,
+        Some(row.outline.as_str()),
+        Some(input.lineup.as_slice()),
+    )
+    .await?;
     let view = to_view(row, input.lineup);
     audit::record(
         &txn,
@@ -315,6 +325,17 @@ async fn update_session(
         replace_lineup(&txn, id, &lineup).await?;
     }
     let after = to_view(row, lineup);
+    // Prices depend on the start time too (contract periods), so a moved session is rechecked.
+    let prices_changed = after.lineup != before.lineup || after.starts_at != before.starts_at;
+    compliance::check_session(
+        &txn,
+        &p,
+        id,
+        after.starts_at,
+        Some(after.outline.as_str()).filter(|o| *o != before.outline),
+        Some(after.lineup.as_slice()).filter(|_| prices_changed),
+    )
+    .await?;
     audit::record(
         &txn,
         &p,

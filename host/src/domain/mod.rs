@@ -2,9 +2,13 @@
 //! The HTTP and storage layers call into this module; it never calls out.
 
 pub mod allocation;
+pub mod compliance;
 pub mod contract;
 pub mod enums;
 pub mod lineup;
+pub mod money;
+pub mod settlement;
+pub mod tax;
 pub mod validation;
 
 pub use enums::*;

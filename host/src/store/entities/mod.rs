@@ -3,6 +3,9 @@
 pub mod api_token;
 pub mod audit_event;
 pub mod brand;
+pub mod compliance_finding;
+pub mod compliance_rule;
+pub mod compliance_term;
 pub mod contract;
 pub mod contract_version;
 pub mod kol;
@@ -20,4 +23,6 @@ pub mod product_listing;
 pub mod script;
 pub mod session;
 pub mod session_slot;
+pub mod settlement;
+pub mod settlement_item;
 pub mod webhook_delivery;

@@ -1,0 +1,27 @@
+//! The `compliance_findings` table: what a warn-mode check found in a write. Never deleted.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "compliance_findings")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub entity_type: String,
+    pub entity_id: Uuid,
+    pub rule: String,
+    pub mode: String,
+    pub field: String,
+    pub term: Option<String>,
+    pub char_offset: Option<i64>,
+    #[sea_orm(column_type = "Text")]
+    pub message: String,
+    pub related_id: Option<Uuid>,
+    pub created_by: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
