@@ -701,14 +701,35 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()
 /// accepted (README's curl tour and the browser tests post such deliveries). Keys already set
 /// are left alone.
 pub const DEMO_PLUGIN_CONFIG: &[(&str, &[(&str, &str)])] = &[
-    ("douyin", &[("app_key", "demo_douyin_key"), ("app_secret", "demo_douyin_secret")]),
-    ("kuaishou", &[("app_key", "demo_kuaishou_key"), ("app_secret", "demo_kuaishou_secret")]),
-    ("taobao", &[("app_key", "demo_taobao_key"), ("app_secret", "demo_taobao_secret")]),
+    (
+        "douyin",
+        &[
+            ("app_key", "demo_douyin_key"),
+            ("app_secret", "demo_douyin_secret"),
+        ],
+    ),
+    (
+        "kuaishou",
+        &[
+            ("app_key", "demo_kuaishou_key"),
+            ("app_secret", "demo_kuaishou_secret"),
+        ],
+    ),
+    (
+        "taobao",
+        &[
+            ("app_key", "demo_taobao_key"),
+            ("app_secret", "demo_taobao_secret"),
+        ],
+    ),
 ];
 
 async fn configure_platform_plugins(db: &DatabaseConnection) -> anyhow::Result<()> {
     for (name, pairs) in DEMO_PLUGIN_CONFIG {
-        let Some(row) = plugin::Entity::find_by_id((*name).to_owned()).one(db).await? else {
+        let Some(row) = plugin::Entity::find_by_id((*name).to_owned())
+            .one(db)
+            .await?
+        else {
             continue;
         };
         let mut settings = crate::plugins::Settings {
@@ -717,7 +738,11 @@ async fn configure_platform_plugins(db: &DatabaseConnection) -> anyhow::Result<(
         };
         let mut changed = false;
         for (k, v) in *pairs {
-            let map = if crate::api::plugins::is_secret_key(k) { &mut settings.secrets } else { &mut settings.config };
+            let map = if crate::api::plugins::is_secret_key(k) {
+                &mut settings.secrets
+            } else {
+                &mut settings.config
+            };
             if !map.contains_key(*k) {
                 map.insert((*k).to_owned(), (*v).to_owned());
                 changed = true;

@@ -153,7 +153,10 @@ pub async fn install_bundled(db: &DatabaseConnection, bundled: &[Bundled]) -> Re
         if versions.iter().any(|v| v.sha256 == sha) {
             continue;
         }
-        let activate = match plugin::Entity::find_by_id(manifest.name.clone()).one(db).await? {
+        let activate = match plugin::Entity::find_by_id(manifest.name.clone())
+            .one(db)
+            .await?
+        {
             None => true,
             Some(p) => versions
                 .iter()
@@ -161,7 +164,14 @@ pub async fn install_bundled(db: &DatabaseConnection, bundled: &[Bundled]) -> Re
                 .is_none_or(|v| v.bundled),
         };
         let txn = db.begin().await?;
-        save_version(&txn, &manifest, b.component, "kolhost (bundled)", Origin::Bundled { activate }).await?;
+        save_version(
+            &txn,
+            &manifest,
+            b.component,
+            "kolhost (bundled)",
+            Origin::Bundled { activate },
+        )
+        .await?;
         txn.commit().await?;
         tracing::info!(plugin = %manifest.name, version = %manifest.version, activate, "bundled plugin installed");
     }
