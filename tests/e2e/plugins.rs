@@ -16,6 +16,10 @@ fn manifest(name: &str, version: &str, world: &str) -> String {
     )
 }
 
+fn names(list: &Value) -> Vec<&str> {
+    list["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect()
+}
+
 fn example_platform() -> Vec<u8> {
     std::fs::read(kolhost::plugins::artifacts::EXAMPLE_PLATFORM)
         .expect("the build step compiled the example plugin")
@@ -89,7 +93,7 @@ async fn plugin_lifecycle_over_http_persists(app: &TestApp) {
     assert_eq!(status, 422, "a version is uploaded once: {dup}");
 
     let (_, list) = app.get("/api/v1/plugins", &integrator).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(names(&list), ["douyin", "echo", "kuaishou", "taobao"], "the bundled three and the upload");
     let (status, one) = app.get("/api/v1/plugins/echo", &integrator).await;
     assert_eq!(status, 200);
     assert_eq!(one["version"], "0.2.0");
@@ -229,13 +233,14 @@ async fn invalid_uploads_change_nothing(app: &TestApp) {
         assert_eq!(p["errors"][0]["field"], field, "{what}: {p}");
     }
     let (_, list) = app.get("/api/v1/plugins", &t).await;
-    assert!(list["items"].as_array().unwrap().is_empty());
+    assert_eq!(names(&list), ["douyin", "kuaishou", "taobao"], "only the bundled plugins");
     let (_, trail) = app.get("/api/v1/audit?entity_type=plugin", &t).await;
     assert!(trail["items"].as_array().unwrap().is_empty());
     let restarted = AppState::start(app.db.clone(), Config::default())
         .await
         .unwrap();
-    assert!(restarted.plugins.list().is_empty(), "nothing stored");
+    let stored: Vec<String> = restarted.plugins.list().into_iter().map(|p| p.name).collect();
+    assert_eq!(stored, ["douyin", "kuaishou", "taobao"], "nothing stored but the bundled plugins");
 }
 
 both_databases!(a_wasm_allocator_is_a_strategy);
