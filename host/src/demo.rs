@@ -712,7 +712,9 @@ pub const DEMO_PLUGIN_CONFIG: &[(&str, &[(&str, &str)])] = &[
         "kuaishou",
         &[
             ("app_key", "demo_kuaishou_key"),
-            ("app_secret", "demo_kuaishou_secret"),
+            // base64 of the 16 bytes `kolhost-demo-key`: the AES key pushes are encrypted with.
+            ("message_private_key", "a29saG9zdC1kZW1vLWtleQ=="),
+            ("sign_secret", "demo_kuaishou_sign_secret"),
         ],
     ),
     (

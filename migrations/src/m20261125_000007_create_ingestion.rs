@@ -112,7 +112,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        let order_indexes: [(&str, &[&str], bool); 6] = [
+        let order_indexes: [(&str, &[&str], bool); 7] = [
             (
                 "ux_orders_platform_order",
                 &["platform", "platform_order_id", "sub_order_id"],
@@ -127,6 +127,11 @@ impl MigrationTrait for Migration {
             ("ix_orders_brand_paid", &["brand_id", "paid_at"], false),
             ("ix_orders_session", &["session_id"], false),
             ("ix_orders_attributed", &["attributed"], false),
+            (
+                "ix_orders_platform_sub",
+                &["platform", "sub_order_id"],
+                false,
+            ),
         ];
         for (name, cols, unique) in order_indexes {
             let mut idx = Index::create();

@@ -11,6 +11,7 @@ mod contracts;
 mod demo;
 mod ingest;
 mod meta;
+mod platforms;
 mod plugins;
 mod roster;
 mod sessions;

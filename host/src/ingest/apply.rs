@@ -84,8 +84,12 @@ pub async fn apply<C: ConnectionTrait>(
     // 2. Load the orders, refunds and waiting settlements the new events are about.
     let mut order_ids: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
     for (i, e) in &fresh {
-        if let Some((oid, _)) = e.body.order_key() {
-            order_ids.entry(&subs[*i].platform).or_default().insert(oid);
+        if let Some((oid, sub)) = e.body.order_key() {
+            let ids = order_ids.entry(&subs[*i].platform).or_default();
+            ids.insert(oid);
+            if !sub.is_empty() {
+                ids.insert(sub); // the alliance APIs name a sub-order by its own id
+            }
         }
     }
     let mut orders: HashMap<OrderKey, OrderRow> = HashMap::new();
@@ -96,7 +100,11 @@ pub async fn apply<C: ConnectionTrait>(
         for chunk in ids.chunks(500) {
             for o in order::Entity::find()
                 .filter(order::Column::Platform.eq(*platform))
-                .filter(order::Column::PlatformOrderId.is_in(chunk.iter().copied()))
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(order::Column::PlatformOrderId.is_in(chunk.iter().copied()))
+                        .add(order::Column::SubOrderId.is_in(chunk.iter().copied())),
+                )
                 .all(db)
                 .await?
             {
@@ -170,7 +178,9 @@ pub async fn apply<C: ConnectionTrait>(
                     p.platform_order_id.clone(),
                     p.sub_order_id.clone(),
                 );
-                if orders.contains_key(&key) {
+                if find_order(&mut orders, platform, &p.platform_order_id, &p.sub_order_id)
+                    .is_some()
+                {
                     "ignored" // the same order, already known through another channel
                 } else {
                     let a = attributor.attribute(&facts(platform, p));
@@ -423,8 +433,8 @@ pub async fn apply<C: ConnectionTrait>(
     Ok(committed)
 }
 
-/// Stores a poller's position. A page without a next cursor keeps the previous one, so the
-/// next poll starts from the last known position (repeats are dropped by their keys).
+/// Stores a poller's position: the cursor the plugin handed back, none after its last page (the
+/// next poll then starts where the plugin starts a fresh poll). A failed poll keeps the cursor.
 async fn save_cursor<C: ConnectionTrait>(
     db: &C,
     plugin: &str,
@@ -441,7 +451,11 @@ async fn save_cursor<C: ConnectionTrait>(
             let events = row.events + new_events as i64;
             let keep = row.cursor.clone();
             let mut am = row.into_active_model();
-            am.cursor = Set(cursor.map(str::to_owned).or(keep));
+            am.cursor = Set(if error.is_some() {
+                keep
+            } else {
+                cursor.map(str::to_owned)
+            });
             am.last_error = Set(error.map(str::to_owned));
             am.events = Set(events);
             am.polled_at = Set(Some(now));
@@ -474,10 +488,19 @@ fn facts<'a>(platform: &'a str, p: &'a Paid) -> OrderFacts<'a> {
     }
 }
 
-/// Whether a refund or settlement naming (order id, sub-order id) is about the order `key`.
-/// One that names no sub-order is about the order's only row, or its first sub-order.
+/// Whether an event naming (order id, sub-order id) is about the order `key`.
+///
+/// Platforms name one purchase two ways: pushes give the parent order and the sub-order
+/// (Douyin `p_id` + `s_ids`, Taobao `tid` + `oid`), while alliance/CPS APIs may give the
+/// sub-order's id alone as "the order" (Douyin's MCN `order_id`). So an event matches an order
+/// by the same pair, by its order id being the order's sub-order id (and naming no sub-order),
+/// or by its sub-order id being an order recorded without sub-orders. An event that names no
+/// sub-order is also about the order's first sub-order.
 fn matches(platform: &str, oid: &str, sub: &str, key: &OrderKey) -> bool {
-    platform == key.0 && oid == key.1 && (sub == key.2 || sub.is_empty())
+    platform == key.0
+        && ((oid == key.1 && (sub == key.2 || sub.is_empty()))
+            || (sub.is_empty() && oid == key.2)
+            || (!sub.is_empty() && key.2.is_empty() && sub == key.1))
 }
 
 fn find_order<'a>(
@@ -490,22 +513,22 @@ fn find_order<'a>(
     if orders.contains_key(&key) {
         return orders.get_mut(&key);
     }
-    if !sub.is_empty() {
-        return None;
-    }
-    // No sub-order named: the order's row with the smallest sub-order id.
-    let first = orders
+    // Otherwise the matching row (see [`matches`]) with the smallest key, so the choice is
+    // the same however the rows were loaded.
+    let found = orders
         .keys()
-        .filter(|k| k.0 == platform && k.1 == oid)
+        .filter(|k| matches(platform, oid, sub, k))
         .min()
         .cloned()?;
-    orders.get_mut(&first)
+    orders.get_mut(&found)
 }
 
 fn link_refund(o: &mut OrderRow, r: &mut RefundRow, now: DateTime<Utc>) {
     r.model.order_id = Some(o.model.id);
     r.dirty = true;
-    o.model.refunded_fen += r.model.refunded_fen;
+    // Every refund row is kept; the order's refunded amount never exceeds what was paid (the
+    // same refund may be reported by push and by the alliance API under different ids).
+    o.model.refunded_fen = (o.model.refunded_fen + r.model.refunded_fen).min(o.model.paid_fen);
     o.model.status = status_of(&o.model).into();
     o.model.updated_at = now;
     o.dirty = true;

@@ -2,6 +2,8 @@
 //! `poll` its platform's signed open API on that schedule. The cursor a page ends at is stored
 //! in the same transaction as the page's events, so after a restart polling resumes exactly
 //! after what is durable, and a page taken twice is counted once (events are deduplicated).
+//! After a plugin's last page (no next cursor) the stored cursor is cleared and the next round
+//! starts where the plugin starts a fresh poll (the bundled plugins: a window ending now).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -147,14 +149,12 @@ pub async fn round(
                 return report;
             }
         }
-        if next.is_some() {
-            cursor = next;
-            report.cursor = cursor.clone();
-        }
         if let Some(e) = error {
             report.error = Some(e);
             return report;
         }
+        cursor = next;
+        report.cursor = cursor.clone();
         if !more {
             break;
         }
