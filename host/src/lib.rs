@@ -10,3 +10,4 @@ pub mod domain;
 pub mod plugins;
 pub mod scripting;
 pub mod store;
+pub mod web;
