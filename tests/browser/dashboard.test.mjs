@@ -305,7 +305,7 @@ test('upload a plugin: a bad manifest is shown at its field, a good one becomes 
   await cfg.getByLabel('键').nth(1).fill('app_secret');
   await cfg.getByLabel('值').nth(1).fill('s3cr3t');
   await cfg.getByRole('button', { name: '保存' }).click();
-  await page.locator('article[data-plugin="web-echo"]', { hasText: 'app_secret 🔒' }).waitFor();
+  await page.locator('article[data-plugin="web-echo"] .chip.secret', { hasText: 'app_secret' }).waitFor();
   assert.doesNotMatch(await page.content(), /s3cr3t/);
   await done(page, 'plugins-desktop');
 });
@@ -377,6 +377,48 @@ test('GMV: the charts change after fixture deliveries are posted', async (t) => 
   assert.ok(posted.total_fen > 0);
   assert.ok(await page.locator('[data-chart="kol"] svg').count() === 1, 'per-KOL chart drawn');
   await done(page, 'gmv-desktop');
+});
+
+test('GMV page: charts and orders drawn from the API shapes (stubbed), and redrawn when figures change', async () => {
+  const page = await open('kh_demo_admin', DESKTOP);
+  const kols = (await (await fetch(`${base}/api/v1/kols`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json()).items;
+  const brands = (await (await fetch(`${base}/api/v1/brands`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json()).items;
+  let extra = 0;
+  const today = new Date();
+  const key = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  const row = (k, gmv) => ({ key: k, orders: 3, units: 5, gmv_fen: gmv, refunded_fen: 1000, net_gmv_fen: gmv - 1000 });
+  await page.route('**/api/v1/gmv?*', (route) => {
+    const by = new URL(route.request().url()).searchParams.get('by');
+    const items = {
+      day: [0, 1, 2, 5].map((n) => { const d = new Date(today); d.setDate(d.getDate() - n); return row(key(d), 120_000 * (n + 1) + (n === 0 ? extra : 0)); }),
+      kol: kols.slice(0, 4).map((k, i) => row(k.id, 300_000 - i * 50_000 + (i === 0 ? extra : 0))),
+      brand: brands.map((b, i) => row(b.id, 200_000 + i * 10_000)),
+      session: [row(null, 50_000)],
+    }[by] || [];
+    route.fulfill({ json: { items } });
+  });
+  await page.route('**/api/v1/orders?*', (route) => route.fulfill({ json: { next_cursor: null, items: [
+    { id: 'o1', platform: 'douyin', platform_order_id: '6921000000000001', sub_order_id: '1', item_id: '3690000000000', account_id: 'dy_author_660033', room_id: 'r', units: 2, paid_fen: 19_800, refunded_fen: 0, net_fen: 19_800, status: 'paid', paid_at: new Date().toISOString(), settled_at: null, kol_id: kols[0].id, product_id: null, brand_id: brands[0].id, contract_id: null, session_id: null, attributed: true, unattributed_reason: null },
+    { id: 'o2', platform: 'taobao', platform_order_id: '2200000000002', sub_order_id: '2', item_id: 'tb999', account_id: 'x', room_id: '', units: 1, paid_fen: 5_000, refunded_fen: 5_000, net_fen: 0, status: 'refunded', paid_at: new Date().toISOString(), settled_at: null, kol_id: null, product_id: null, brand_id: null, contract_id: null, session_id: null, attributed: false, unattributed_reason: 'no listing for item tb999' },
+  ] } }));
+  await page.goto(`${base}/gmv`);
+  await page.locator('[data-figure="gmv-total"]').waitFor();
+  assert.equal(await page.locator('[data-figure="gmv-total"]').innerText(), '¥14,400.00');
+  assert.equal(await page.locator('svg.chart.time rect.bar[data-value="120000"]').count(), 1);
+  assert.equal(await page.locator('[data-chart="kol"] .bar-row').count(), 4);
+  assert.match(await page.locator('[data-chart="session"]').innerText(), /未归因/);
+  assert.equal(await page.locator('.orders tbody tr').count(), 2);
+  extra = 99_900;
+  await page.getByRole('button', { name: '刷新' }).click();
+  await page.locator('svg.chart.time rect.bar[data-value="219900"]').waitFor();
+  assert.equal(await page.locator('[data-figure="gmv-total"]').innerText(), '¥15,399.00');
+  await shot(page, 'gmv-stubbed-desktop');
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await page.locator('svg.chart.time').waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `GMV at phone width scrolls sideways by ${overflow}px`);
+  await done(page, 'gmv-stubbed-phone');
 });
 
 test('every page at desktop and phone widths (screenshots to look at)', async () => {

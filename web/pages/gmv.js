@@ -5,6 +5,9 @@ import { t, tt } from '../lib/i18n.js';
 import { yuan, yuanShort, int, dateTime, utcToLocalDate } from '../lib/format.js';
 import { barChart, timeChart } from '../lib/chart.js';
 
+/** "林小满 Lin Xiaoman" -> "林小满" for a chart label; other names stay whole. */
+const shortName = (name) => (/^[\u3400-\u9fff]+\s/.test(name) ? name.split(/\s/)[0] : name);
+
 const ORDER_STATUSES = ['paid', 'partially_refunded', 'refunded', 'settled', 'void'];
 
 export default async function render(main, { query }) {
@@ -46,7 +49,7 @@ export default async function render(main, { query }) {
       points.push({ key, value: perDay.get(key)?.gmv_fen ?? 0 });
     }
     const named = (items, kind) => items
-      .map((i) => ({ label: label(kind, i.key), value: i.gmv_fen }))
+      .map((i) => ({ label: shortName(label(kind, i.key)), title: label(kind, i.key), value: i.gmv_fen }))
       .sort((a, b) => b.value - a.value);
     replace(charts,
       h('dl', { class: 'figures wide kpis' },
@@ -56,7 +59,7 @@ export default async function render(main, { query }) {
         h('div', null, h('dt', null, t('gmv.orders')), h('dd', { class: 'num', 'data-figure': 'orders' }, int(totals.orders)))),
       h('section', { class: 'card chart-card', 'aria-labelledby': 'gmv-day-h' },
         h('h2', { id: 'gmv-day-h' }, t('gmv.perDay')),
-        totals.orders ? timeChart(points, { fmt: yuan, short: yuanShort, label: t('gmv.perDay') }) : empty(t('gmv.noOrders'))),
+        totals.orders ? timeChart(points, { fmt: yuan, short: yuanShort, label: t('gmv.perDay'), width: charts.clientWidth - 36 }) : empty(t('gmv.noOrders'))),
       h('div', { class: 'chart-grid' },
         [['session', bySession, 'gmv.perSession'], ['kol', byKol, 'gmv.perKol'], ['brand', byBrand, 'gmv.perBrand']].map(([kind, items, title]) =>
           h('section', { class: 'card chart-card', 'aria-labelledby': `gmv-${kind}-h`, 'data-chart': kind },
@@ -91,8 +94,8 @@ export default async function render(main, { query }) {
         { label: t('orders.units'), class: 'num', cell: (o) => int(o.units) },
         { label: t('orders.paid'), class: 'num', cell: (o) => yuan(o.paid_fen) },
         { label: t('orders.net'), class: 'num', cell: (o) => yuan(o.net_fen) },
-        { label: t('orders.status'), cell: (o) => [badge(tt('ostatus', o.status), `os-${o.status}`),
-          o.attributed ? null : h('span', { class: 'badge bad', title: o.unattributed_reason || '' }, t('orders.unattributedShort'))] },
+        { label: t('orders.status'), cell: (o) => h('span', { class: 'row' }, badge(tt('ostatus', o.status), `os-${o.status}`),
+          o.attributed ? null : h('span', { class: 'badge bad', title: o.unattributed_reason || '' }, t('orders.unattributedShort'))) },
       ], rows, { caption: t('orders.title') }) : empty(t('orders.none')));
       more.hidden = !cursor;
     };

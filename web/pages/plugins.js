@@ -56,7 +56,9 @@ export default async function render(main) {
         h('div', null, h('dt', null, t('plugins.grants')), h('dd', null, p.grants.length ? p.grants.map((g) => h('span', { class: 'chip' }, g)) : '—')),
         p.allowed_hosts?.length ? h('div', null, h('dt', null, t('plugins.hosts')), h('dd', null, p.allowed_hosts.join(', '))) : null,
         h('div', null, h('dt', null, t('plugins.configKeys')), h('dd', null,
-          [...Object.keys(p.config || {}), ...(p.secret_names || []).map((n) => `${n} 🔒`)].join(', ') || '—'))),
+          Object.keys(p.config || {}).map((k) => h('span', { class: 'chip' }, k)),
+          (p.secret_names || []).map((k) => h('span', { class: 'chip secret', title: t('plugins.secretTitle') }, `${k} · ${t('plugins.secret')}`)),
+          Object.keys(p.config || {}).length + (p.secret_names || []).length ? null : '—'))),
       actionForm, configSlot);
   }
 
