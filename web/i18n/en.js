@@ -32,7 +32,7 @@ export default {
   'violation.unknown_product': 'Unknown product', 'violation.unknown_kol': 'Unknown KOL', 'violation.unknown_session': 'Unknown session', 'violation.session_kol_mismatch': "Not this KOL's session",
   'violation.no_contract': 'No signed contract', 'violation.non_positive_units': 'Units not positive', 'violation.stock_exceeded': 'Over stock', 'violation.price_below_floor': 'Below floor price',
   'violation.price_above_list': 'Above list price', 'violation.session_capacity_exceeded': 'Session full', 'violation.duplicate_product_in_session': 'Product twice in session', 'violation.lowest_price_clause': 'Lowest-price clause',
-  'rule.absolute_term': 'Banned absolute term', 'rule.price_below_floor': 'Below floor price', 'rule.lowest_price_clause': 'Lowest-price clause',
+  'rule.banned_term': 'Banned term', 'rule.floor_price': 'Below floor price', 'rule.lowest_price': 'Above lowest-price promise', 'rule.absolute_term': 'Banned absolute term', 'rule.price_below_floor': 'Below floor price', 'rule.lowest_price_clause': 'Lowest-price clause',
 
   'kols.title': 'KOL pyramid', 'kols.pyramid': 'KOLs by tier', 'kols.platform': 'Platform', 'kols.category': 'Category', 'kols.search': 'Search by name',
   'kols.count': '{n} KOLs', 'kols.none': 'No KOLs match these filters.', 'kols.accounts': 'Accounts', 'kols.followers': 'followers', 'kols.gmv': 'Net GMV', 'kols.orders': 'Orders',
@@ -93,7 +93,7 @@ export default {
   'settle.title': 'Settlements', 'settle.new': 'New settlement', 'settle.compute': 'Compute', 'settle.contract': 'Contract', 'settle.periodStart': 'Period start', 'settle.periodEnd': 'Period end',
   'settle.parties': 'Brand × KOL', 'settle.period': 'Period', 'settle.status': 'Status', 'settle.none': 'No settlements yet.', 'settle.unavailable': 'Settlements are not available on this server yet.',
   'settle.orders': 'Orders', 'settle.gmv': 'GMV', 'settle.refunds': 'Refunds', 'settle.netGmv': 'Net GMV', 'settle.commission': 'Commission', 'settle.slotFees': 'Slot fees',
-  'settle.guaranteeRefund': 'Guarantee refund', 'settle.platformFees': 'Platform fees', 'settle.kolShare': 'KOL share', 'settle.tax': 'Tax withheld',
+  'settle.guaranteeRefund': 'Guarantee refund', 'settle.platformFees': 'Platform fees', 'settle.kolShare': 'KOL share', 'settle.taxPayable': 'Tax payable', 'settle.superseded': 'Superseded', 'settle.tax': 'Tax withheld',
   'settle.brandPayable': 'Brand pays', 'settle.kolPayable': 'KOL receives', 'settle.lines': 'How it was computed', 'settle.item': 'Item', 'settle.amount': 'Amount', 'settle.how': 'Computation',
   'settle.noLines': 'No lines.', 'settle.approve': 'Approve', 'settle.approvedToast': 'Settlement approved; it can no longer change.', 'settle.csv': 'Download CSV statement', 'settle.approvedBy': 'approved by {by} on {at}',
 

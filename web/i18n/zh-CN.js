@@ -32,7 +32,7 @@ export default {
   'violation.unknown_product': '未知商品', 'violation.unknown_kol': '未知主播', 'violation.unknown_session': '未知场次', 'violation.session_kol_mismatch': '非该主播的场次',
   'violation.no_contract': '无有效合同', 'violation.non_positive_units': '件数须为正', 'violation.stock_exceeded': '超出库存', 'violation.price_below_floor': '低于控价',
   'violation.price_above_list': '高于标价', 'violation.session_capacity_exceeded': '场次坑位已满', 'violation.duplicate_product_in_session': '同场重复商品', 'violation.lowest_price_clause': '违反全网最低价',
-  'rule.absolute_term': '违禁极限词', 'rule.price_below_floor': '低于控价', 'rule.lowest_price_clause': '全网最低价条款',
+  'rule.banned_term': '违禁词', 'rule.floor_price': '低于控价', 'rule.lowest_price': '高于最低价承诺', 'rule.absolute_term': '违禁极限词', 'rule.price_below_floor': '低于控价', 'rule.lowest_price_clause': '全网最低价条款',
 
   'kols.title': '达人金字塔', 'kols.pyramid': '按层级的达人', 'kols.platform': '平台', 'kols.category': '类目', 'kols.search': '按名字搜索',
   'kols.count': '{n} 位', 'kols.none': '没有符合筛选条件的达人。', 'kols.accounts': '账号', 'kols.followers': '粉丝', 'kols.gmv': '净 GMV', 'kols.orders': '订单',
@@ -93,7 +93,7 @@ export default {
   'settle.title': '结算', 'settle.new': '新建结算', 'settle.compute': '计算', 'settle.contract': '合同', 'settle.periodStart': '结算期开始', 'settle.periodEnd': '结算期结束',
   'settle.parties': '品牌 × 主播', 'settle.period': '结算期', 'settle.status': '状态', 'settle.none': '暂无结算单。', 'settle.unavailable': '此服务器尚未提供结算接口。',
   'settle.orders': '订单数', 'settle.gmv': 'GMV', 'settle.refunds': '退款', 'settle.netGmv': '净 GMV', 'settle.commission': '佣金', 'settle.slotFees': '坑位费',
-  'settle.guaranteeRefund': '保量补偿', 'settle.platformFees': '平台服务费', 'settle.kolShare': '主播分成', 'settle.tax': '代扣个税',
+  'settle.guaranteeRefund': '保量补偿', 'settle.platformFees': '平台服务费', 'settle.kolShare': '主播分成', 'settle.taxPayable': '应缴税款', 'settle.superseded': '已被替代', 'settle.tax': '代扣个税',
   'settle.brandPayable': '品牌应付', 'settle.kolPayable': '主播应得', 'settle.lines': '计算明细', 'settle.item': '项目', 'settle.amount': '金额', 'settle.how': '计算方式',
   'settle.noLines': '无明细。', 'settle.approve': '审批', 'settle.approvedToast': '结算单已审批，不可再修改。', 'settle.csv': '下载 CSV 对账单', 'settle.approvedBy': '{by} 于 {at} 审批',
 

@@ -6,7 +6,7 @@ import { date, time, localDateTimeToUtc } from '../lib/format.js';
 
 export const SESSION_STATUSES = ['scheduled', 'live', 'ended', 'cancelled'];
 
-export default async function render(main, { query, navigate, can }) {
+export default async function render(main, { query, navigate, can, me }) {
   const [sessions, kols] = await Promise.all([listAll('/sessions'), lookups.kols()]);
   const kolById = byId(kols);
   const when = select([['upcoming', t('sessions.upcoming')], ['past', t('sessions.past')], ['all', t('sessions.all')]], query.when || 'upcoming', { 'aria-label': t('sessions.when') });
@@ -100,7 +100,7 @@ export default async function render(main, { query, navigate, can }) {
   replace(main,
     pageHeader(t('sessions.title'), can('manage') ? h('button', { class: 'primary', type: 'button', onclick: openForm }, t('sessions.new')) : null),
     formSlot,
-    h('div', { class: 'filters' }, when, statusSel, kolSel),
+    h('div', { class: 'filters' }, when, statusSel, me.kol_id ? null : kolSel),
     list);
   update();
 }

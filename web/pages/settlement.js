@@ -8,7 +8,7 @@ const FIGURES = [
   ['order_count', 'settle.orders', false], ['gmv_fen', 'settle.gmv'], ['refunds_fen', 'settle.refunds'], ['net_gmv_fen', 'settle.netGmv'],
   ['commission_fen', 'settle.commission'], ['slot_fees_fen', 'settle.slotFees'], ['guarantee_refund_fen', 'settle.guaranteeRefund'],
   ['platform_fees_fen', 'settle.platformFees'], ['kol_share_fen', 'settle.kolShare'], ['tax_withheld_fen', 'settle.tax'],
-  ['brand_payable_fen', 'settle.brandPayable'], ['kol_payable_fen', 'settle.kolPayable'],
+  ['tax_payable_fen', 'settle.taxPayable'], ['brand_payable_fen', 'settle.brandPayable'], ['kol_payable_fen', 'settle.kolPayable'],
 ];
 
 export default async function render(main, { params, can }) {
@@ -26,6 +26,9 @@ export default async function render(main, { params, can }) {
     a.remove();
   });
 
+  // Amounts are under `totals` (older drafts of the API had them at the top level).
+  const figure = (k) => s.totals?.[k] ?? s[k];
+
   const draw = () => {
     const actions = h('form', { class: 'inline-actions', novalidate: true });
     const approve = h('button', { type: 'button', class: 'primary', onclick: (ev) => busy(ev.currentTarget, async () => {
@@ -36,7 +39,7 @@ export default async function render(main, { params, can }) {
       } catch (e) { showErrors(actions, e); }
     }) }, t('settle.approve'));
     const csv = h('button', { type: 'button', onclick: (ev) => download(ev.currentTarget).catch((e) => showErrors(actions, e)) }, t('settle.csv'));
-    replace(actions, h('div', { class: 'row' }, s.status !== 'approved' && can('settle') ? approve : null, csv), formError());
+    replace(actions, h('div', { class: 'row' }, s.status === 'draft' && can('settle') ? approve : null, csv), formError());
     const lines = Array.isArray(s.lines) ? s.lines : [];
     replace(main,
       pageHeader(`${brandById.get(s.brand_id)?.name || ''} × ${kolById.get(s.kol_id)?.name || ''}`, badge(tt('settle', s.status), s.status === 'approved' ? 'good' : 'info')),
@@ -45,8 +48,8 @@ export default async function render(main, { params, can }) {
       h('p', { class: 'muted' }, `${date(s.period_start)} – ${date(s.period_end)} · ${t('contract.commission')} ${pct(s.commission_bp)} · ${t('kols.share')} ${pct(s.revenue_share_bp)} · ${tt('tax', s.tax_status)}`,
         s.approved_at ? ` · ${t('settle.approvedBy', { by: s.approved_by, at: dateTime(s.approved_at) })}` : ''),
       actions,
-      h('dl', { class: 'figures wide settle-figures' }, FIGURES.filter(([k]) => s[k] !== undefined && s[k] !== null).map(([k, label, money = true]) =>
-        h('div', { class: k.endsWith('payable_fen') ? 'strong' : '' }, h('dt', null, t(label)), h('dd', { class: 'num' }, money ? yuan(s[k]) : String(s[k]))))),
+      h('dl', { class: 'figures wide settle-figures' }, FIGURES.filter(([k]) => figure(k) !== undefined && figure(k) !== null).map(([k, label, money = true]) =>
+        h('div', { class: k.endsWith('payable_fen') ? 'strong' : '' }, h('dt', null, t(label)), h('dd', { class: 'num' }, money ? yuan(figure(k)) : String(figure(k)))))),
       h('section', { class: 'card', 'aria-labelledby': 'lines-h' }, h('h2', { id: 'lines-h' }, t('settle.lines')),
         lines.length ? table([
           { label: t('settle.item'), cell: (l) => l.label || tt('line', l.kind || l.code || '') },

@@ -55,10 +55,10 @@ export default async function render(main, { can, navigate, query }) {
     rows.length ? table([
       { label: t('settle.parties'), cell: (s) => h('a', { href: `/settlements/${s.id}` }, parties(s)) },
       { label: t('settle.period'), cell: (s) => `${date(s.period_start)} – ${date(s.period_end)}` },
-      { label: t('settle.netGmv'), class: 'num', cell: (s) => yuan(s.net_gmv_fen) },
-      { label: t('settle.commission'), class: 'num', cell: (s) => yuan(s.commission_fen) },
-      { label: t('settle.kolPayable'), class: 'num', cell: (s) => yuan(s.kol_payable_fen) },
-      { label: t('settle.status'), cell: (s) => badge(tt('settle', s.status), s.status === 'approved' ? 'good' : 'info') },
+      { label: t('settle.netGmv'), class: 'num', cell: (s) => yuan(s.totals?.net_gmv_fen ?? s.net_gmv_fen) },
+      { label: t('settle.commission'), class: 'num', cell: (s) => yuan(s.totals?.commission_fen ?? s.commission_fen) },
+      { label: t('settle.kolPayable'), class: 'num', cell: (s) => yuan(s.totals?.kol_payable_fen ?? s.kol_payable_fen) },
+      { label: t('settle.status'), cell: (s) => badge(tt('settle', s.status), s.status === 'approved' ? 'good' : s.status === 'superseded' ? 'muted' : 'info') },
     ], rows, { caption: t('settle.title') }) : empty(t('settle.none')));
   if (query.new === '1' && can('settle')) openForm();
 }
