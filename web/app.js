@@ -83,6 +83,8 @@ async function render() {
   const m = match(location.pathname);
   const main = h('main', { class: 'main', id: 'main', tabindex: '-1' });
   replace(root, shell(m?.route), main);
+  // On a phone the navigation scrolls sideways: keep the current page's link in view.
+  root.querySelector('.nav [aria-current="page"]')?.scrollIntoView({ block: 'nearest', inline: 'center' });
   if (!m) return replace(main, h('div', { class: 'empty' }, h('h1', null, t('common.notFound')), h('a', { href: '/' }, t('common.home'))));
   if (!m.route.roles.includes(me.role)) return replace(main, h('div', { class: 'error-box', role: 'alert' }, t('common.forbiddenPage')));
   replace(main, loading());

@@ -421,6 +421,50 @@ test('GMV page: charts and orders drawn from the API shapes (stubbed), and redra
   await done(page, 'gmv-stubbed-phone');
 });
 
+test('settlements and compliance pages follow the API shapes (stubbed): lines, approval, findings', async () => {
+  const contract = (await (await fetch(`${base}/api/v1/contracts?status=active&limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json()).items[0];
+  const totals = {
+    order_count: 12, gmv_fen: 1_234_567, refunds_fen: 34_567, adjustments_fen: 0, net_gmv_fen: 1_200_000, commission_fen: 240_000,
+    slot_fees_fen: 5_000_000, guarantee_shortfall_fen: null, guarantee_refund_fen: 0, platform_fees_fen: 12_000, kol_share_fen: 120_000,
+    tax_withheld_fen: 19_200, brand_payable_fen: 5_240_000, kol_payable_fen: 100_800, tax_payable_fen: 19_200,
+  };
+  let settlement = {
+    id: '01900000-0000-7000-8000-000000000001', contract_id: contract.id, brand_id: contract.brand_id, kol_id: contract.kol_id, contract_version: 1,
+    period_start: '2026-10-01T00:00:00Z', period_end: '2026-11-01T00:00:00Z', status: 'draft', guarantee_assessed: false,
+    commission_bp: 2000, revenue_share_bp: 5000, tax_status: 'individual', totals,
+    lines: [
+      { kind: 'commission', label: '佣金 Commission', amount_fen: 240_000, how: '20% × ¥12,000.00 net GMV' },
+      { kind: 'tax', label: '代扣个税 Tax withheld', amount_fen: 19_200, how: '(¥1,200.00 − ¥800) × 20%... rounded once' },
+    ],
+    created_by: 'demo manager', created_at: '2026-11-02T03:00:00Z', approved_by: null, approved_at: null,
+  };
+  const page = await open('kh_demo_manager', DESKTOP);
+  await page.route('**/api/v1/settlements?*', (r) => r.fulfill({ json: { items: [settlement], next_cursor: null } }));
+  await page.route(`**/api/v1/settlements/${settlement.id}`, (r) => r.fulfill({ json: settlement }));
+  await page.route(`**/api/v1/settlements/${settlement.id}/approve`, (r) => {
+    settlement = { ...settlement, status: 'approved', approved_by: 'demo manager', approved_at: new Date().toISOString() };
+    r.fulfill({ json: settlement });
+  });
+  await page.goto(`${base}/settlements`);
+  await page.locator(`a[href="/settlements/${settlement.id}"]`).click();
+  await page.getByText('20% × ¥12,000.00 net GMV').waitFor();
+  assert.match(await page.locator('.settle-figures').innerText(), /¥1,008\.00/);
+  await page.getByRole('button', { name: '审批' }).click();
+  await page.locator('.page-header .badge', { hasText: '已审批' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: '审批' }).count(), 0, 'an approved settlement is final');
+  await shot(page, 'settlement-desktop');
+  await page.route('**/api/v1/compliance/findings?*', (r) => r.fulfill({ json: { next_cursor: null, items: [
+    { id: 'f1', entity_type: 'product', entity_id: contract.id, rule: 'banned_term', mode: 'block', field: 'copy', term: '最', char_offset: 3, message: 'copy uses the absolute term 最', related_id: null, created_by: 'system', created_at: new Date().toISOString() },
+    { id: 'f2', entity_type: 'session', entity_id: contract.id, rule: 'floor_price', mode: 'warn', field: 'lineup[0].live_price_fen', term: null, char_offset: null, message: 'live price under the floor', related_id: null, created_by: 'system', created_at: new Date().toISOString() },
+  ] } }));
+  await page.goto(`${base}/compliance`);
+  await page.getByText('copy uses the absolute term 最').waitFor();
+  assert.equal(await page.locator('tbody tr').count(), 2);
+  await page.getByLabel('记录类型').selectOption('session');
+  assert.equal(await page.locator('tbody tr').count(), 1);
+  await done(page, 'compliance-desktop');
+});
+
 test('every page at desktop and phone widths (screenshots to look at)', async () => {
   const kols = await (await fetch(`${base}/api/v1/contracts?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
   const sessions = await (await fetch(`${base}/api/v1/sessions?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
