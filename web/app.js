@@ -133,6 +133,8 @@ function renderSignIn() {
   const form = h('form', { class: 'card signin', novalidate: true },
     h('div', { class: 'signin-head' }, h('span', { class: 'logo big', 'aria-hidden': 'true' }, '▲'), h('h1', null, t('auth.title'))),
     h('p', { class: 'muted' }, t('auth.intro')),
+    // Lets password managers file the token under this server.
+    h('input', { type: 'text', name: 'username', autocomplete: 'username', value: 'kolhost', hidden: true, tabindex: '-1', 'aria-hidden': 'true' }),
     field(t('auth.token'), input, { name: 'token', hint: t('auth.tokenHint') }),
     formError(),
     h('div', { class: 'row' }, h('button', { class: 'primary', type: 'submit' }, t('auth.signIn')), langSwitch()));

@@ -6,7 +6,7 @@ export default {
   'role.admin': 'Admin', 'role.manager': 'Manager', 'role.integrator': 'Integrator', 'role.scripter': 'Scripter', 'role.brand': 'Brand', 'role.kol': 'KOL',
 
   'auth.title': 'Sign in to kolhost', 'auth.intro': 'The agency dashboard: KOLs, contracts, sessions, allocation, GMV and settlements.',
-  'auth.token': 'API token', 'auth.tokenHint': 'A token from `kolhost token create`, e.g. kh_demo_admin on a demo server.',
+  'auth.token': 'API token', 'auth.tokenHint': 'A token from kolhost token create, e.g. kh_demo_admin on a demo server.',
   'auth.signIn': 'Sign in', 'auth.signOut': 'Sign out', 'auth.invalid': 'This token is not valid (unknown or revoked).', 'auth.tokenRequired': 'Enter a token.',
 
   'common.loading': 'Loading…', 'common.notAvailable': 'This part of the API is not available on this server yet.', 'common.offline': 'The server cannot be reached. Check your connection and try again.',

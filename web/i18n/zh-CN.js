@@ -6,7 +6,7 @@ export default {
   'role.admin': '管理员', 'role.manager': '经理', 'role.integrator': '集成', 'role.scripter': '策略编写', 'role.brand': '品牌方', 'role.kol': '主播',
 
   'auth.title': '登录 kolhost', 'auth.intro': '机构工作台：达人、合同、直播场次、货盘分配、GMV 与结算。',
-  'auth.token': 'API 令牌', 'auth.tokenHint': '由 `kolhost token create` 生成；演示服务器可用 kh_demo_admin。',
+  'auth.token': 'API 令牌', 'auth.tokenHint': '由 kolhost token create 生成；演示服务器可用 kh_demo_admin。',
   'auth.signIn': '登录', 'auth.signOut': '退出', 'auth.invalid': '令牌无效（不存在或已吊销）。', 'auth.tokenRequired': '请输入令牌。',
 
   'common.loading': '加载中…', 'common.notAvailable': '此服务器尚未提供这部分接口。', 'common.offline': '无法连接服务器，请检查网络后重试。',

@@ -1,6 +1,6 @@
 // Compliance findings: banned absolute terms in copy and outlines, prices under the floor or above a
 // lowest-price promise. Filter by the record they concern.
-import { listAll, lookups, byId } from '../lib/api.js';
+import { listAll, lookups, listIfAvailable } from '../lib/api.js';
 import { h, replace, pageHeader, empty, table, badge, select } from '../lib/dom.js';
 import { t, tt } from '../lib/i18n.js';
 import { dateTime } from '../lib/format.js';
@@ -13,13 +13,18 @@ export default async function render(main, { query }) {
     if (e.status !== 404) throw e;
     return replace(main, pageHeader(t('compliance.title')), h('p', { class: 'notice' }, t('compliance.unavailable')));
   }
-  const products = await lookups.products().catch(() => []);
-  const products_ = byId(products);
+  const [products, sessions, contracts] = await Promise.all([
+    lookups.products().catch(() => []), listIfAvailable('/sessions'), listIfAvailable('/contracts')]);
+  const names = {
+    product: new Map(products.map((p) => [p.id, p.name])),
+    session: new Map((sessions || []).map((x) => [x.id, x.title])),
+    contract: new Map((contracts || []).map((x) => [x.id, `v${x.version} · ${x.platform}`])),
+  };
   const types = [...new Set(findings.map((f) => f.entity_type))].sort();
   const typeSel = select([['', t('compliance.allTypes')], ...types.map((x) => [x, tt('entity', x)])], query.type, { 'aria-label': t('compliance.type') });
   const list = h('div');
   const entityLink = (f) => {
-    const label = f.entity_type === 'product' ? products_.get(f.entity_id)?.name : null;
+    const label = names[f.entity_type]?.get(f.entity_id);
     const href = { contract: `/contracts/${f.entity_id}`, session: `/sessions/${f.entity_id}` }[f.entity_type];
     const text = `${tt('entity', f.entity_type)} · ${label || String(f.entity_id).slice(-8)}`;
     return href ? h('a', { href }, text) : text;
