@@ -86,7 +86,9 @@ async function render() {
   // On a phone the navigation scrolls sideways: keep the current page's link in view.
   root.querySelector('.nav [aria-current="page"]')?.scrollIntoView({ block: 'nearest', inline: 'center' });
   if (!m) return replace(main, h('div', { class: 'empty' }, h('h1', null, t('common.notFound')), h('a', { href: '/' }, t('common.home'))));
-  if (!m.route.roles.includes(me.role)) return replace(main, h('div', { class: 'error-box', role: 'alert' }, t('common.forbiddenPage')));
+  if (!m.route.roles.includes(me.role)) {
+    return replace(main, h('div', { class: 'error-box', role: 'alert' }, t('common.forbiddenPage'), ' ', h('a', { href: '/' }, t('common.home'))));
+  }
   replace(main, loading());
   try {
     const mod = await import(m.route.module);
