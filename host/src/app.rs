@@ -15,6 +15,7 @@ use tower_http::trace::TraceLayer;
 use crate::api;
 use crate::api::auth::TokenCache;
 use crate::config::Config;
+use crate::ingest::Ingest;
 use crate::plugins::{Registry, RegistryConfig, Runtime, RuntimeConfig};
 use crate::store::plugins::DbKv;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub tokens: Arc<TokenCache>,
     pub plugins: Arc<Registry>,
+    /// The group-commit writer every delivery and polled page goes through.
+    pub ingest: Ingest,
 }
 
 impl AppState {
@@ -38,6 +41,7 @@ impl AppState {
             RegistryConfig::default(),
         ));
         AppState {
+            ingest: Ingest::start(db.clone()),
             db,
             config: Arc::new(config),
             metrics: metrics_handle(),
@@ -46,10 +50,15 @@ impl AppState {
         }
     }
 
-    /// State for a server: the stored plugins loaded into the registry.
+    /// State for a server: the stored plugins loaded into the registry, pollers running.
     pub async fn start(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
         let state = AppState::new(db, config);
         crate::store::plugins::restore(&state.db, &state.plugins).await?;
+        crate::ingest::poller::spawn(
+            state.db.clone(),
+            state.plugins.clone(),
+            state.ingest.clone(),
+        );
         Ok(state)
     }
 }

@@ -16,6 +16,13 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Largest accepted request body, in bytes (larger: 413).
     pub max_body_bytes: usize,
+    /// Largest accepted webhook delivery, in bytes (larger: 413).
+    #[serde(default = "default_webhook_max_body_bytes")]
+    pub webhook_max_body_bytes: usize,
+}
+
+fn default_webhook_max_body_bytes() -> usize {
+    1024 * 1024
 }
 
 impl Default for Config {
@@ -24,6 +31,7 @@ impl Default for Config {
             database_url: "sqlite://data/kolhost.db?mode=rwc".into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1024 * 1024,
+            webhook_max_body_bytes: default_webhook_max_body_bytes(),
         }
     }
 }
@@ -36,8 +44,13 @@ impl Config {
             Some(path) => fig = fig.merge(Toml::file_exact(path)),
             None => fig = fig.merge(Toml::file("kolhost.toml")),
         }
-        fig.merge(Env::prefixed("KOLHOST_").only(&["database_url", "listen", "max_body_bytes"]))
-            .extract()
-            .map_err(Box::new)
+        fig.merge(Env::prefixed("KOLHOST_").only(&[
+            "database_url",
+            "listen",
+            "max_body_bytes",
+            "webhook_max_body_bytes",
+        ]))
+        .extract()
+        .map_err(Box::new)
     }
 }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod ingest;
 pub mod plugins;
 pub mod scripting;
 pub mod store;

@@ -10,6 +10,7 @@ mod m20261125_000003_create_sessions;
 mod m20261125_000004_create_audit_and_tokens;
 mod m20261125_000005_create_scripts;
 mod m20261125_000006_create_plugins;
+mod m20261125_000007_create_ingestion;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_audit_and_tokens::Migration),
             Box::new(m20261125_000005_create_scripts::Migration),
             Box::new(m20261125_000006_create_plugins::Migration),
+            Box::new(m20261125_000007_create_ingestion::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod contracts;
 mod demo;
+mod ingest;
 mod meta;
 mod plugins;
 mod roster;

@@ -34,6 +34,13 @@ pub enum ApiError {
         errors: Vec<FieldError>,
         extensions: serde_json::Map<String, serde_json::Value>,
     },
+    /// A webhook delivery that is not authentic (bad signature, cannot be decrypted): 401
+    /// without a bearer challenge, since no token would help.
+    #[error("{0}")]
+    NotAuthentic(String),
+    /// The server cannot take the request now; the client should retry (503, `Retry-After`).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -65,7 +72,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::NotAuthentic(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -88,6 +96,7 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        let bearer_challenge = matches!(self, ApiError::Unauthorized);
         let detail = match &self {
             ApiError::Validation(errors) => errors
                 .iter()
@@ -137,7 +146,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
-        if status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        if bearer_challenge {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),

@@ -9,12 +9,14 @@ pub mod error;
 pub mod extract;
 pub mod kols;
 pub mod meta;
+pub mod orders;
 pub mod pagination;
 pub mod plugins;
 pub mod products;
 pub mod scope;
 pub mod scripts;
 pub mod sessions;
+pub mod webhooks;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -55,8 +57,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(plugins::router())
         .merge(scripts::router())
         .merge(allocations::router())
+        .merge(orders::router())
         .merge(audit::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(meta::root_router())
+        .merge(webhooks::router())
 }

@@ -51,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_plugin))
         .routes(routes!(rollback_plugin))
         .routes(routes!(configure_plugin))
+        .routes(routes!(poll_plugin))
 }
 
 /// Every plugin with its state and figures.
@@ -184,6 +185,34 @@ async fn disable_plugin(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Plugin>> {
     lifecycle(&s, &p, &name, "plugin.disable", |r| r.disable(&name)).await
+}
+
+/// Runs one polling round of a platform plugin now (its signed open API, through the host's
+/// HTTP capability): pages until it is caught up. The cursor is kept, so the scheduled poller
+/// (config `poll_interval_secs`) continues from here.
+#[utoipa::path(post, path = "/plugins/{name}/poll", tag = "plugins", params(("name" = String, Path)),
+    responses((status = 200, body = crate::ingest::poller::RoundReport), (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
+async fn poll_plugin(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+) -> ApiResult<Json<crate::ingest::poller::RoundReport>> {
+    p.require(INTEGRATORS)?;
+    let status = s
+        .plugins
+        .status(&name)
+        .ok_or(ApiError::NotFound("plugin"))?;
+    if status.world != crate::plugins::World::Platform {
+        return Err(ApiError::field("name", "only platform plugins poll"));
+    }
+    let platform = if status.info.platform.is_empty() {
+        name.clone()
+    } else {
+        status.info.platform.clone()
+    };
+    Ok(Json(
+        crate::ingest::poller::round(&s.db, &s.plugins, &s.ingest, &name, &platform).await,
+    ))
 }
 
 /// Makes the version before the active one active again. Calls in flight finish on the old one.

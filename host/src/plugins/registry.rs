@@ -322,6 +322,24 @@ impl Registry {
         })
     }
 
+    /// The platform plugin that speaks for `platform`: the one named after it, else the one
+    /// whose `describe` names it (the enabled one first when several do).
+    pub fn platform_plugin(&self, platform: &str) -> Option<String> {
+        let plugins = self.plugins.read().unwrap();
+        if let Some(e) = plugins.get(platform)
+            && e.world == World::Platform
+        {
+            return Some(platform.to_owned());
+        }
+        plugins
+            .iter()
+            .filter(|(_, e)| {
+                e.world == World::Platform && e.active.load().info().platform == platform
+            })
+            .max_by_key(|(_, e)| e.enabled.load(Ordering::SeqCst))
+            .map(|(name, _)| name.clone())
+    }
+
     /// All plugins, by name.
     pub fn list(&self) -> Vec<PluginStatus> {
         let names: Vec<String> = self.plugins.read().unwrap().keys().cloned().collect();

@@ -246,12 +246,18 @@ pub fn sample_delivery() -> (Vec<u8>, String) {
     ])
     .to_string()
     .into_bytes();
-    let mut h = Md5::new();
-    h.update(b"ak");
-    h.update(&body);
-    h.update(b"sk");
-    let sign = hex::encode(h.finalize());
+    let sign = sign("ak", &body, "sk");
     (body, sign)
+}
+
+/// `event-sign` for `body`: `hex(md5(app_key + body + app_secret))`. For tests and load
+/// generators that play the platform.
+pub fn sign(app_key: &str, body: &[u8], app_secret: &str) -> String {
+    let mut h = Md5::new();
+    h.update(app_key.as_bytes());
+    h.update(body);
+    h.update(app_secret.as_bytes());
+    hex::encode(h.finalize())
 }
 
 #[cfg(test)]

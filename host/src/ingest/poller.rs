@@ -1,0 +1,163 @@
+//! Pollers: each enabled platform plugin whose config sets `poll_interval_secs` is asked to
+//! `poll` its platform's signed open API on that schedule. The cursor a page ends at is stored
+//! in the same transaction as the page's events, so after a restart polling resumes exactly
+//! after what is durable, and a page taken twice is counted once (events are deduplicated).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use super::batch::{Committed, Source, Submission};
+use super::events::validate_all;
+use super::writer::Ingest;
+use crate::plugins::{Registry, World};
+use crate::store::entities::poll_cursor;
+
+/// The config key that turns polling on, in seconds between polls.
+pub const INTERVAL_KEY: &str = "poll_interval_secs";
+/// Pages taken one after another in one round before waiting for the next.
+pub const MAX_PAGES_PER_ROUND: usize = 20;
+/// Longest cursor a plugin may hand back.
+pub const MAX_CURSOR_BYTES: usize = 4096;
+
+/// What one polling round did.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct RoundReport {
+    pub pages: usize,
+    pub events: usize,
+    pub new_events: usize,
+    /// The stored cursor after the round.
+    pub cursor: Option<String>,
+    /// Why the round stopped early, if it did.
+    pub error: Option<String>,
+}
+
+/// Runs the pollers until the process ends.
+pub fn spawn(db: DatabaseConnection, registry: Arc<Registry>, ingest: Ingest) {
+    tokio::spawn(async move {
+        let mut last: HashMap<String, Instant> = HashMap::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            for p in registry.list() {
+                if p.world != World::Platform || !p.enabled || p.quarantined {
+                    continue;
+                }
+                let Some(every) = p
+                    .config
+                    .get(INTERVAL_KEY)
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .filter(|s| *s > 0)
+                else {
+                    continue;
+                };
+                if last
+                    .get(&p.name)
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(every))
+                {
+                    continue;
+                }
+                last.insert(p.name.clone(), Instant::now());
+                let platform = if p.info.platform.is_empty() {
+                    p.name.clone()
+                } else {
+                    p.info.platform.clone()
+                };
+                let r = round(&db, &registry, &ingest, &p.name, &platform).await;
+                if let Some(e) = &r.error {
+                    tracing::warn!(plugin = %p.name, error = %e, "poll round stopped");
+                } else if r.new_events > 0 {
+                    tracing::info!(plugin = %p.name, pages = r.pages, new_events = r.new_events, "polled");
+                }
+            }
+        }
+    });
+}
+
+/// One polling round for `plugin`: pages until the plugin has nothing more, an error, or
+/// [`MAX_PAGES_PER_ROUND`].
+pub async fn round(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    ingest: &Ingest,
+    plugin: &str,
+    platform: &str,
+) -> RoundReport {
+    let mut report = RoundReport::default();
+    let mut cursor = match poll_cursor::Entity::find_by_id(plugin.to_owned())
+        .one(db)
+        .await
+    {
+        Ok(row) => row.and_then(|r| r.cursor),
+        Err(e) => {
+            report.error = Some(format!("reading the cursor failed: {e}"));
+            return report;
+        }
+    };
+    report.cursor = cursor.clone();
+    while report.pages < MAX_PAGES_PER_ROUND {
+        let page = registry.poll(plugin, cursor.as_deref()).await;
+        let (events, next, error) = match page {
+            Ok(page) => match validate_all(page.events) {
+                Ok(_)
+                    if page
+                        .next_cursor
+                        .as_ref()
+                        .is_some_and(|c| c.len() > MAX_CURSOR_BYTES) =>
+                {
+                    (
+                        Vec::new(),
+                        None,
+                        Some(format!(
+                            "the plugin returned a cursor over {MAX_CURSOR_BYTES} bytes"
+                        )),
+                    )
+                }
+                Ok(events) => (events, page.next_cursor, None),
+                Err(e) => (
+                    Vec::new(),
+                    None,
+                    Some(format!("the plugin returned an invalid event: {e}")),
+                ),
+            },
+            Err(e) => (Vec::new(), None, Some(e.to_string())),
+        };
+        // Go on while pages bring something; an empty page means: caught up for now.
+        let more = next.is_some() && error.is_none() && !events.is_empty();
+        let sub = Submission {
+            plugin: plugin.to_owned(),
+            platform: platform.to_owned(),
+            source: Source::Poll {
+                next_cursor: next.clone(),
+                error: error.clone(),
+            },
+            events,
+        };
+        match ingest.submit(sub).await {
+            Ok(Committed { events, new_events }) => {
+                report.pages += usize::from(error.is_none());
+                report.events += events;
+                report.new_events += new_events;
+            }
+            Err(e) => {
+                report.error = Some(e.to_string());
+                return report;
+            }
+        }
+        if next.is_some() {
+            cursor = next;
+            report.cursor = cursor.clone();
+        }
+        if let Some(e) = error {
+            report.error = Some(e);
+            return report;
+        }
+        if !more {
+            break;
+        }
+    }
+    report
+}
