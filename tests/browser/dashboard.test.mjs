@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { postDouyinOrders } from './fixtures.mjs';
+import { ensureDouyin, postDouyinOrders } from './fixtures.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -369,6 +369,7 @@ test('GMV: the charts change after fixture deliveries are posted', async (t) => 
   await page.locator('[data-figure="gmv-total"]').waitFor();
   const before_ = await page.locator('[data-figure="gmv-total"]').innerText();
   const barsBefore = await page.locator('svg.chart.time rect.bar').evaluateAll((r) => r.map((x) => Number(x.dataset.value)));
+  await ensureDouyin(base, PLUGIN);
   const posted = await postDouyinOrders(base);
   await page.getByRole('button', { name: '刷新' }).click();
   await page.waitForFunction((b) => document.querySelector('[data-figure="gmv-total"]')?.textContent !== b, before_);
@@ -406,7 +407,7 @@ test('GMV page: charts and orders drawn from the API shapes (stubbed), and redra
   assert.equal(await page.locator('[data-figure="gmv-total"]').innerText(), '¥14,400.00');
   assert.equal(await page.locator('svg.chart.time rect.bar[data-value="120000"]').count(), 1);
   assert.equal(await page.locator('[data-chart="kol"] .bar-row').count(), 4);
-  assert.match(await page.locator('[data-chart="session"]').innerText(), /未归因/);
+  assert.match(await page.locator('[data-chart="session"]').innerText(), /非直播场次/);
   assert.equal(await page.locator('.orders tbody tr').count(), 2);
   extra = 99_900;
   await page.getByRole('button', { name: '刷新' }).click();

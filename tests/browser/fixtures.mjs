@@ -1,6 +1,7 @@
 // Fixture deliveries: Douyin "order paid" pushes (design §5a) for a demo KOL and product, signed
 // as the bundled douyin plugin of `serve --demo` expects.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 export const DOUYIN_APP_KEY = 'demo_douyin_key';
 export const DOUYIN_APP_SECRET = 'demo_douyin_secret';
@@ -26,6 +27,31 @@ async function attributable(base) {
     }
   }
   throw new Error('the demo data has no Douyin contract to attribute orders to');
+}
+
+/**
+ * Makes sure a `douyin` platform plugin serves /webhooks/douyin with the demo key and secret: the
+ * one `serve --demo` bundles, or else `component` (the example Douyin-push plugin) installed as it.
+ */
+export async function ensureDouyin(base, component) {
+  const auth = { authorization: 'Bearer kh_demo_admin' };
+  const found = await fetch(`${base}/api/v1/plugins/douyin`, { headers: auth });
+  if (found.ok) {
+    const p = await found.json();
+    if (p.config?.app_key === DOUYIN_APP_KEY && p.secret_names?.includes('app_secret')) return 'bundled';
+  } else {
+    const form = new FormData();
+    form.append('manifest', 'name = "douyin"\nversion = "1.0.0"\nworld = "platform"\ngrants = ["log", "config"]\n');
+    form.append('component', new Blob([readFileSync(component)]), 'douyin.wasm');
+    const up = await fetch(`${base}/api/v1/plugins`, { method: 'POST', headers: auth, body: form });
+    if (up.status !== 201) throw new Error(`installing the douyin plugin: ${up.status} ${await up.text()}`);
+  }
+  const cfg = await fetch(`${base}/api/v1/plugins/douyin/config`, {
+    method: 'PUT', headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ app_key: DOUYIN_APP_KEY, app_secret: DOUYIN_APP_SECRET }),
+  });
+  if (!cfg.ok) throw new Error(`configuring the douyin plugin: ${cfg.status} ${await cfg.text()}`);
+  return 'installed';
 }
 
 /** Posts `count` paid orders as one signed delivery; answers what was sent. */

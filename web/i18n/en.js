@@ -67,7 +67,7 @@ export default {
 
   'gmv.title': 'Orders & GMV', 'gmv.range': 'Range', 'gmv.days': 'Last {n} days', 'gmv.gmv': 'GMV', 'gmv.net': 'Net GMV', 'gmv.refunded': 'Refunded', 'gmv.orders': 'Orders',
   'gmv.perDay': 'GMV per day', 'gmv.perSession': 'GMV per session', 'gmv.perKol': 'GMV per KOL', 'gmv.perBrand': 'GMV per brand', 'gmv.noOrders': 'No orders in this range yet.',
-  'gmv.unattributed': 'Unattributed', 'gmv.unavailable': 'GMV figures are not available on this server yet.',
+  'gmv.noSession': 'Outside a session', 'gmv.unattributed': 'Unattributed', 'gmv.unavailable': 'GMV figures are not available on this server yet.',
   'orders.title': 'Orders', 'orders.all': 'All orders', 'orders.attributed': 'Attributed', 'orders.unattributed': 'Unattributed', 'orders.attribution': 'Attribution',
   'orders.status': 'Status', 'orders.paidAt': 'Paid at', 'orders.platform': 'Platform', 'orders.order': 'Order', 'orders.kol': 'KOL', 'orders.product': 'Product', 'orders.units': 'Units',
   'orders.paid': 'Paid', 'orders.net': 'Net', 'orders.unattributedShort': 'unattributed', 'orders.none': 'No orders yet.', 'orders.unavailable': 'Orders are not available on this server yet.',

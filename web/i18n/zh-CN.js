@@ -67,7 +67,7 @@ export default {
 
   'gmv.title': '订单与 GMV', 'gmv.range': '时间范围', 'gmv.days': '近 {n} 天', 'gmv.gmv': 'GMV', 'gmv.net': '净 GMV', 'gmv.refunded': '退款', 'gmv.orders': '订单数',
   'gmv.perDay': '每日 GMV', 'gmv.perSession': '各场次 GMV', 'gmv.perKol': '各主播 GMV', 'gmv.perBrand': '各品牌 GMV', 'gmv.noOrders': '此范围内暂无订单。',
-  'gmv.unattributed': '未归因', 'gmv.unavailable': '此服务器尚未提供 GMV 统计。',
+  'gmv.noSession': '非直播场次', 'gmv.unattributed': '未归因', 'gmv.unavailable': '此服务器尚未提供 GMV 统计。',
   'orders.title': '订单', 'orders.all': '全部订单', 'orders.attributed': '已归因', 'orders.unattributed': '未归因', 'orders.attribution': '归因',
   'orders.status': '状态', 'orders.paidAt': '付款时间', 'orders.platform': '平台', 'orders.order': '订单号', 'orders.kol': '主播', 'orders.product': '商品', 'orders.units': '件数',
   'orders.paid': '实付', 'orders.net': '净额', 'orders.unattributedShort': '未归因', 'orders.none': '暂无订单。', 'orders.unavailable': '此服务器尚未提供订单接口。',

@@ -29,16 +29,20 @@ export default async function render(main, { query }) {
     start.setDate(start.getDate() - (days - 1));
     const end = new Date(start);
     end.setDate(end.getDate() + days);
-    const bounds = { from: start.toISOString(), to: end.toISOString() };
+    // Days are the browser's local days: the server buckets by=day at this offset.
+    const bounds = { from: start.toISOString(), to: end.toISOString(), tz_offset_minutes: -start.getTimezoneOffset() };
     replace(charts, loading());
-    let byDay; let bySession; let byKol; let byBrand;
+    let byDay; let bySession; let byKol; let byBrand; let total;
     try {
-      [byDay, bySession, byKol, byBrand] = await Promise.all(['day', 'session', 'kol', 'brand']
-        .map((by) => api('/gmv', { query: { by, ...bounds } }).then((r) => r.items)));
+      const reports = await Promise.all(['day', 'session', 'kol', 'brand'].map((by) => api('/gmv', { query: { by, ...bounds } })));
+      [byDay, bySession, byKol, byBrand] = reports.map((r) => r.items);
+      total = reports[0].total;
     } catch (e) {
       return replace(charts, e.status === 404 ? h('p', { class: 'notice' }, t('gmv.unavailable')) : errorBox(e));
     }
-    const totals = byDay.reduce((s, i) => ({
+    const totals = total ? {
+      gmv: total.gmv_fen, net: total.net_gmv_fen, refunded: total.refunded_fen, orders: total.orders, units: total.units,
+    } : byDay.reduce((s, i) => ({
       gmv: s.gmv + i.gmv_fen, net: s.net + i.net_gmv_fen, refunded: s.refunded + i.refunded_fen, orders: s.orders + i.orders, units: s.units + i.units,
     }), { gmv: 0, net: 0, refunded: 0, orders: 0, units: 0 });
     // One column per local day, gaps as zero.
@@ -68,7 +72,7 @@ export default async function render(main, { query }) {
   };
 
   const label = (kind, key) => {
-    if (key === null || key === undefined || key === '') return t('gmv.unattributed');
+    if (key === null || key === undefined || key === '') return kind === 'session' ? t('gmv.noSession') : t('gmv.unattributed');
     const x = names[kind]?.get(key);
     return x ? (x.name || x.title) : String(key).slice(0, 8);
   };
