@@ -372,7 +372,11 @@ test('GMV: the charts change after fixture deliveries are posted', async (t) => 
   await ensureDouyin(base, PLUGIN);
   const posted = await postDouyinOrders(base);
   await page.getByRole('button', { name: '刷新' }).click();
-  await page.waitForFunction((b) => document.querySelector('[data-figure="gmv-total"]')?.textContent !== b, before_);
+  // The figures are redrawn after a loading state: wait for new ones, not for the old ones to go.
+  await page.waitForFunction((b) => {
+    const el = document.querySelector('[data-figure="gmv-total"]');
+    return el !== null && el.textContent !== b;
+  }, before_);
   const barsAfter = await page.locator('svg.chart.time rect.bar').evaluateAll((r) => r.map((x) => Number(x.dataset.value)));
   assert.ok(barsAfter.reduce((a, b) => a + b, 0) > barsBefore.reduce((a, b) => a + b, 0), 'the per-day chart grew');
   assert.ok(posted.total_fen > 0);
