@@ -14,7 +14,6 @@ use tower_http::trace::TraceLayer;
 
 use crate::api;
 use crate::api::auth::TokenCache;
-use crate::api::error::ApiError;
 use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::plugins::{Registry, RegistryConfig, Runtime, RuntimeConfig};
@@ -104,7 +103,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/openapi.json",
             get(move || async move { axum::Json(openapi.as_ref().clone()) }),
         )
-        .fallback(|| async { ApiError::NotFound("route") })
+        // The dashboard (`web/`) at `/`; unknown API paths stay problem+json 404s.
+        .fallback(crate::web::fallback)
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())

@@ -11,3 +11,4 @@ pub mod ingest;
 pub mod plugins;
 pub mod scripting;
 pub mod store;
+pub mod web;

@@ -17,7 +17,12 @@ fn manifest(name: &str, version: &str, world: &str) -> String {
 }
 
 fn names(list: &Value) -> Vec<&str> {
-    list["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect()
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect()
 }
 
 fn example_platform() -> Vec<u8> {
@@ -93,7 +98,11 @@ async fn plugin_lifecycle_over_http_persists(app: &TestApp) {
     assert_eq!(status, 422, "a version is uploaded once: {dup}");
 
     let (_, list) = app.get("/api/v1/plugins", &integrator).await;
-    assert_eq!(names(&list), ["douyin", "echo", "kuaishou", "taobao"], "the bundled three and the upload");
+    assert_eq!(
+        names(&list),
+        ["douyin", "echo", "kuaishou", "taobao"],
+        "the bundled three and the upload"
+    );
     let (status, one) = app.get("/api/v1/plugins/echo", &integrator).await;
     assert_eq!(status, 200);
     assert_eq!(one["version"], "0.2.0");
@@ -233,14 +242,27 @@ async fn invalid_uploads_change_nothing(app: &TestApp) {
         assert_eq!(p["errors"][0]["field"], field, "{what}: {p}");
     }
     let (_, list) = app.get("/api/v1/plugins", &t).await;
-    assert_eq!(names(&list), ["douyin", "kuaishou", "taobao"], "only the bundled plugins");
+    assert_eq!(
+        names(&list),
+        ["douyin", "kuaishou", "taobao"],
+        "only the bundled plugins"
+    );
     let (_, trail) = app.get("/api/v1/audit?entity_type=plugin", &t).await;
     assert!(trail["items"].as_array().unwrap().is_empty());
     let restarted = AppState::start(app.db.clone(), Config::default())
         .await
         .unwrap();
-    let stored: Vec<String> = restarted.plugins.list().into_iter().map(|p| p.name).collect();
-    assert_eq!(stored, ["douyin", "kuaishou", "taobao"], "nothing stored but the bundled plugins");
+    let stored: Vec<String> = restarted
+        .plugins
+        .list()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(
+        stored,
+        ["douyin", "kuaishou", "taobao"],
+        "nothing stored but the bundled plugins"
+    );
 }
 
 both_databases!(a_wasm_allocator_is_a_strategy);

@@ -1,0 +1,497 @@
+// Browser tests of the dashboard: a real `kolhost serve --demo` on a free port with a temporary
+// SQLite database, driven by Debian's Chromium through playwright-core (no browser download).
+//
+// KOLHOST_BIN      the kolhost binary (default $CARGO_TARGET_DIR/debug/kolhost, else target/debug/kolhost)
+// KOLHOST_EXAMPLE_PLUGIN  a platform component to upload (default: the build step's example_platform.wasm)
+// CHROMIUM_PATH    the browser (default /usr/bin/chromium)
+//
+// A missing binary, browser or plugin fails the run. Screenshots go to screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { ensureDouyin, postDouyinOrders } from './fixtures.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const targetDir = process.env.CARGO_TARGET_DIR || join(repo, 'target');
+const BIN = process.env.KOLHOST_BIN || join(targetDir, 'debug', 'kolhost');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const PLUGIN = process.env.KOLHOST_EXAMPLE_PLUGIN || join(targetDir, 'wasm-plugins', 'wasm32-wasip2', 'release', 'example_platform.wasm');
+const SHOTS = join(here, 'screenshots');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let server;
+let serverLog = '';
+let base;
+let browser;
+let workDir;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function waitHealthy(url, ms) {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`kolhost exited with ${server.exitCode}:\n${serverLog}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch { /* not listening yet */ }
+    if (Date.now() > until) throw new Error(`kolhost did not become healthy:\n${serverLog}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+before(async () => {
+  assert.ok(existsSync(BIN), `kolhost binary not found at ${BIN} (build it with cargo build -p kolhost, or set KOLHOST_BIN)`);
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
+  mkdirSync(SHOTS, { recursive: true });
+  workDir = mkdtempSync(join(tmpdir(), 'kolhost-browser-'));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(BIN, ['serve', '--demo'], {
+    cwd: workDir,
+    env: {
+      ...process.env,
+      KOLHOST_DATABASE_URL: `sqlite://${join(workDir, 'kolhost.db')}?mode=rwc`,
+      KOLHOST_LISTEN: `127.0.0.1:${port}`,
+      RUST_LOG: process.env.RUST_LOG || 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (d) => { serverLog = (serverLog + d).slice(-20000); };
+  server.stdout.on('data', keep);
+  server.stderr.on('data', keep);
+  await waitHealthy(base, 120_000);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => { server.once('exit', r); setTimeout(r, 5000); });
+  }
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+/** A page at a viewport, signed in with `token` (or not), that records console errors. */
+async function open(token, viewport = DESKTOP, path = '/') {
+  const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // An API answering 4xx is part of what the tests check; the browser logs it as an error.
+    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) page.errors.push(`console: ${m.text()}`);
+  });
+  if (token) {
+    await page.goto(`${base}/`);
+    await page.evaluate((t) => localStorage.setItem('kolhost.token', t), token);
+  }
+  await page.goto(`${base}${path}`);
+  return page;
+}
+
+async function done(page, name) {
+  if (name) await shot(page, name);
+  const errors = page.errors;
+  await page.context().close();
+  assert.deepEqual(errors, [], 'no console errors');
+}
+
+async function shot(page, name) {
+  await page.waitForLoadState('networkidle');
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function waitLoaded(page) {
+  await page.waitForSelector('main.main');
+  await page.waitForFunction(() => !document.querySelector('main .loading'));
+}
+
+test('the host serves the dashboard: pages fall back to index.html, API paths stay problems', async () => {
+  const index = await fetch(`${base}/contracts/some-id`);
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-type'), /text\/html/);
+  assert.match(index.headers.get('content-security-policy'), /default-src 'self'/);
+  assert.match(await index.text(), /<script type="module" src="\/app.js">/);
+  const js = await fetch(`${base}/app.js`);
+  assert.match(js.headers.get('content-type'), /text\/javascript/);
+  assert.equal(js.headers.get('cache-control'), 'no-cache');
+  const again = await fetch(`${base}/app.js`, { headers: { 'if-none-match': js.headers.get('etag') } });
+  assert.equal(again.status, 304);
+  const api = await fetch(`${base}/api/v1/no-such-thing`);
+  assert.equal(api.status, 404);
+  assert.equal(api.headers.get('content-type'), 'application/problem+json');
+  assert.equal((await fetch(`${base}/api/v1/kols`)).status, 401, 'API routes keep priority');
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  assert.match(await (await fetch(`${base}/metrics`)).text(), /kolhost_http_requests_total/);
+  assert.equal((await fetch(`${base}/missing.js`)).status, 404);
+});
+
+test('sign in: a wrong token is shown at the field; the right one opens the KOL pyramid', async () => {
+  const page = await open(null, DESKTOP);
+  await page.getByLabel('API 令牌').fill('kh_not_a_token');
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByText('令牌无效').waitFor();
+  assert.equal(await page.getByLabel('API 令牌').getAttribute('aria-invalid'), 'true');
+  await shot(page, 'signin-error-desktop');
+  await page.getByLabel('API 令牌').fill('kh_demo_admin');
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByRole('heading', { name: '达人金字塔', level: 1 }).waitFor();
+  await waitLoaded(page);
+  const levels = await page.locator('.pyramid .level').allInnerTexts();
+  assert.equal(levels.length, 3);
+  assert.match(levels[0], /头部/);
+  assert.match(levels[2], /尾部/);
+  assert.ok(await page.locator('article.kol').count() >= 6, 'every demo KOL has a card');
+  // Filter by platform: only KOLs with a Kuaishou account stay.
+  await page.getByLabel('平台').selectOption('kuaishou');
+  for (const card of await page.locator('article.kol').all()) assert.match(await card.innerText(), /快手/);
+  await page.getByLabel('平台').selectOption('');
+  // A KOL's contracts open from its card.
+  await page.locator('article.kol details summary').first().click();
+  assert.ok(await page.locator('article.kol details[open] .contract-list a').count() >= 1);
+  // Switch to English and back.
+  await page.getByLabel('语言').first().selectOption('en');
+  await page.getByRole('heading', { name: 'KOL pyramid', level: 1 }).waitFor();
+  await page.getByLabel('Language').first().selectOption('zh-CN');
+  await page.getByRole('heading', { name: '达人金字塔', level: 1 }).waitFor();
+  await done(page, 'kols-desktop');
+});
+
+test('create a contract (errors next to fields), propose, sign and amend it', async () => {
+  const page = await open('kh_demo_manager', DESKTOP, '/contracts');
+  await waitLoaded(page);
+  await page.getByRole('button', { name: '新建合同' }).click();
+  const form = page.locator('form.form-grid');
+  // Nothing filled in: each missing field says so, next to itself.
+  await form.getByRole('button', { name: '创建草稿' }).click();
+  await form.locator('[data-error-for="brand_id"]').getByText('必填').waitFor();
+  await form.getByLabel('品牌').selectOption({ index: 1 });
+  await form.getByLabel('主播').selectOption({ index: 1 });
+  await form.getByLabel('平台').selectOption({ index: 1 });
+  await form.getByLabel('开始').fill('2027-01-01');
+  await form.getByLabel('结束').fill('2027-06-30');
+  await form.getByLabel('坑位费').fill('2000');
+  // A commission the server refuses (over 100%): its problem+json lands next to the field.
+  await form.getByLabel('佣金比例').fill('200');
+  await form.getByRole('button', { name: '创建草稿' }).click();
+  const commissionError = form.locator('[data-error-for="commission_bp"]');
+  await commissionError.waitFor({ state: 'visible' });
+  assert.ok((await commissionError.innerText()).length > 0);
+  await shot(page, 'contract-form-error-desktop');
+  await form.getByLabel('佣金比例').fill('20');
+  await form.getByRole('button', { name: '创建草稿' }).click();
+  await page.getByRole('heading', { name: '条款' }).waitFor();
+  assert.match(await page.locator('.page-header .badge').first().innerText(), /草稿/);
+  await page.getByRole('button', { name: '提议' }).click();
+  await page.locator('.page-header .badge', { hasText: '已提议' }).waitFor();
+  await page.getByRole('button', { name: '签署' }).click();
+  await page.locator('.page-header .badge', { hasText: '已签署' }).waitFor();
+  // Signed: terms change only by amendment, which makes version 2; version 1 stays listed.
+  await page.getByRole('button', { name: '补充协议' }).click();
+  await page.getByLabel('承诺场次').fill('6');
+  await page.getByLabel('原因').fill('加量 more sessions');
+  await page.getByRole('button', { name: '保存补充协议' }).click();
+  await page.locator('.versions li[data-version="2"]').waitFor();
+  assert.equal(await page.locator('.versions li[data-version="1"]').count(), 1);
+  assert.match(await page.locator('.versions li[data-version="2"] .changed').innerText(), /6/);
+  await done(page, 'contract-signed-desktop');
+});
+
+test('allocation: preview the product x KOL matrix, then apply it', async () => {
+  const page = await open('kh_demo_admin', DESKTOP, '/allocation');
+  await waitLoaded(page);
+  await page.getByLabel('策略').selectOption('script:pyramid');
+  // Malformed parameters are caught at the field before anything is sent.
+  await page.getByLabel('参数（JSON）').fill('{oops');
+  await page.getByRole('button', { name: '预览' }).click();
+  await page.locator('[data-error-for="params"]').waitFor({ state: 'visible' });
+  await page.getByLabel('参数（JSON）').fill('{}');
+  await page.getByRole('button', { name: '预览' }).click();
+  await page.locator('table.matrix').waitFor();
+  const assignments = Number(await page.locator('[data-figure="assignments"]').innerText());
+  assert.ok(assignments > 0, 'the pyramid strategy assigns products');
+  assert.equal(await page.locator('[data-figure="violations"]').innerText(), '0');
+  assert.ok(await page.locator('table.matrix td.assigned').count() > 0);
+  await shot(page, 'allocation-preview-desktop');
+  await page.getByRole('button', { name: '应用' }).click();
+  await page.getByText('已应用：排品已写入').waitFor();
+  // The written lineups show on a session.
+  const lineups = await (await fetch(`${base}/api/v1/sessions?limit=500`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
+  assert.ok(lineups.items.some((s) => s.lineup.length > 3), 'a lineup grew');
+  await done(page, 'allocation-applied-desktop');
+});
+
+test('allocation violations are highlighted in the matrix', async () => {
+  // A script that prices everything at one fen: every cell breaks the floor price.
+  const source = [
+    'function allocate(ctx)',
+    '  local out = {}',
+    '  for _, s in ipairs(ctx.sessions) do',
+    '    for _, c in ipairs(ctx.contracts) do',
+    '      if c.kol_id == s.kol_id and (c.status == "signed" or c.status == "active") then',
+    '        for _, p in ipairs(ctx.products) do',
+    '          if p.brand_id == c.brand_id and #out < 6 then',
+    '            out[#out + 1] = { product_id = p.id, kol_id = s.kol_id, session_id = s.id, units = 1, live_price_fen = 1, reason = "too cheap" }',
+    '          end',
+    '        end',
+    '      end',
+    '    end',
+    '  end',
+    '  return { assignments = out, notes = { "prices at one fen" } }',
+    'end',
+  ].join('\n');
+  const res = await fetch(`${base}/api/v1/scripts`, {
+    method: 'POST', headers: { authorization: 'Bearer kh_demo_scripter', 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'too_cheap', source }),
+  });
+  assert.equal(res.status, 201);
+  const page = await open('kh_demo_scripter', DESKTOP, '/allocation');
+  await waitLoaded(page);
+  await page.getByLabel('策略').selectOption('script:too_cheap');
+  await page.getByRole('button', { name: '预览' }).click();
+  await page.locator('table.matrix td.violation').first().waitFor();
+  assert.notEqual(await page.locator('[data-figure="violations"]').innerText(), '0');
+  assert.ok(await page.locator('.violations').getByText('低于控价').first().isVisible());
+  await done(page, 'allocation-violations-desktop');
+});
+
+test('upload a plugin: a bad manifest is shown at its field, a good one becomes active', async () => {
+  assert.ok(existsSync(PLUGIN), `example plugin not found at ${PLUGIN} (the host build step makes it; or set KOLHOST_EXAMPLE_PLUGIN)`);
+  const page = await open('kh_demo_integrator', DESKTOP, '/plugins');
+  await waitLoaded(page);
+  await page.getByRole('button', { name: '上传插件' }).first().click();
+  await page.getByLabel('清单（TOML 或 JSON）').fill('name = "web-echo"\nversion = 1');
+  await page.getByLabel('组件（.wasm）').setInputFiles(PLUGIN);
+  await page.getByRole('button', { name: '上传', exact: true }).click();
+  const manifestError = page.locator('[data-error-for="manifest"]');
+  await manifestError.waitFor({ state: 'visible' });
+  await shot(page, 'plugin-upload-error-desktop');
+  await page.getByLabel('清单（TOML 或 JSON）').fill('name = "web-echo"\nversion = "0.1.0"\nworld = "platform"\ngrants = ["log", "config", "clock", "kv"]\n');
+  await page.getByRole('button', { name: '上传', exact: true }).click();
+  const card = page.locator('article[data-plugin="web-echo"]');
+  await card.waitFor();
+  assert.match(await card.innerText(), /0\.1\.0/);
+  assert.match(await card.innerText(), /运行中/);
+  // Disable, then enable again.
+  await card.getByRole('button', { name: '停用' }).click();
+  await page.locator('article[data-plugin="web-echo"]', { hasText: '已停用' }).waitFor();
+  await page.locator('article[data-plugin="web-echo"]').getByRole('button', { name: '启用' }).click();
+  await page.locator('article[data-plugin="web-echo"]', { hasText: '运行中' }).waitFor();
+  // Config: a secret is kept by name only.
+  await page.locator('article[data-plugin="web-echo"]').getByRole('button', { name: '配置' }).click();
+  const cfg = page.locator('form.config-form');
+  await cfg.getByLabel('键').first().fill('app_key');
+  await cfg.getByLabel('值').first().fill('k1');
+  await cfg.getByRole('button', { name: '添加一项' }).click();
+  await cfg.getByLabel('键').nth(1).fill('app_secret');
+  await cfg.getByLabel('值').nth(1).fill('s3cr3t');
+  await cfg.getByRole('button', { name: '保存' }).click();
+  await page.locator('article[data-plugin="web-echo"] .chip.secret', { hasText: 'app_secret' }).waitFor();
+  assert.doesNotMatch(await page.content(), /s3cr3t/);
+  await done(page, 'plugins-desktop');
+});
+
+test('scripts: a dry run with an error shows it at its line', async () => {
+  const page = await open('kh_demo_scripter', DESKTOP, '/scripts');
+  await waitLoaded(page);
+  await page.getByLabel('名称').fill('broken_at_four');
+  // A runtime error on line 4.
+  await page.getByLabel('Lua 源码').fill('function allocate(ctx)\n  local n = 0\n  local t = nil\n  return t.assignments\nend\n');
+  await page.getByRole('button', { name: '保存并试运行' }).click();
+  const lineError = page.locator('.line-error');
+  await lineError.waitFor({ state: 'visible' });
+  assert.equal(await lineError.getAttribute('data-line'), '4');
+  assert.match(await lineError.innerText(), /第 4 行/);
+  assert.equal(await page.locator('.gutter span.err').innerText(), '4\n');
+  await shot(page, 'script-runtime-error-desktop');
+  // A syntax error is refused at save, with its line, and nothing is stored.
+  await page.getByLabel('Lua 源码').fill('function allocate(ctx)\n  return {assignments = {}, notes = {}}\nend\nend\n');
+  await page.getByRole('button', { name: '保存并试运行' }).click();
+  await page.locator('.line-error[data-line="4"]').waitFor();
+  // Fixed: the dry run passes.
+  await page.getByLabel('Lua 源码').fill('function allocate(ctx)\n  return {assignments = {}, notes = {"ok"}}\nend\n');
+  await page.getByRole('button', { name: '保存并试运行' }).click();
+  await page.getByRole('heading', { name: '试运行结果' }).waitFor();
+  assert.equal(await page.locator('.line-error').isVisible(), false);
+  await done(page, 'scripts-desktop');
+});
+
+test('role-aware: a brand token sees only its own contracts and no staff pages', async () => {
+  const me = await (await fetch(`${base}/api/v1/me`, { headers: { authorization: 'Bearer kh_demo_brand' } })).json();
+  const page = await open('kh_demo_brand', DESKTOP, '/contracts');
+  await waitLoaded(page);
+  const nav = await page.locator('nav.nav').innerText();
+  assert.doesNotMatch(nav, /插件|脚本|货盘分配/);
+  const rows = page.locator('tr[data-contract]');
+  assert.ok(await rows.count() > 0);
+  const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.contract));
+  for (const id of ids) {
+    const c = await (await fetch(`${base}/api/v1/contracts/${id}`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
+    assert.equal(c.brand_id, me.brand_id);
+  }
+  assert.equal(await page.getByRole('button', { name: '新建合同' }).count(), 0, 'read only');
+  await page.goto(`${base}/plugins`);
+  await page.getByText('您的角色无权打开此页面').waitFor();
+  await done(page, 'brand-contracts-desktop');
+});
+
+test('GMV: the charts change after fixture deliveries are posted', async (t) => {
+  const probe = await fetch(`${base}/api/v1/gmv?by=day`, { headers: { authorization: 'Bearer kh_demo_admin' } });
+  if (probe.status === 404) {
+    // Orders and GMV are not on this server yet: the page says so instead of failing.
+    const page = await open('kh_demo_admin', DESKTOP, '/gmv');
+    await page.getByText('此服务器尚未提供 GMV 统计').waitFor();
+    await done(page, 'gmv-unavailable-desktop');
+    t.skip('GET /api/v1/gmv is not on this server yet');
+    return;
+  }
+  const page = await open('kh_demo_admin', DESKTOP, '/gmv');
+  await waitLoaded(page);
+  await page.locator('[data-figure="gmv-total"]').waitFor();
+  const before_ = await page.locator('[data-figure="gmv-total"]').innerText();
+  const barsBefore = await page.locator('svg.chart.time rect.bar').evaluateAll((r) => r.map((x) => Number(x.dataset.value)));
+  await ensureDouyin(base, PLUGIN);
+  const posted = await postDouyinOrders(base);
+  await page.getByRole('button', { name: '刷新' }).click();
+  // The figures are redrawn after a loading state: wait for new ones, not for the old ones to go.
+  await page.waitForFunction((b) => {
+    const el = document.querySelector('[data-figure="gmv-total"]');
+    return el !== null && el.textContent !== b;
+  }, before_);
+  const barsAfter = await page.locator('svg.chart.time rect.bar').evaluateAll((r) => r.map((x) => Number(x.dataset.value)));
+  assert.ok(barsAfter.reduce((a, b) => a + b, 0) > barsBefore.reduce((a, b) => a + b, 0), 'the per-day chart grew');
+  assert.ok(posted.total_fen > 0);
+  assert.ok(await page.locator('[data-chart="kol"] svg').count() === 1, 'per-KOL chart drawn');
+  await done(page, 'gmv-desktop');
+});
+
+test('GMV page: charts and orders drawn from the API shapes (stubbed), and redrawn when figures change', async () => {
+  const page = await open('kh_demo_admin', DESKTOP);
+  const kols = (await (await fetch(`${base}/api/v1/kols`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json()).items;
+  const brands = (await (await fetch(`${base}/api/v1/brands`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json()).items;
+  let extra = 0;
+  const today = new Date();
+  const key = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  const row = (k, gmv) => ({ key: k, orders: 3, units: 5, gmv_fen: gmv, refunded_fen: 1000, net_gmv_fen: gmv - 1000 });
+  await page.route('**/api/v1/gmv?*', (route) => {
+    const by = new URL(route.request().url()).searchParams.get('by');
+    const items = {
+      day: [0, 1, 2, 5].map((n) => { const d = new Date(today); d.setDate(d.getDate() - n); return row(key(d), 120_000 * (n + 1) + (n === 0 ? extra : 0)); }),
+      kol: kols.slice(0, 4).map((k, i) => row(k.id, 300_000 - i * 50_000 + (i === 0 ? extra : 0))),
+      brand: brands.map((b, i) => row(b.id, 200_000 + i * 10_000)),
+      session: [row(null, 50_000)],
+    }[by] || [];
+    route.fulfill({ json: { items } });
+  });
+  await page.route('**/api/v1/orders?*', (route) => route.fulfill({ json: { next_cursor: null, items: [
+    { id: 'o1', platform: 'douyin', platform_order_id: '6921000000000001', sub_order_id: '1', item_id: '3690000000000', account_id: 'dy_author_660033', room_id: 'r', units: 2, paid_fen: 19_800, refunded_fen: 0, net_fen: 19_800, status: 'paid', paid_at: new Date().toISOString(), settled_at: null, kol_id: kols[0].id, product_id: null, brand_id: brands[0].id, contract_id: null, session_id: null, attributed: true, unattributed_reason: null },
+    { id: 'o2', platform: 'taobao', platform_order_id: '2200000000002', sub_order_id: '2', item_id: 'tb999', account_id: 'x', room_id: '', units: 1, paid_fen: 5_000, refunded_fen: 5_000, net_fen: 0, status: 'refunded', paid_at: new Date().toISOString(), settled_at: null, kol_id: null, product_id: null, brand_id: null, contract_id: null, session_id: null, attributed: false, unattributed_reason: 'no listing for item tb999' },
+  ] } }));
+  await page.goto(`${base}/gmv`);
+  await page.locator('[data-figure="gmv-total"]').waitFor();
+  assert.equal(await page.locator('[data-figure="gmv-total"]').innerText(), '¥14,400.00');
+  assert.equal(await page.locator('svg.chart.time rect.bar[data-value="120000"]').count(), 1);
+  assert.equal(await page.locator('[data-chart="kol"] .bar-row').count(), 4);
+  assert.match(await page.locator('[data-chart="session"]').innerText(), /非直播场次/);
+  assert.equal(await page.locator('.orders tbody tr').count(), 2);
+  extra = 99_900;
+  await page.getByRole('button', { name: '刷新' }).click();
+  await page.locator('svg.chart.time rect.bar[data-value="219900"]').waitFor();
+  assert.equal(await page.locator('[data-figure="gmv-total"]').innerText(), '¥15,399.00');
+  await shot(page, 'gmv-stubbed-desktop');
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await page.locator('svg.chart.time').waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `GMV at phone width scrolls sideways by ${overflow}px`);
+  await done(page, 'gmv-stubbed-phone');
+});
+
+test('settlements and compliance pages follow the API shapes (stubbed): lines, approval, findings', async () => {
+  const contract = (await (await fetch(`${base}/api/v1/contracts?status=active&limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json()).items[0];
+  const totals = {
+    order_count: 12, gmv_fen: 1_234_567, refunds_fen: 34_567, adjustments_fen: 0, net_gmv_fen: 1_200_000, commission_fen: 240_000,
+    slot_fees_fen: 5_000_000, guarantee_shortfall_fen: null, guarantee_refund_fen: 0, platform_fees_fen: 12_000, kol_share_fen: 120_000,
+    tax_withheld_fen: 19_200, brand_payable_fen: 5_240_000, kol_payable_fen: 100_800, tax_payable_fen: 19_200,
+  };
+  let settlement = {
+    id: '01900000-0000-7000-8000-000000000001', contract_id: contract.id, brand_id: contract.brand_id, kol_id: contract.kol_id, contract_version: 1,
+    period_start: '2026-10-01T00:00:00Z', period_end: '2026-11-01T00:00:00Z', status: 'draft', guarantee_assessed: false,
+    commission_bp: 2000, revenue_share_bp: 5000, tax_status: 'individual', totals,
+    lines: [
+      { kind: 'commission', label: '佣金 Commission', amount_fen: 240_000, how: '20% × ¥12,000.00 net GMV' },
+      { kind: 'tax', label: '代扣个税 Tax withheld', amount_fen: 19_200, how: '(¥1,200.00 − ¥800) × 20%... rounded once' },
+    ],
+    created_by: 'demo manager', created_at: '2026-11-02T03:00:00Z', approved_by: null, approved_at: null,
+  };
+  const page = await open('kh_demo_manager', DESKTOP);
+  await page.route('**/api/v1/settlements?*', (r) => r.fulfill({ json: { items: [settlement], next_cursor: null } }));
+  await page.route(`**/api/v1/settlements/${settlement.id}`, (r) => r.fulfill({ json: settlement }));
+  await page.route(`**/api/v1/settlements/${settlement.id}/approve`, (r) => {
+    settlement = { ...settlement, status: 'approved', approved_by: 'demo manager', approved_at: new Date().toISOString() };
+    r.fulfill({ json: settlement });
+  });
+  await page.goto(`${base}/settlements`);
+  await page.locator(`a[href="/settlements/${settlement.id}"]`).click();
+  await page.getByText('20% × ¥12,000.00 net GMV').waitFor();
+  assert.match(await page.locator('.settle-figures').innerText(), /¥1,008\.00/);
+  await page.getByRole('button', { name: '审批' }).click();
+  await page.locator('.page-header .badge', { hasText: '已审批' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: '审批' }).count(), 0, 'an approved settlement is final');
+  await shot(page, 'settlement-desktop');
+  await page.route('**/api/v1/compliance/findings?*', (r) => r.fulfill({ json: { next_cursor: null, items: [
+    { id: 'f1', entity_type: 'product', entity_id: contract.id, rule: 'banned_term', mode: 'block', field: 'copy', term: '最', char_offset: 3, message: 'copy uses the absolute term 最', related_id: null, created_by: 'system', created_at: new Date().toISOString() },
+    { id: 'f2', entity_type: 'session', entity_id: contract.id, rule: 'floor_price', mode: 'warn', field: 'lineup[0].live_price_fen', term: null, char_offset: null, message: 'live price under the floor', related_id: null, created_by: 'system', created_at: new Date().toISOString() },
+  ] } }));
+  await page.goto(`${base}/compliance`);
+  await page.getByText('copy uses the absolute term 最').waitFor();
+  assert.equal(await page.locator('tbody tr').count(), 2);
+  await page.getByLabel('记录类型').selectOption('session');
+  assert.equal(await page.locator('tbody tr').count(), 1);
+  await done(page, 'compliance-desktop');
+});
+
+test('every page at desktop and phone widths (screenshots to look at)', async () => {
+  const kols = await (await fetch(`${base}/api/v1/contracts?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
+  const sessions = await (await fetch(`${base}/api/v1/sessions?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
+  const pages = [
+    ['kols', '/kols'], ['contracts', '/contracts'], ['contract', `/contracts/${kols.items[0].id}`],
+    ['sessions', '/sessions'], ['session', `/sessions/${sessions.items[0].id}`], ['allocation', '/allocation'],
+    ['gmv', '/gmv'], ['plugins', '/plugins'], ['scripts', '/scripts/pyramid'], ['settlements', '/settlements'], ['compliance', '/compliance'],
+  ];
+  for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    for (const [name, path] of pages) {
+      const page = await open('kh_demo_admin', viewport, path);
+      await waitLoaded(page);
+      if (name === 'allocation') {
+        await page.getByRole('button', { name: '预览' }).click();
+        await page.locator('.alloc-result .summary, .alloc-result .empty').first().waitFor();
+      }
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 1, `${name} at ${size} scrolls sideways by ${overflow}px`);
+      await done(page, `page-${name}-${size}`);
+    }
+  }
+  const signin = await open(null, PHONE);
+  await signin.getByLabel('API 令牌').waitFor();
+  await done(signin, 'page-signin-phone');
+});
