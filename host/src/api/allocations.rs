@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use chrono::Utc;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -293,7 +293,7 @@ async fn apply(
             "the agency's data changed since the allocation ran; run it again".into(),
         )
     };
-    let txn = db.begin().await?;
+    let txn = crate::store::write_txn(db).await?;
     for (session_id, list) in by_session {
         let id: Uuid = session_id.parse().map_err(|_| stale())?;
         let row = session::Entity::find_by_id(id)

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -101,7 +101,7 @@ async fn create_brand(
     validate_categories(&mut v, &input.categories, "categories");
     v.finish()?;
     let now = Utc::now();
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let row = brand::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(input.name.trim().to_owned()),
@@ -162,7 +162,7 @@ async fn update_brand(
         validate_categories(&mut v, c, "categories");
     }
     v.finish()?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let row = brand::Entity::find_by_id(id)
         .one(&txn)
         .await?

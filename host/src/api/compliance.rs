@@ -20,7 +20,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -246,7 +246,7 @@ async fn put_rules(
         }
     }
     v.finish()?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let before = load_config(&txn).await?;
     let now = Utc::now();
     for r in change.rules.iter().flatten() {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -237,7 +237,7 @@ async fn create_contract(
     terms.validate(&mut v);
     v.finish()?;
 
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let mut v = Validator::new();
     v.check(
         brand::Entity::find_by_id(input.brand_id)
@@ -319,7 +319,7 @@ async fn update_contract(
     JsonBody(patch): JsonBody<TermsPatch>,
 ) -> ApiResult<Json<Contract>> {
     p.require(MANAGERS)?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let row = load_visible(&txn, &p, id).await?;
     let before = Contract::from(row.clone());
     if !before.status.terms_editable() {
@@ -381,7 +381,7 @@ async fn transition_contract(
         );
         v.finish()?;
     }
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let row = load_visible(&txn, &p, id).await?;
     let before = Contract::from(row.clone());
     if !before.status.can_become(t.to) {
@@ -436,7 +436,7 @@ async fn amend_contract(
     let mut v = Validator::new();
     v.non_empty(&reason, "reason", 2000);
     v.finish()?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let row = load_visible(&txn, &p, id).await?;
     let before = Contract::from(row.clone());
     if !before.status.amendable() {

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -155,7 +155,7 @@ async fn create_kol(
     v.finish()?;
     let id = Uuid::now_v7();
     let now = Utc::now();
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     check_accounts_free(&txn, &input.accounts, id).await?;
     let row = kol::ActiveModel {
         id: Set(id),
@@ -218,7 +218,7 @@ async fn update_kol(
         validate_accounts(&mut v, a);
     }
     v.finish()?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let row = kol::Entity::find_by_id(id)
         .one(&txn)
         .await?

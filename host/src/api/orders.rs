@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, FixedOffset, Utc};
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -433,7 +431,7 @@ pub struct Reattributed {
     responses((status = 200, body = Reattributed), (status = 403, body = super::error::Problem)))]
 async fn reattribute(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Reattributed>> {
     p.require(MANAGERS)?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let mut examined = 0;
     let mut attributed = 0;
     let mut after: Option<Uuid> = None;

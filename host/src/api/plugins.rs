@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
-use sea_orm::TransactionTrait;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -117,7 +116,7 @@ async fn upload_plugin(
         .map_err(load_error)?;
 
     let active_before = s.plugins.status(&manifest.name).map(|st| st.version);
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     store::save_version(&txn, &manifest, &component, &p.name, store::Origin::Upload).await?;
     let status = s
         .plugins
@@ -264,7 +263,7 @@ async fn configure_plugin(
     let (secrets, config): (BTreeMap<_, _>, BTreeMap<_, _>) =
         values.into_iter().partition(|(k, _)| is_secret_key(k));
     let settings = Settings { config, secrets };
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     store::save_settings(&txn, &name, &settings).await?;
     s.plugins
         .set_settings(&name, settings)
@@ -305,7 +304,7 @@ async fn lifecycle(
     let before = s.plugins.status(name).ok_or(ApiError::NotFound("plugin"))?;
     let after = change(&s.plugins).map_err(registry_error)?;
     let saved = async {
-        let txn = s.db.begin().await?;
+        let txn = crate::store::write_txn(&s.db).await?;
         store::save_state(&txn, name, &after.version, after.enabled).await?;
         audit::record(
             &txn,

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -168,7 +168,7 @@ async fn create_product(
     v.finish()?;
     let id = Uuid::now_v7();
     let now = Utc::now();
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     if brand::Entity::find_by_id(input.brand_id)
         .one(&txn)
         .await?
@@ -239,7 +239,7 @@ async fn update_product(
     JsonBody(input): JsonBody<ProductPatch>,
 ) -> ApiResult<Json<Product>> {
     p.require(MANAGERS)?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let row = product::Entity::find_by_id(id)
         .one(&txn)
         .await?

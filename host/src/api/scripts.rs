@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -134,7 +134,7 @@ async fn create_script(
     );
     v.finish()?;
     scripting::check_syntax(&input.source, &chunk_name(&input.name)).map_err(ApiError::Script)?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let row = scripts::save(&txn, &input.name, &input.source, false, &p.name).await?;
     let id = row.id;
     let view = view(row, false);

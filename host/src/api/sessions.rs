@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -176,7 +176,7 @@ async fn create_session(
         capacity,
     );
     v.finish()?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     check_kol_platform(&txn, input.kol_id, input.platform).await?;
     let facts = SessionFacts {
         kol_id: input.kol_id,
@@ -263,7 +263,7 @@ async fn update_session(
     JsonBody(input): JsonBody<SessionPatch>,
 ) -> ApiResult<Json<Session>> {
     p.require(MANAGERS)?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let row = session::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait, sea_query::Expr,
+    QuerySelect, Set, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -172,7 +172,7 @@ async fn create_settlement(
         "a settlement period lasts at most 10 years",
     );
     v.finish()?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let Some(c) = contract::Entity::find_by_id(input.contract_id)
         .one(&txn)
         .await?
@@ -315,7 +315,7 @@ async fn approve_settlement(
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Settlement>> {
     p.require(MANAGERS)?;
-    let txn = s.db.begin().await?;
+    let txn = crate::store::write_txn(&s.db).await?;
     let row = load_visible(&txn, &p, id).await?;
     let before = Settlement::try_from(row.clone())?;
     if row.status != DRAFT {

@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{mpsc, oneshot};
 
 use super::apply::apply;
@@ -95,7 +95,7 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
 }
 
 async fn commit(db: &DatabaseConnection, subs: &[Submission]) -> Result<Vec<Committed>, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::store::write_txn(db).await?;
     let out = apply(&txn, subs).await?;
     txn.commit().await?;
     Ok(out)

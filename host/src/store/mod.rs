@@ -9,7 +9,10 @@ pub mod tokens;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// Connects to `url`. SQLite files are created on first use, in WAL mode with a busy timeout,
 /// and with foreign keys enforced, so both databases keep the same guarantees.
@@ -37,6 +40,21 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         opts.max_connections(32);
     }
     Database::connect(opts).await
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), so it waits its turn under the busy timeout instead of failing when
+/// another writer commits between its first read and its first write; on PostgreSQL it is a
+/// plain transaction.
+pub async fn write_txn<C>(db: &C) -> Result<DatabaseTransaction, DbErr>
+where
+    C: TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Brings the schema up to date. Safe to run on every start.

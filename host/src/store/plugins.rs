@@ -7,7 +7,7 @@ use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -163,7 +163,7 @@ pub async fn install_bundled(db: &DatabaseConnection, bundled: &[Bundled]) -> Re
                 .find(|v| v.version == p.active_version)
                 .is_none_or(|v| v.bundled),
         };
-        let txn = db.begin().await?;
+        let txn = crate::store::write_txn(db).await?;
         save_version(
             &txn,
             &manifest,
