@@ -10,13 +10,19 @@ use super::state::{CallEnv, HostState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// The package and version this host runs.
 pub const PACKAGE: &str = "kolhost:plugin";
 pub const SUPPORTED_VERSION: &str = "0.1.0";
 /// Every version of `kolhost:plugin` this host can load.
 pub const SUPPORTED_VERSIONS: &[&str] = &[SUPPORTED_VERSION];
+
+/// Dirty bytes of a linear memory (and of a table) reset in place rather than decommitted when
+/// a pool slot is released, where PAGEMAP_SCAN is available; at most this much stays resident
+/// per warm slot.
+const KEEP_RESIDENT_MEMORY_BYTES: usize = 1 << 20;
+const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
 
 /// How to build a [`Runtime`].
 #[derive(Debug, Clone, Default)]
@@ -66,6 +72,19 @@ impl Runtime {
             .total_stacks(l.max_concurrent_calls)
             .max_memory_size(l.max_memory_bytes)
             .table_elements(l.max_table_elements);
+        // Between calls a slot goes back to its pristine state. By default that is
+        // madvise(DONTNEED) of everything the call touched: a TLB shootdown per call, and a page
+        // fault on every page the next call touches again (most of a short call's cost, see
+        // BENCHMARKS.md). With PAGEMAP_SCAN (Linux >= 6.7) wasmtime finds the pages the call
+        // dirtied and copies them back from the image instead, up to `*_keep_resident` bytes
+        // (anything beyond is still decommitted). The reset is as complete either way; only the
+        // way it is done changes. Without the scan, keep-resident would memset the lowest bytes
+        // blindly, so it stays off there.
+        if PoolingAllocationConfig::is_pagemap_scan_available() {
+            pool.pagemap_scan(Enabled::Yes)
+                .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY_BYTES)
+                .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES);
+        }
         let mut config = Config::new();
         config
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
