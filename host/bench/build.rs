@@ -8,6 +8,11 @@ use std::process::Command;
 const TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() {
+    println!("cargo:rerun-if-env-changed=CARGO_FEATURE_EXTISM");
+    // Only the plugin-call benchmark (feature `extism`) needs the guest; `ingest` does not.
+    if env::var_os("CARGO_FEATURE_EXTISM").is_none() {
+        return;
+    }
     let dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let guest = dir.join("extism-guest");
     println!("cargo:rerun-if-changed={}", guest.join("src").display());
@@ -46,9 +51,12 @@ fn main() {
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
         "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
         "CARGO_TARGET_DIR",
         "CARGO_BUILD_TARGET",
         "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PRIMARY_PACKAGE",
     ] {
         cmd.env_remove(var);
     }

@@ -1,8 +1,8 @@
 //! Webhook ingest benchmark (design §7: >= 20,000 deliveries/s on 2 cores, end to end).
 //!
 //! A real kolhost server runs in this process on 127.0.0.1 over a fresh database (an SQLite file,
-//! or a new PostgreSQL database), with the Douyin plugin installed and a KOL, product and contract
-//! to attribute to. Each delivery is one Douyin push (`event-sign` = md5(app_key + body +
+//! or a new PostgreSQL database), with the bundled Douyin plugin configured and a KOL, product and
+//! contract to attribute to. Each delivery is one Douyin push (`event-sign` = md5(app_key + body +
 //! app_secret), one tag-101 paid order) that the server verifies and parses in WASM (two calls,
 //! each a fresh instance), attributes, commits durably (group commit) and acknowledges.
 //!
@@ -158,21 +158,7 @@ async fn setup(t: &Target, http: &reqwest::Client) {
             r.json::<Value>().await.unwrap()
         }
     };
-    let (manifest, component) = kolhost_bench::douyin_plugin();
-    let form = reqwest::multipart::Form::new()
-        .text("manifest", manifest)
-        .part(
-            "component",
-            reqwest::multipart::Part::bytes(component).file_name("douyin.wasm"),
-        );
-    let r = http
-        .post(format!("{}/api/v1/plugins", t.base))
-        .bearer_auth(&admin)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    // The bundled Douyin plugin is installed at start; it only needs its credentials.
     let r = http
         .put(format!("{}/api/v1/plugins/douyin/config", t.base))
         .bearer_auth(&admin)

@@ -7,7 +7,8 @@
 //! 2. the same Rust functions called natively;
 //! 3. an Extism plugin (crates.io `extism`) with the same functions.
 //!
-//! Run: `cargo run --release -p kolhost-bench --bin plugin-call` (add `-- N` for iterations).
+//! Run: `cargo run --release -p kolhost-bench --features extism --bin plugin-call` (add `-- N`
+//! for iterations, `-- N component|native|extism` to run one part only, e.g. under `perf`).
 
 use kolhost::plugins::{
     Capability, Delivery, LimitsOverride, Manifest, MemoryKv, Registry, RegistryConfig, Runtime,
@@ -54,6 +55,9 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_000);
+    let only = std::env::args().nth(2);
+    let run = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    let mut results: Vec<Summary> = Vec::new();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -95,59 +99,70 @@ fn main() {
         ],
         body: body.clone(),
     };
-    let verify = measure("component: verify-webhook (1 call)", iters, || {
-        rt.block_on(reg.verify_webhook("example", &delivery))
-            .unwrap();
-    });
-    let parse = measure("component: parse-webhook (1 call)", iters, || {
-        let p = rt
-            .block_on(reg.parse_webhook("example", &delivery))
-            .unwrap();
-        assert_eq!(black_box(p).events.len(), 2);
-    });
-    let both = measure("component: verify + parse (2 calls)", iters, || {
-        rt.block_on(async {
-            reg.verify_webhook("example", &delivery).await.unwrap();
-            let p = reg.parse_webhook("example", &delivery).await.unwrap();
+    if run("component") {
+        results.push(measure("component: verify-webhook (1 call)", iters, || {
+            rt.block_on(reg.verify_webhook("example", &delivery))
+                .unwrap();
+        }));
+        results.push(measure("component: parse-webhook (1 call)", iters, || {
+            let p = rt
+                .block_on(reg.parse_webhook("example", &delivery))
+                .unwrap();
             assert_eq!(black_box(p).events.len(), 2);
-        })
-    });
+        }));
+        results.push(measure(
+            "component: verify + parse (2 calls)",
+            iters,
+            || {
+                rt.block_on(async {
+                    reg.verify_webhook("example", &delivery).await.unwrap();
+                    let p = reg.parse_webhook("example", &delivery).await.unwrap();
+                    assert_eq!(black_box(p).events.len(), 2);
+                })
+            },
+        ));
+    }
 
     // 2. Native.
-    let native = measure("native Rust: verify + parse", iters, || {
-        douyin_push::verify("ak", "sk", Some(black_box(&sign)), black_box(&body)).unwrap();
-        let e = douyin_push::parse(black_box(&body)).unwrap();
-        assert_eq!(black_box(e).len(), 2);
-    });
+    if run("native") {
+        results.push(measure("native Rust: verify + parse", iters, || {
+            douyin_push::verify("ak", "sk", Some(black_box(&sign)), black_box(&body)).unwrap();
+            let e = douyin_push::parse(black_box(&body)).unwrap();
+            assert_eq!(black_box(e).len(), 2);
+        }));
+    }
 
     // 3. Extism.
-    let extism_wasm = std::fs::read(env!("KOLHOST_BENCH_EXTISM_WASM")).expect("extism guest");
-    let ext_manifest = extism::Manifest::new([extism::Wasm::data(extism_wasm)])
-        .with_config_key("app_key", "ak")
-        .with_config_key("app_secret", "sk");
-    let mut input = sign.clone().into_bytes();
-    input.push(b'\n');
-    input.extend_from_slice(&body);
-    let mut plugin = extism::Plugin::new(&ext_manifest, [], false).expect("extism plugin");
-    let extism_reuse = measure(
-        "extism: verify_parse (1 call, instance reused)",
-        iters,
-        || {
-            let out: Vec<u8> = plugin.call("verify_parse", input.as_slice()).unwrap();
-            assert!(black_box(out).len() > 100);
-        },
-    );
-    let compiled = extism::CompiledPlugin::new(extism::PluginBuilder::new(ext_manifest.clone()))
-        .expect("compile");
-    let extism_fresh = measure(
-        "extism: verify_parse (1 call, fresh instance)",
-        iters / 4,
-        || {
-            let mut p = extism::Plugin::new_from_compiled(&compiled).unwrap();
-            let out: Vec<u8> = p.call("verify_parse", input.as_slice()).unwrap();
-            assert!(black_box(out).len() > 100);
-        },
-    );
+    if run("extism") {
+        let extism_wasm = std::fs::read(env!("KOLHOST_BENCH_EXTISM_WASM")).expect("extism guest");
+        let ext_manifest = extism::Manifest::new([extism::Wasm::data(extism_wasm)])
+            .with_config_key("app_key", "ak")
+            .with_config_key("app_secret", "sk");
+        let mut input = sign.clone().into_bytes();
+        input.push(b'\n');
+        input.extend_from_slice(&body);
+        let mut plugin = extism::Plugin::new(&ext_manifest, [], false).expect("extism plugin");
+        results.push(measure(
+            "extism: verify_parse (1 call, instance reused)",
+            iters,
+            || {
+                let out: Vec<u8> = plugin.call("verify_parse", input.as_slice()).unwrap();
+                assert!(black_box(out).len() > 100);
+            },
+        ));
+        let compiled =
+            extism::CompiledPlugin::new(extism::PluginBuilder::new(ext_manifest.clone()))
+                .expect("compile");
+        results.push(measure(
+            "extism: verify_parse (1 call, fresh instance)",
+            iters / 4,
+            || {
+                let mut p = extism::Plugin::new_from_compiled(&compiled).unwrap();
+                let out: Vec<u8> = p.call("verify_parse", input.as_slice()).unwrap();
+                assert!(black_box(out).len() > 100);
+            },
+        ));
+    }
 
     println!(
         "plugin call benchmark, {iters} iterations each (fresh Extism instance: {})",
@@ -157,14 +172,7 @@ fn main() {
         "{:<50} {:>12} {:>12} {:>12}",
         "what", "median us", "p99 us", "mean us"
     );
-    for s in [
-        &verify,
-        &parse,
-        &both,
-        &native,
-        &extism_reuse,
-        &extism_fresh,
-    ] {
+    for s in &results {
         println!(
             "{:<50} {:>12} {:>12} {:>12}",
             s.name,
