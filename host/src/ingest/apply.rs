@@ -98,29 +98,30 @@ pub async fn apply<C: ConnectionTrait>(
     for (platform, ids) in &order_ids {
         let ids: Vec<&str> = ids.iter().copied().collect();
         for chunk in ids.chunks(500) {
-            for o in order::Entity::find()
+            // Two lookups rather than one `OR`: each can use its index.
+            let mut found = order::Entity::find()
                 .filter(order::Column::Platform.eq(*platform))
-                .filter(
-                    sea_orm::Condition::any()
-                        .add(order::Column::PlatformOrderId.is_in(chunk.iter().copied()))
-                        .add(order::Column::SubOrderId.is_in(chunk.iter().copied())),
-                )
+                .filter(order::Column::PlatformOrderId.is_in(chunk.iter().copied()))
                 .all(db)
-                .await?
-            {
+                .await?;
+            found.extend(
+                order::Entity::find()
+                    .filter(order::Column::Platform.eq(*platform))
+                    .filter(order::Column::SubOrderId.is_in(chunk.iter().copied()))
+                    .all(db)
+                    .await?,
+            );
+            for o in found {
                 let k = (
                     o.platform.clone(),
                     o.platform_order_id.clone(),
                     o.sub_order_id.clone(),
                 );
-                orders.insert(
-                    k,
-                    OrderRow {
-                        model: o,
-                        new: false,
-                        dirty: false,
-                    },
-                );
+                orders.entry(k).or_insert(OrderRow {
+                    model: o,
+                    new: false,
+                    dirty: false,
+                });
             }
             for r in order_refund::Entity::find()
                 .filter(order_refund::Column::Platform.eq(*platform))

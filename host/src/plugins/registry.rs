@@ -406,7 +406,8 @@ impl Registry {
     /// `verify-webhook` on the named platform plugin.
     pub async fn verify_webhook(&self, name: &str, delivery: &Delivery) -> Result<(), CallError> {
         let s = self.start(name)?;
-        let r = s.plugin.verify_webhook(&s.env, delivery).await;
+        let (plugin, env, d) = (s.plugin.clone(), s.env.clone(), delivery.clone());
+        let r = on_plugin_threads(async move { plugin.verify_webhook(&env, &d).await }).await;
         self.finish(s, "verify_webhook", r)
     }
 
@@ -417,14 +418,16 @@ impl Registry {
         delivery: &Delivery,
     ) -> Result<Parsed, CallError> {
         let s = self.start(name)?;
-        let r = s.plugin.parse_webhook(&s.env, delivery).await;
+        let (plugin, env, d) = (s.plugin.clone(), s.env.clone(), delivery.clone());
+        let r = on_plugin_threads(async move { plugin.parse_webhook(&env, &d).await }).await;
         self.finish(s, "parse_webhook", r)
     }
 
     /// `poll` on the named platform plugin.
     pub async fn poll(&self, name: &str, cursor: Option<&str>) -> Result<PollResult, CallError> {
         let s = self.start(name)?;
-        let r = s.plugin.poll(&s.env, cursor).await;
+        let (plugin, env, c) = (s.plugin.clone(), s.env.clone(), cursor.map(str::to_owned));
+        let r = on_plugin_threads(async move { plugin.poll(&env, c.as_deref()).await }).await;
         self.finish(s, "poll", r)
     }
 
@@ -435,7 +438,8 @@ impl Registry {
         input: &AllocateInput,
     ) -> Result<Allocation, CallError> {
         let s = self.start(name)?;
-        let r = s.plugin.allocate(&s.env, input).await;
+        let (plugin, env, i) = (s.plugin.clone(), s.env.clone(), input.clone());
+        let r = on_plugin_threads(async move { plugin.allocate(&env, &i).await }).await;
         self.finish(s, "allocate", r)
     }
 
@@ -508,5 +512,27 @@ impl Registry {
             }
         }
         out
+    }
+}
+
+/// Runs a plugin call on the plugin threads: a tokio runtime of its own, so that guest code,
+/// which runs until it yields or its deadline fires, never holds up the server's request and
+/// database tasks (the ingest writer's commits, timers, other requests). The OS schedules both
+/// runtimes' threads fairly.
+async fn on_plugin_threads<R: Send + 'static>(
+    call: impl std::future::Future<Output = Result<R, CallError>> + Send + 'static,
+) -> Result<R, CallError> {
+    static THREADS: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    let rt = THREADS.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .thread_name("kolhost-plugin")
+            .enable_all()
+            .build()
+            .expect("the plugin runtime starts")
+    });
+    match rt.spawn(call).await {
+        Ok(r) => r,
+        Err(e) => Err(CallError::Host(format!("the plugin call task failed: {e}"))),
     }
 }
