@@ -15,8 +15,6 @@ use kolhost_platform_formats::{douyin, kuaishou, taobao};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::fixtures::id;
-
 both_databases!(
     douyin_deliveries_end_to_end,
     kuaishou_deliveries_end_to_end,
@@ -229,7 +227,6 @@ async fn run(app: &TestApp, case: Case, config: Value) {
     let s = find(&un, &stranger.order_id);
     let reason = s["unattributed_reason"].as_str().unwrap();
     assert!(reason.contains("no product lists"), "{p}: {reason}");
-    let _ = id(&kol);
 }
 
 async fn douyin_deliveries_end_to_end(app: &TestApp) {

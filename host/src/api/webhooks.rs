@@ -97,26 +97,28 @@ async fn handle(s: &AppState, platform: &str, req: Request) -> ApiResult<Respons
             .collect(),
         body: body.to_vec(),
     };
-    let record = |status: DeliveryStatus, error: Option<String>| DeliveryRecord {
-        id: Uuid::now_v7(),
-        platform: platform.to_owned(),
+    // Every path below stores the delivery at most once, so it is moved, not copied.
+    let submission = |delivery: Delivery, status, error, events| Submission {
         plugin: plugin.clone(),
-        status,
-        method: delivery.method.clone(),
-        path: delivery.path.clone(),
-        query: delivery.query.clone(),
-        headers: delivery.headers.clone(),
-        body: delivery.body.clone(),
-        error,
-        received_at: Utc::now(),
+        platform: platform.to_owned(),
+        source: Source::Webhook(DeliveryRecord {
+            id: Uuid::now_v7(),
+            platform: platform.to_owned(),
+            plugin: plugin.clone(),
+            status,
+            method: delivery.method,
+            path: delivery.path,
+            query: delivery.query,
+            headers: delivery.headers,
+            body: delivery.body,
+            error,
+            received_at: Utc::now(),
+        }),
+        events,
     };
     // A delivery that will not be applied: kept without events.
-    let unapplied = |status: DeliveryStatus, message: String| Submission {
-        plugin: plugin.clone(),
-        platform: platform.to_owned(),
-        source: Source::Webhook(record(status, Some(message))),
-        events: Vec::new(),
-    };
+    let unapplied =
+        |delivery, status, message| submission(delivery, status, Some(message), Vec::new());
 
     let parsed = match s.plugins.verify_webhook(&plugin, &delivery).await {
         Ok(()) => s.plugins.parse_webhook(&plugin, &delivery).await,
@@ -128,7 +130,7 @@ async fn handle(s: &AppState, platform: &str, req: Request) -> ApiResult<Respons
             let detail = format!("the delivery is not authentic: {m}");
             return keep(
                 s,
-                unapplied(DeliveryStatus::Rejected, m),
+                unapplied(delivery, DeliveryStatus::Rejected, m),
                 ApiError::NotAuthentic(detail),
             )
             .await;
@@ -137,7 +139,7 @@ async fn handle(s: &AppState, platform: &str, req: Request) -> ApiResult<Respons
             let detail = format!("the delivery cannot be understood: {m}");
             return keep(
                 s,
-                unapplied(DeliveryStatus::Malformed, m),
+                unapplied(delivery, DeliveryStatus::Malformed, m),
                 ApiError::BadRequest(detail),
             )
             .await;
@@ -147,7 +149,7 @@ async fn handle(s: &AppState, platform: &str, req: Request) -> ApiResult<Respons
             let detail = format!("the {plugin} plugin failed on this delivery: {m}");
             return keep(
                 s,
-                unapplied(DeliveryStatus::Failed, m),
+                unapplied(delivery, DeliveryStatus::Failed, m),
                 ApiError::Unavailable(detail),
             )
             .await;
@@ -164,18 +166,13 @@ async fn handle(s: &AppState, platform: &str, req: Request) -> ApiResult<Respons
             let m = format!("the plugin returned an invalid event: {e}");
             return keep(
                 s,
-                unapplied(DeliveryStatus::Failed, m.clone()),
+                unapplied(delivery, DeliveryStatus::Failed, m.clone()),
                 ApiError::Unavailable(m),
             )
             .await;
         }
     };
-    let sub = Submission {
-        plugin: plugin.clone(),
-        platform: platform.to_owned(),
-        source: Source::Webhook(record(DeliveryStatus::Accepted, None)),
-        events,
-    };
+    let sub = submission(delivery, DeliveryStatus::Accepted, None, events);
     s.ingest
         .submit(sub)
         .await
