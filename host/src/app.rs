@@ -13,10 +13,10 @@ use sea_orm::DatabaseConnection;
 use tower_http::trace::TraceLayer;
 
 use crate::api;
-use crate::api::auth::TokenCache;
 use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::plugins::{Registry, RegistryConfig, Runtime, RuntimeConfig};
+use crate::service::auth::TokenCache;
 use crate::store::plugins::DbKv;
 
 /// What every handler can reach.

@@ -1,6 +1,7 @@
 //! kolhost: the operations server of a livestream-commerce agency.
 //!
-//! `api` is the HTTP shell, `domain` the rules as pure functions, `store` the database.
+//! `api` is the HTTP shell, `service` the application (use cases), `domain` the rules as pure
+//! functions, `store` the database. See ARCHITECTURE.md.
 
 pub mod api;
 pub mod app;
@@ -10,5 +11,6 @@ pub mod domain;
 pub mod ingest;
 pub mod plugins;
 pub mod scripting;
+pub mod service;
 pub mod store;
 pub mod web;

@@ -14,17 +14,17 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::auth::{MANAGERS, Principal, Scope};
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use super::scripts::{SCRIPTERS, chunk_name};
 use super::sessions::{LineupSlot, check_lineup, replace_lineup, with_lineups};
-use super::{kols, products};
 use crate::app::AppState;
+use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::allocation::{AllocationContext, Assignment, Violation};
 use crate::domain::lineup::SessionFacts;
 use crate::domain::{ContractStatus, FieldError, SessionStatus};
 use crate::scripting::{self, Preview, ScriptLimits};
+use crate::service::roster::{kols, products};
 use crate::store::entities::{contract, kol, product, session};
 use crate::store::{audit, scripts};
 
@@ -147,7 +147,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 422, description = "a script error (with `code` and `line`), or violations when applying", body = super::error::Problem)))]
 async fn allocate(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     JsonBody(req): JsonBody<AllocationRequest>,
 ) -> ApiResult<Json<AllocationOutcome>> {
     p.require(if req.apply { MANAGERS } else { SCRIPTERS })?;
@@ -267,7 +267,7 @@ async fn allocate(
 /// lineup is checked again inside the transaction, so data changed since the run is caught.
 async fn apply(
     db: &DatabaseConnection,
-    p: &Principal,
+    p: &Actor,
     ctx: &AllocationContext,
     assignments: &[Assignment],
     strategy: &Strategy,
@@ -334,7 +334,7 @@ async fn apply(
         };
         check_lineup(&txn, &facts, &lineup).await?;
         replace_lineup(&txn, id, &lineup).await?;
-        super::compliance::check_session(
+        crate::service::compliance::check_session(
             &txn,
             p,
             id,

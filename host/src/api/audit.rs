@@ -9,11 +9,11 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::auth::{MANAGERS, Principal};
 use super::error::ApiResult;
 use super::extract::Query;
 use super::pagination::{Page, PageParams};
 use crate::app::AppState;
+use crate::domain::actor::{Actor, MANAGERS};
 use crate::store::entities::audit_event;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,7 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Page<AuditEvent>), (status = 403, body = super::error::Problem)))]
 async fn list_audit(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Query(f): Query<AuditFilter>,
 ) -> ApiResult<Json<Page<AuditEvent>>> {
     p.require(MANAGERS)?;

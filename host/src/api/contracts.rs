@@ -13,14 +13,14 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::auth::{MANAGERS, Principal, Scope};
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, Path, Query};
 use super::pagination::{Page, PageParams};
-use super::scope;
 use crate::app::AppState;
+use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::contract::ContractTerms;
 use crate::domain::{ContractStatus, GuaranteeRemedy, Platform, Validator};
+use crate::service::visibility as scope;
 use crate::store::audit;
 use crate::store::entities::{brand, contract, contract_version, kol, kol_account};
 
@@ -177,7 +177,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Page<Contract>), (status = 401, body = super::error::Problem)))]
 async fn list_contracts(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Query(f): Query<ContractFilter>,
 ) -> ApiResult<Json<Page<Contract>>> {
     let limit = f.page().limit()?;
@@ -218,7 +218,7 @@ async fn list_contracts(
     responses((status = 201, body = Contract), (status = 422, body = super::error::Problem)))]
 async fn create_contract(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     JsonBody(input): JsonBody<NewContract>,
 ) -> ApiResult<(StatusCode, Json<Contract>)> {
     p.require(MANAGERS)?;
@@ -302,7 +302,7 @@ async fn create_contract(
     responses((status = 200, body = Contract), (status = 404, body = super::error::Problem)))]
 async fn get_contract(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Contract>> {
     Ok(Json(load_visible(&s.db, &p, id).await?.into()))
@@ -314,7 +314,7 @@ async fn get_contract(
     responses((status = 200, body = Contract), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
 async fn update_contract(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
     JsonBody(patch): JsonBody<TermsPatch>,
 ) -> ApiResult<Json<Contract>> {
@@ -367,7 +367,7 @@ async fn update_contract(
     responses((status = 200, body = Contract), (status = 409, body = super::error::Problem)))]
 async fn transition_contract(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
     JsonBody(t): JsonBody<Transition>,
 ) -> ApiResult<Json<Contract>> {
@@ -427,7 +427,7 @@ async fn transition_contract(
     responses((status = 201, body = Contract), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
 async fn amend_contract(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
     JsonBody(a): JsonBody<Amendment>,
 ) -> ApiResult<(StatusCode, Json<Contract>)> {
@@ -492,7 +492,7 @@ async fn amend_contract(
     responses((status = 200, body = Page<ContractVersion>), (status = 404, body = super::error::Problem)))]
 async fn list_versions(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Page<ContractVersion>>> {
     load_visible(&s.db, &p, id).await?;
@@ -521,14 +521,14 @@ async fn list_versions(
 /// The contract, if `p` may see it; otherwise 404.
 pub async fn load_visible<C: ConnectionTrait>(
     db: &C,
-    p: &Principal,
+    p: &Actor,
     id: Uuid,
 ) -> ApiResult<contract::Model> {
     let row = contract::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("contract"))?;
-    if !scope::contract_visible(p.scope(), row.brand_id, row.kol_id) {
+    if !scope::between(p.scope(), row.brand_id, row.kol_id) {
         return Err(ApiError::NotFound("contract"));
     }
     Ok(row)

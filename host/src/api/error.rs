@@ -1,49 +1,13 @@
-//! One error type for every handler, rendered as RFC 9457 `application/problem+json`.
+//! The application layer's one error type, rendered once as RFC 9457
+//! `application/problem+json`; extractor rejections join it here.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::{DbErr, SqlErr};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::FieldError;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("a valid bearer token is required")]
-    Unauthorized,
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("the request body is larger than this server accepts")]
-    PayloadTooLarge,
-    #[error("the request breaks {} rule(s)", .0.len())]
-    Validation(Vec<FieldError>),
-    /// A strategy script failed: 422 with the script's error `code` and `line`.
-    #[error("{0}")]
-    Script(crate::scripting::ScriptError),
-    /// Valid input whose outcome breaks rules, with machine-readable details (e.g. violations).
-    #[error("{detail}")]
-    Rejected {
-        detail: String,
-        errors: Vec<FieldError>,
-        extensions: serde_json::Map<String, serde_json::Value>,
-    },
-    /// A webhook delivery that is not authentic (bad signature, cannot be decrypted): 401
-    /// without a bearer challenge, since no token would help.
-    #[error("{0}")]
-    NotAuthentic(String),
-    /// The server cannot take the request now; the client should retry (503, `Retry-After`).
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("internal error")]
-    Internal(#[source] anyhow::Error),
-}
+pub use crate::service::Error as ApiError;
 
 /// The RFC 9457 body.
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,34 +25,26 @@ pub struct Problem {
     pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
-impl ApiError {
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::Validation(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
-    }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized | ApiError::NotAuthentic(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Validation(_) | ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Script(e) if e.is_script_fault() => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Script(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+/// The HTTP status of each application error.
+pub fn status(e: &ApiError) -> StatusCode {
+    match e {
+        ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        ApiError::Unauthorized | ApiError::NotAuthentic(_) => StatusCode::UNAUTHORIZED,
+        ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+        ApiError::Conflict(_) => StatusCode::CONFLICT,
+        ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ApiError::Validation(_) | ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::Script(e) if e.is_script_fault() => StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::Script(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
+        let status = status(&self);
         match &self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             ApiError::Script(e) if !e.is_script_fault() => {
@@ -157,27 +113,6 @@ impl IntoResponse for ApiError {
             );
         }
         res
-    }
-}
-
-impl From<DbErr> for ApiError {
-    fn from(e: DbErr) -> Self {
-        // Races that pass the handlers' own checks still end as a clean conflict.
-        match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => {
-                ApiError::Conflict("a record with the same unique key already exists".into())
-            }
-            Some(SqlErr::ForeignKeyConstraintViolation(_)) => ApiError::Conflict(
-                "the record is referenced by, or refers to, another record".into(),
-            ),
-            _ => ApiError::Internal(e.into()),
-        }
-    }
-}
-
-impl From<Vec<FieldError>> for ApiError {
-    fn from(errors: Vec<FieldError>) -> Self {
-        ApiError::Validation(errors)
     }
 }
 

@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::auth::Principal;
 use super::error::ApiResult;
 use crate::app::AppState;
+use crate::domain::Actor;
 use crate::domain::Role;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -36,7 +36,7 @@ pub fn root_router() -> OpenApiRouter<AppState> {
 
 /// The caller's token: its name, role and, for brand and KOL tokens, whose it is.
 #[utoipa::path(get, path = "/me", tag = "meta", responses((status = 200, body = Me), (status = 401, body = super::error::Problem)))]
-async fn me(p: Principal) -> Json<Me> {
+async fn me(p: Actor) -> Json<Me> {
     Json(Me {
         name: p.name,
         role: p.role,

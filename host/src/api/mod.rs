@@ -15,7 +15,6 @@ pub mod pagination;
 pub mod plugins;
 pub mod products;
 pub mod reports;
-pub mod scope;
 pub mod scripts;
 pub mod sessions;
 pub mod settlements;

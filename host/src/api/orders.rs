@@ -12,11 +12,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::auth::{MANAGERS, Principal, STAFF, Scope};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Path, Query};
 use super::pagination::{Page, PageParams};
 use crate::app::AppState;
+use crate::domain::actor::{Actor, MANAGERS, STAFF, Scope};
 use crate::ingest::attribution::{Attributor, OrderFacts};
 use crate::store::audit;
 use crate::store::entities::{order, order_refund, webhook_delivery};
@@ -124,7 +124,7 @@ pub struct OrderFilter {
 }
 
 impl OrderFilter {
-    fn apply(&self, p: &Principal, mut q: Select<order::Entity>) -> Select<order::Entity> {
+    fn apply(&self, p: &Actor, mut q: Select<order::Entity>) -> Select<order::Entity> {
         match p.scope() {
             Scope::All => {}
             // Unattributed orders are the agency's to resolve; counterparties see theirs once
@@ -202,7 +202,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Page<Order>), (status = 401, body = super::error::Problem)))]
 async fn list_orders(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Query(f): Query<OrderFilter>,
 ) -> ApiResult<Json<Page<Order>>> {
     f.check()?;
@@ -227,7 +227,7 @@ async fn list_orders(
     responses((status = 200, body = OrderDetail), (status = 404, body = super::error::Problem)))]
 async fn get_order(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<OrderDetail>> {
     let o = order::Entity::find_by_id(id)
@@ -337,7 +337,7 @@ pub struct GmvReport {
     responses((status = 200, body = GmvReport), (status = 400, body = super::error::Problem)))]
 async fn gmv(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Query(q): Query<GmvQuery>,
 ) -> ApiResult<Json<GmvReport>> {
     let f = q.filter();
@@ -429,7 +429,7 @@ pub struct Reattributed {
 /// listing or a contract was added. Audited as `orders.reattribute`.
 #[utoipa::path(post, path = "/orders/reattribute", tag = "orders",
     responses((status = 200, body = Reattributed), (status = 403, body = super::error::Problem)))]
-async fn reattribute(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Reattributed>> {
+async fn reattribute(State(s): State<AppState>, p: Actor) -> ApiResult<Json<Reattributed>> {
     p.require(MANAGERS)?;
     let txn = crate::store::write_txn(&s.db).await?;
     let mut examined = 0;
@@ -541,7 +541,7 @@ pub struct DeliveryFilter {
     responses((status = 200, body = Page<DeliveryView>), (status = 403, body = super::error::Problem)))]
 async fn list_deliveries(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Query(f): Query<DeliveryFilter>,
 ) -> ApiResult<Json<Page<DeliveryView>>> {
     p.require(STAFF)?;

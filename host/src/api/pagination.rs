@@ -1,14 +1,10 @@
-//! Cursor pagination (design §3): `?limit=&cursor=`, answered as `{"items", "next_cursor"}`.
-//! Ids are UUIDv7, so ordering by id is creation order and the cursor is the last id seen.
+//! `?limit=&cursor=` as a query extractor; the paging itself is `service::pagination`.
 
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::error::ApiError;
-
-pub const DEFAULT_LIMIT: u64 = 50;
-pub const MAX_LIMIT: u64 = 500;
+use super::error::ApiResult;
+pub use crate::service::pagination::{Page, PageRequest};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -20,47 +16,17 @@ pub struct PageParams {
 }
 
 impl PageParams {
-    pub fn limit(&self) -> Result<u64, ApiError> {
-        match self.limit {
-            None => Ok(DEFAULT_LIMIT),
-            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::BadRequest(format!(
-                "limit must be between 1 and {MAX_LIMIT}"
-            ))),
-        }
-    }
-
-    pub fn after(&self) -> Result<Option<Uuid>, ApiError> {
-        self.cursor
-            .as_deref()
-            .map(|c| {
-                Uuid::parse_str(c).map_err(|_| {
-                    ApiError::BadRequest("cursor is not one this server issued".into())
-                })
-            })
-            .transpose()
+    pub fn request(&self) -> ApiResult<PageRequest> {
+        PageRequest::parse(self.limit, self.cursor.as_deref())
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
-}
-
-impl<T> Page<T> {
-    /// Builds a page from up to `limit + 1` rows: the extra row only says there is more.
-    pub fn from_rows(mut rows: Vec<T>, limit: u64, id: impl Fn(&T) -> Uuid) -> Self {
-        let more = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|r| id(r).to_string())
-        } else {
-            None
-        };
-        Page {
-            items: rows,
-            next_cursor,
-        }
+// Transitional: the handlers still being moved read the page this way.
+impl PageParams {
+    pub fn limit(&self) -> ApiResult<u64> {
+        Ok(self.request()?.limit)
+    }
+    pub fn after(&self) -> ApiResult<Option<uuid::Uuid>> {
+        Ok(self.request()?.after)
     }
 }

@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::auth::Principal;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, Path};
 use super::pagination::Page;
 use crate::app::AppState;
+use crate::domain::Actor;
 use crate::domain::{Role, Validator};
 use crate::plugins::{LoadError, Manifest, PluginStatus, RegistryError, Settings};
 use crate::store::{audit, plugins as store};
@@ -55,7 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Every plugin with its state and figures.
 #[utoipa::path(get, path = "/plugins", tag = "plugins", responses((status = 200, body = Page<Plugin>)))]
-async fn list_plugins(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Page<Plugin>>> {
+async fn list_plugins(State(s): State<AppState>, p: Actor) -> ApiResult<Json<Page<Plugin>>> {
     p.require(INTEGRATORS)?;
     Ok(Json(Page {
         items: s.plugins.list().into_iter().map(Plugin).collect(),
@@ -70,7 +70,7 @@ async fn list_plugins(State(s): State<AppState>, p: Principal) -> ApiResult<Json
     responses((status = 201, body = Plugin), (status = 422, body = super::error::Problem)))]
 async fn upload_plugin(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     mut form: Multipart,
 ) -> ApiResult<(StatusCode, Json<Plugin>)> {
     p.require(INTEGRATORS)?;
@@ -154,7 +154,7 @@ async fn upload_plugin(
     responses((status = 200, body = Plugin), (status = 404, body = super::error::Problem)))]
 async fn get_plugin(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Plugin>> {
     p.require(INTEGRATORS)?;
@@ -169,7 +169,7 @@ async fn get_plugin(
     responses((status = 200, body = Plugin), (status = 404, body = super::error::Problem)))]
 async fn enable_plugin(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Plugin>> {
     lifecycle(&s, &p, &name, "plugin.enable", |r| r.enable(&name)).await
@@ -180,7 +180,7 @@ async fn enable_plugin(
     responses((status = 200, body = Plugin), (status = 404, body = super::error::Problem)))]
 async fn disable_plugin(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Plugin>> {
     lifecycle(&s, &p, &name, "plugin.disable", |r| r.disable(&name)).await
@@ -193,7 +193,7 @@ async fn disable_plugin(
     responses((status = 200, body = crate::ingest::poller::RoundReport), (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
 async fn poll_plugin(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Json<crate::ingest::poller::RoundReport>> {
     p.require(INTEGRATORS)?;
@@ -219,7 +219,7 @@ async fn poll_plugin(
     responses((status = 200, body = Plugin), (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem)))]
 async fn rollback_plugin(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Plugin>> {
     lifecycle(&s, &p, &name, "plugin.rollback", |r| r.rollback(&name)).await
@@ -233,7 +233,7 @@ async fn rollback_plugin(
     responses((status = 200, body = Plugin), (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
 async fn configure_plugin(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(name): Path<String>,
     JsonBody(values): JsonBody<BTreeMap<String, String>>,
 ) -> ApiResult<Json<Plugin>> {
@@ -295,7 +295,7 @@ pub fn is_secret_key(key: &str) -> bool {
 
 async fn lifecycle(
     s: &AppState,
-    p: &Principal,
+    p: &Actor,
     name: &str,
     action: &str,
     change: impl FnOnce(&crate::plugins::Registry) -> Result<PluginStatus, RegistryError>,

@@ -19,11 +19,11 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::auth::{Principal, Scope};
 use super::error::{ApiError, ApiResult};
 use super::extract::Query;
 use super::settlements::{APPROVED, csv_response, csv_row};
 use crate::app::AppState;
+use crate::domain::actor::{Actor, Scope};
 use crate::domain::{Role, TaxStatus};
 use crate::store::entities::{kol, settlement};
 
@@ -107,7 +107,7 @@ pub fn half_year(half: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         (status = 403, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
 async fn kol_income(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Query(q): Query<IncomeQuery>,
 ) -> ApiResult<Response> {
     if p.role == Role::Brand {

@@ -12,14 +12,14 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::allocations::{AllocationOutcome, ContextSource, RunLimits, build_context};
-use super::auth::Principal;
-use super::brands::is_slug;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, Path};
 use super::pagination::Page;
 use crate::app::AppState;
+use crate::domain::Actor;
 use crate::domain::{Role, Validator};
 use crate::scripting;
+use crate::service::roster::is_slug;
 use crate::store::entities::script;
 use crate::store::{audit, scripts};
 
@@ -87,7 +87,7 @@ fn view(m: script::Model, with_source: bool) -> Script {
 
 /// The newest version of every script.
 #[utoipa::path(get, path = "/scripts", tag = "scripts", responses((status = 200, body = Page<Script>)))]
-async fn list_scripts(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Page<Script>>> {
+async fn list_scripts(State(s): State<AppState>, p: Actor) -> ApiResult<Json<Page<Script>>> {
     p.require(SCRIPTERS)?;
     let rows = script::Entity::find()
         .order_by_asc(script::Column::Name)
@@ -112,7 +112,7 @@ async fn list_scripts(State(s): State<AppState>, p: Principal) -> ApiResult<Json
     responses((status = 201, body = Script), (status = 422, body = super::error::Problem)))]
 async fn create_script(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     JsonBody(input): JsonBody<NewScript>,
 ) -> ApiResult<(StatusCode, Json<Script>)> {
     p.require(SCRIPTERS)?;
@@ -157,7 +157,7 @@ async fn create_script(
     responses((status = 200, body = Script), (status = 404, body = super::error::Problem)))]
 async fn get_script(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Script>> {
     p.require(SCRIPTERS)?;
@@ -172,7 +172,7 @@ async fn get_script(
     responses((status = 200, body = Page<Script>), (status = 404, body = super::error::Problem)))]
 async fn list_script_versions(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Page<Script>>> {
     p.require(SCRIPTERS)?;
@@ -199,7 +199,7 @@ async fn list_script_versions(
     responses((status = 200, body = AllocationOutcome), (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
 async fn dry_run_script(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(name): Path<String>,
     JsonBody(input): JsonBody<DryRun>,
 ) -> ApiResult<Json<AllocationOutcome>> {

@@ -15,32 +15,21 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::auth::{MANAGERS, Principal, Scope};
-use super::compliance;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, Path, Query};
 use super::pagination::{Page, PageParams};
-use super::scope;
 use crate::app::AppState;
+use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::lineup::{self, ContractFacts, ProductFacts, SessionFacts};
 use crate::domain::{ContractStatus, Platform, SessionStatus, Validator};
+use crate::service::compliance;
+pub use crate::service::sessions::LineupSlot;
+use crate::service::visibility as scope;
 use crate::store::audit;
 use crate::store::entities::{contract, kol, kol_account, product, session, session_slot};
 
 /// Sessions hold 30 product slots unless told otherwise.
 const DEFAULT_SLOT_CAPACITY: i64 = 30;
-
-/// One product slot of a lineup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LineupSlot {
-    pub product_id: Uuid,
-    pub contract_id: Uuid,
-    /// Running order, from 1.
-    pub position: i64,
-    pub live_price_fen: i64,
-    pub units: i64,
-}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Session {
@@ -117,7 +106,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Page<Session>), (status = 401, body = super::error::Problem)))]
 async fn list_sessions(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Query(f): Query<SessionFilter>,
 ) -> ApiResult<Json<Page<Session>>> {
     let page = PageParams {
@@ -160,7 +149,7 @@ async fn list_sessions(
     responses((status = 201, body = Session), (status = 422, body = super::error::Problem)))]
 async fn create_session(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     JsonBody(input): JsonBody<NewSession>,
 ) -> ApiResult<(StatusCode, Json<Session>)> {
     p.require(MANAGERS)?;
@@ -233,7 +222,7 @@ async fn create_session(
     responses((status = 200, body = Session), (status = 404, body = super::error::Problem)))]
 async fn get_session(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Session>> {
     let row = session::Entity::find_by_id(id)
@@ -258,7 +247,7 @@ async fn get_session(
     responses((status = 200, body = Session), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
 async fn update_session(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
     JsonBody(input): JsonBody<SessionPatch>,
 ) -> ApiResult<Json<Session>> {

@@ -23,15 +23,15 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::auth::{MANAGERS, Principal, Scope};
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, Path, Query};
 use super::pagination::{Page, PageParams};
-use super::scope;
 use crate::app::AppState;
+use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::money;
 use crate::domain::settlement::{self as calc, Guarantee, Line, Totals};
 use crate::domain::{ContractStatus, GuaranteeRemedy, TaxStatus, Validator};
+use crate::service::visibility as scope;
 use crate::store::audit;
 use crate::store::entities::{
     contract, kol, order, session, session_slot, settlement, settlement_item,
@@ -105,7 +105,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Page<Settlement>), (status = 401, body = super::error::Problem)))]
 async fn list_settlements(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Query(f): Query<SettlementFilter>,
 ) -> ApiResult<Json<Page<Settlement>>> {
     let page = PageParams {
@@ -156,7 +156,7 @@ async fn list_settlements(
         (status = 422, body = super::error::Problem)))]
 async fn create_settlement(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     JsonBody(input): JsonBody<NewSettlement>,
 ) -> ApiResult<(StatusCode, Json<Settlement>)> {
     p.require(MANAGERS)?;
@@ -176,7 +176,7 @@ async fn create_settlement(
     let Some(c) = contract::Entity::find_by_id(input.contract_id)
         .one(&txn)
         .await?
-        .filter(|c| scope::contract_visible(p.scope(), c.brand_id, c.kol_id))
+        .filter(|c| scope::between(p.scope(), c.brand_id, c.kol_id))
     else {
         return Err(ApiError::field("contract_id", "no such contract"));
     };
@@ -298,7 +298,7 @@ async fn create_settlement(
     responses((status = 200, body = Settlement), (status = 404, body = super::error::Problem)))]
 async fn get_settlement(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Settlement>> {
     Settlement::try_from(load_visible(&s.db, &p, id).await?).map(Json)
@@ -311,7 +311,7 @@ async fn get_settlement(
     responses((status = 200, body = Settlement), (status = 409, body = super::error::Problem)))]
 async fn approve_settlement(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Settlement>> {
     p.require(MANAGERS)?;
@@ -393,7 +393,7 @@ async fn approve_settlement(
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = super::error::Problem)))]
 async fn statement_csv(
     State(s): State<AppState>,
-    p: Principal,
+    p: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Response> {
     let st = Settlement::try_from(load_visible(&s.db, &p, id).await?)?;
@@ -461,14 +461,14 @@ pub fn csv_response(body: String, filename: &str) -> Response {
 /// The settlement, if `p` may see it; otherwise 404.
 async fn load_visible<C: ConnectionTrait>(
     db: &C,
-    p: &Principal,
+    p: &Actor,
     id: Uuid,
 ) -> ApiResult<settlement::Model> {
     let row = settlement::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("settlement"))?;
-    if !scope::contract_visible(p.scope(), row.brand_id, row.kol_id) {
+    if !scope::between(p.scope(), row.brand_id, row.kol_id) {
         return Err(ApiError::NotFound("settlement"));
     }
     Ok(row)

@@ -50,7 +50,7 @@ async fn receive(
     let result = handle(&s, &platform, req).await;
     let label = match &result {
         Ok(_) => "accepted",
-        Err(e) => match e.status() {
+        Err(e) => match super::error::status(e) {
             StatusCode::UNAUTHORIZED => "rejected",
             StatusCode::BAD_REQUEST => "malformed",
             StatusCode::PAYLOAD_TOO_LARGE => "too_large",

@@ -7,12 +7,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::entities::audit_event;
-use crate::api::auth::Principal;
+use crate::domain::Actor;
 
 /// Records one write. `before`/`after` are the API views of the entity (None for create/delete).
 pub async fn record<C: ConnectionTrait>(
     db: &C,
-    actor: &Principal,
+    actor: &Actor,
     action: &str,
     entity_type: &str,
     entity_id: Uuid,
@@ -34,6 +34,49 @@ pub async fn record<C: ConnectionTrait>(
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// Records the creation of `entity_type` `id` as `"{entity_type}.create"`.
+pub async fn created<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    entity_type: &str,
+    entity_id: Uuid,
+    after: &impl Serialize,
+) -> Result<(), DbErr> {
+    let action = format!("{entity_type}.create");
+    record(
+        db,
+        actor,
+        &action,
+        entity_type,
+        entity_id,
+        None::<&()>,
+        Some(after),
+    )
+    .await
+}
+
+/// Records a change of `entity_type` `id` as `"{entity_type}.update"`.
+pub async fn updated<C: ConnectionTrait, T: Serialize>(
+    db: &C,
+    actor: &Actor,
+    entity_type: &str,
+    entity_id: Uuid,
+    before: &T,
+    after: &T,
+) -> Result<(), DbErr> {
+    let action = format!("{entity_type}.update");
+    record(
+        db,
+        actor,
+        &action,
+        entity_type,
+        entity_id,
+        Some(before),
+        Some(after),
+    )
+    .await
 }
 
 fn to_json(v: Option<&impl Serialize>) -> Result<Option<serde_json::Value>, DbErr> {

@@ -1,0 +1,48 @@
+//! Platform handles: a KOL's accounts and a product's listings. Attribution maps a platform id to
+//! exactly one owner, so both lists follow the same rules: at most 16, none empty or listed
+//! twice, none held by another owner.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::domain::{Platform, Validator};
+use crate::service::Result;
+
+/// Where a handle table keeps its platform, platform id and owner.
+pub(super) struct Columns<E: EntityTrait> {
+    pub platform: E::Column,
+    pub handle: E::Column,
+    pub owner: E::Column,
+}
+
+/// Checks the shape of a handle list named `list` whose ids sit under `key` (`accounts[i].account_id`).
+pub(super) fn validate(v: &mut Validator, list: &str, key: &str, handles: &[(Platform, &str)]) {
+    v.check(handles.len() <= 16, list, format!("at most 16 {list}"));
+    for (i, (platform, id)) in handles.iter().enumerate() {
+        v.non_empty(id, &format!("{list}[{i}].{key}"), 128);
+        if handles[..i].iter().any(|(p, h)| p == platform && h == id) {
+            v.error(format!("{list}[{i}].{key}"), "is listed twice");
+        }
+    }
+}
+
+/// Refuses handles that another owner already holds, naming each with `taken`.
+pub(super) async fn check_free<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    columns: &Columns<E>,
+    owner: Uuid,
+    (list, key, taken): (&str, &str, &str),
+    handles: &[(Platform, &str)],
+) -> Result<()> {
+    let mut v = Validator::new();
+    for (i, (platform, id)) in handles.iter().enumerate() {
+        let held = E::find()
+            .filter(columns.platform.eq(platform.as_str()))
+            .filter(columns.handle.eq(id.trim()))
+            .filter(columns.owner.ne(owner))
+            .one(db)
+            .await?;
+        v.check(held.is_none(), format!("{list}[{i}].{key}"), taken);
+    }
+    Ok(v.finish()?)
+}

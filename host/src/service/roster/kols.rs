@@ -1,0 +1,295 @@
+//! KOLs: the streamers of the roster, with their tier, share, tax status and platform accounts.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::handles::{self, Columns};
+use super::validate_categories;
+use crate::domain::actor::MANAGERS;
+use crate::domain::{Actor, Platform, TaxStatus, Tier, Validator};
+use crate::service::visibility::{self, visible_kols};
+use crate::service::{Page, PageRequest, Result, children};
+use crate::store::{self, audit, entities::kol, entities::kol_account};
+
+/// A KOL's account on one platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub platform: Platform,
+    /// The platform's id of the streamer (Douyin author id, Kuaishou distributor id, Taobao anchor id).
+    pub account_id: String,
+    pub followers: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Kol {
+    pub id: Uuid,
+    pub name: String,
+    pub tier: Tier,
+    pub categories: Vec<String>,
+    pub accounts: Vec<Account>,
+    pub revenue_share_bp: i64,
+    pub tax_status: TaxStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKol {
+    pub name: String,
+    pub tier: Tier,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    pub revenue_share_bp: i64,
+    pub tax_status: TaxStatus,
+}
+
+/// Changes to a KOL; `accounts`, when given, replaces the whole list.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KolPatch {
+    pub name: Option<String>,
+    pub tier: Option<Tier>,
+    pub categories: Option<Vec<String>>,
+    pub accounts: Option<Vec<Account>>,
+    pub revenue_share_bp: Option<i64>,
+    pub tax_status: Option<TaxStatus>,
+}
+
+/// Which KOLs to list.
+#[derive(Debug, Default)]
+pub struct KolQuery {
+    pub tier: Option<Tier>,
+    pub category: Option<String>,
+}
+
+const ACCOUNTS: Columns<kol_account::Entity> = Columns {
+    platform: kol_account::Column::Platform,
+    handle: kol_account::Column::AccountId,
+    owner: kol_account::Column::KolId,
+};
+
+/// KOLs the actor may see, optionally of one tier or category.
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    query: KolQuery,
+    page: PageRequest,
+) -> Result<Page<Kol>> {
+    let mut q = kol::Entity::find();
+    if let Some(t) = query.tier {
+        q = q.filter(kol::Column::Tier.eq(t.as_str()));
+    }
+    if let Some(ids) = visible_kols(db, actor.scope()).await? {
+        q = q.filter(kol::Column::Id.is_in(ids));
+    }
+    let rows = match &query.category {
+        None => page.fetch(db, q, kol::Column::Id).await?,
+        // Categories are a JSON list; filter them here so both databases behave the same.
+        Some(c) => {
+            let in_category = |k: &kol::Model| {
+                k.categories
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == c))
+            };
+            page.fetch_filtered(db, q, kol::Column::Id, in_category)
+                .await?
+        }
+    };
+    let Page { items, next_cursor } = rows;
+    Ok(Page {
+        items: with_accounts(db, items).await?,
+        next_cursor,
+    })
+}
+
+pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Kol> {
+    let row = visibility::find::<kol::Entity, _>(db, actor, id).await?;
+    Ok(with_accounts(db, vec![row]).await?.remove(0))
+}
+
+/// Adds a KOL to the roster.
+pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewKol) -> Result<Kol> {
+    actor.require(MANAGERS)?;
+    let mut v = Validator::new();
+    v.non_empty(&input.name, "name", 200);
+    validate_categories(&mut v, &input.categories, "categories");
+    v.basis_points(input.revenue_share_bp, "revenue_share_bp");
+    handles::validate(
+        &mut v,
+        "accounts",
+        "account_id",
+        &handles_of(&input.accounts),
+    );
+    v.finish()?;
+    let id = Uuid::now_v7();
+    let now = Utc::now();
+    let txn = store::write_txn(db).await?;
+    let row = kol::ActiveModel {
+        id: Set(id),
+        name: Set(input.name.trim().to_owned()),
+        tier: Set(input.tier.as_str().to_owned()),
+        categories: Set(serde_json::json!(input.categories)),
+        revenue_share_bp: Set(input.revenue_share_bp),
+        tax_status: Set(input.tax_status.as_str().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let accounts = replace_accounts(&txn, id, input.accounts).await?;
+    let view = to_view(row, accounts);
+    audit::created(&txn, actor, "kol", id, &view).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// Changes a KOL.
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    input: KolPatch,
+) -> Result<Kol> {
+    actor.require(MANAGERS)?;
+    let mut v = Validator::new();
+    if let Some(n) = &input.name {
+        v.non_empty(n, "name", 200);
+    }
+    if let Some(c) = &input.categories {
+        validate_categories(&mut v, c, "categories");
+    }
+    if let Some(r) = input.revenue_share_bp {
+        v.basis_points(r, "revenue_share_bp");
+    }
+    if let Some(a) = &input.accounts {
+        handles::validate(&mut v, "accounts", "account_id", &handles_of(a));
+    }
+    v.finish()?;
+    let txn = store::write_txn(db).await?;
+    let row = visibility::find_for_write::<kol::Entity, _>(&txn, id).await?;
+    let before = with_accounts(&txn, vec![row.clone()]).await?.remove(0);
+    let mut am = row.into_active_model();
+    if let Some(n) = input.name {
+        am.name = Set(n.trim().to_owned());
+    }
+    if let Some(t) = input.tier {
+        am.tier = Set(t.as_str().to_owned());
+    }
+    if let Some(c) = input.categories {
+        am.categories = Set(serde_json::json!(c));
+    }
+    if let Some(r) = input.revenue_share_bp {
+        am.revenue_share_bp = Set(r);
+    }
+    if let Some(t) = input.tax_status {
+        am.tax_status = Set(t.as_str().to_owned());
+    }
+    am.updated_at = Set(Utc::now());
+    let row = am.update(&txn).await?;
+    let accounts = match input.accounts {
+        Some(accounts) => replace_accounts(&txn, id, accounts).await?,
+        None => before.accounts.clone(),
+    };
+    let after = to_view(row, accounts);
+    audit::updated(&txn, actor, "kol", id, &before, &after).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+fn handles_of(accounts: &[Account]) -> Vec<(Platform, &str)> {
+    accounts
+        .iter()
+        .map(|a| (a.platform, a.account_id.as_str()))
+        .collect()
+}
+
+/// Replaces the KOL's accounts; an account held by another KOL is refused.
+async fn replace_accounts<C: ConnectionTrait>(
+    db: &C,
+    kol_id: Uuid,
+    mut accounts: Vec<Account>,
+) -> Result<Vec<Account>> {
+    let (list, key, taken) = ("accounts", "account_id", "belongs to another KOL");
+    handles::check_free(
+        db,
+        &ACCOUNTS,
+        kol_id,
+        (list, key, taken),
+        &handles_of(&accounts),
+    )
+    .await?;
+    kol_account::Entity::delete_many()
+        .filter(kol_account::Column::KolId.eq(kol_id))
+        .exec(db)
+        .await?;
+    for a in &mut accounts {
+        a.account_id = a.account_id.trim().to_owned();
+        kol_account::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            kol_id: Set(kol_id),
+            platform: Set(a.platform.as_str().to_owned()),
+            account_id: Set(a.account_id.clone()),
+            followers: Set(a.followers),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(accounts)
+}
+
+fn to_view(m: kol::Model, accounts: Vec<Account>) -> Kol {
+    Kol {
+        id: m.id,
+        name: m.name,
+        tier: Tier::parse(&m.tier).unwrap_or(Tier::Tail),
+        categories: serde_json::from_value(m.categories).unwrap_or_default(),
+        accounts,
+        revenue_share_bp: m.revenue_share_bp,
+        tax_status: TaxStatus::parse(&m.tax_status).unwrap_or(TaxStatus::Individual),
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+/// The views of `rows`, their accounts loaded in one query.
+pub async fn with_accounts<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<kol::Model>,
+) -> Result<Vec<Kol>, DbErr> {
+    let mut accounts = children::load::<kol_account::Entity, _>(
+        db,
+        kol_account::Column::KolId,
+        kol_account::Column::Id,
+        rows.iter().map(|k| k.id),
+        |a| a.kol_id,
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|k| {
+            let accounts = accounts
+                .remove(&k.id)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|a| {
+                    Some(Account {
+                        platform: Platform::parse(&a.platform)?,
+                        account_id: a.account_id,
+                        followers: a.followers,
+                    })
+                })
+                .collect();
+            to_view(k, accounts)
+        })
+        .collect())
+}
