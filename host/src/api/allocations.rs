@@ -483,7 +483,7 @@ async fn from_database(db: &DatabaseConnection) -> ApiResult<AllocationContext> 
     let value = serde_json::json!({
         "products": products,
         "kols": kols,
-        "contracts": contracts.into_iter().map(super::contracts::Contract::from).collect::<Vec<_>>(),
+        "contracts": contracts.into_iter().map(crate::service::contracts::Contract::from).collect::<Vec<_>>(),
         "sessions": sessions,
     });
     serde_json::from_value(value)

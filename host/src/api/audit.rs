@@ -2,35 +2,16 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::error::ApiResult;
+use super::error::{ApiResult, Problem};
 use super::extract::Query;
-use super::pagination::{Page, PageParams};
+use super::pagination::{Page, PageRequest};
 use crate::app::AppState;
-use crate::domain::actor::{Actor, MANAGERS};
-use crate::store::entities::audit_event;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEvent {
-    pub id: Uuid,
-    pub at: DateTime<Utc>,
-    /// The token's name, or the server itself for its own work.
-    pub actor: String,
-    pub actor_role: String,
-    pub actor_token_id: Option<Uuid>,
-    /// `entity.verb`, e.g. `contract.amend`.
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: Uuid,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
-}
+use crate::domain::Actor;
+use crate::service::audit::{self, AuditEvent, AuditQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -50,49 +31,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The audit trail, oldest first (admin and manager).
 #[utoipa::path(get, path = "/audit", tag = "audit", params(AuditFilter),
-    responses((status = 200, body = Page<AuditEvent>), (status = 403, body = super::error::Problem)))]
+    responses((status = 200, body = Page<AuditEvent>), (status = 403, body = Problem)))]
 async fn list_audit(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     Query(f): Query<AuditFilter>,
 ) -> ApiResult<Json<Page<AuditEvent>>> {
-    p.require(MANAGERS)?;
-    let page = PageParams {
-        limit: f.limit,
-        cursor: f.cursor.clone(),
+    let page = PageRequest::parse(f.limit, f.cursor.as_deref())?;
+    let query = AuditQuery {
+        entity_id: f.entity_id,
+        entity_type: f.entity_type,
+        action: f.action,
     };
-    let limit = page.limit()?;
-    let mut q = audit_event::Entity::find()
-        .order_by_asc(audit_event::Column::Id)
-        .limit(limit + 1);
-    if let Some(after) = page.after()? {
-        q = q.filter(audit_event::Column::Id.gt(after));
-    }
-    if let Some(e) = f.entity_id {
-        q = q.filter(audit_event::Column::EntityId.eq(e));
-    }
-    if let Some(t) = &f.entity_type {
-        q = q.filter(audit_event::Column::EntityType.eq(t.as_str()));
-    }
-    if let Some(a) = &f.action {
-        q = q.filter(audit_event::Column::Action.eq(a.as_str()));
-    }
-    let rows = q
-        .all(&s.db)
-        .await?
-        .into_iter()
-        .map(|e| AuditEvent {
-            id: e.id,
-            at: e.at,
-            actor: e.actor,
-            actor_role: e.actor_role,
-            actor_token_id: e.actor_token_id,
-            action: e.action,
-            entity_type: e.entity_type,
-            entity_id: e.entity_id,
-            before: e.before,
-            after: e.after,
-        })
-        .collect();
-    Ok(Json(Page::from_rows(rows, limit, |e: &AuditEvent| e.id)))
+    Ok(Json(audit::list(&s.db, &actor, query, page).await?))
 }

@@ -3,143 +3,18 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiResult, Problem};
 use super::extract::{JsonBody, Path, Query};
-use super::pagination::{Page, PageParams};
+use super::pagination::{Page, PageRequest};
 use crate::app::AppState;
-use crate::domain::actor::{Actor, MANAGERS, Scope};
-use crate::domain::contract::ContractTerms;
-use crate::domain::{ContractStatus, GuaranteeRemedy, Platform, Validator};
-use crate::service::visibility as scope;
-use crate::store::audit;
-use crate::store::entities::{brand, contract, contract_version, kol, kol_account};
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Contract {
-    pub id: Uuid,
-    pub brand_id: Uuid,
-    pub kol_id: Uuid,
-    pub platform: Platform,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub slot_fee_fen: i64,
-    pub commission_bp: i64,
-    pub gmv_guarantee_fen: Option<i64>,
-    pub guarantee_remedy: GuaranteeRemedy,
-    pub exclusive: bool,
-    pub lowest_price_clause: bool,
-    pub sessions_committed: i64,
-    pub status: ContractStatus,
-    pub version: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewContract {
-    pub brand_id: Uuid,
-    pub kol_id: Uuid,
-    pub platform: Platform,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub slot_fee_fen: i64,
-    pub commission_bp: i64,
-    #[serde(default)]
-    pub gmv_guarantee_fen: Option<i64>,
-    #[serde(default = "no_remedy")]
-    pub guarantee_remedy: GuaranteeRemedy,
-    #[serde(default)]
-    pub exclusive: bool,
-    #[serde(default)]
-    pub lowest_price_clause: bool,
-    #[serde(default)]
-    pub sessions_committed: i64,
-}
-
-fn no_remedy() -> GuaranteeRemedy {
-    GuaranteeRemedy::None
-}
-
-/// Changed terms; absent fields keep their value. `gmv_guarantee_fen: null` removes the guarantee.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TermsPatch {
-    pub starts_at: Option<DateTime<Utc>>,
-    pub ends_at: Option<DateTime<Utc>>,
-    pub slot_fee_fen: Option<i64>,
-    pub commission_bp: Option<i64>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
-    pub gmv_guarantee_fen: Option<Option<i64>>,
-    pub guarantee_remedy: Option<GuaranteeRemedy>,
-    pub exclusive: Option<bool>,
-    pub lowest_price_clause: Option<bool>,
-    pub sessions_committed: Option<i64>,
-}
-
-/// An amendment: the changed terms and why.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Amendment {
-    pub reason: String,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub ends_at: Option<DateTime<Utc>>,
-    pub slot_fee_fen: Option<i64>,
-    pub commission_bp: Option<i64>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
-    pub gmv_guarantee_fen: Option<Option<i64>>,
-    pub guarantee_remedy: Option<GuaranteeRemedy>,
-    pub exclusive: Option<bool>,
-    pub lowest_price_clause: Option<bool>,
-    pub sessions_committed: Option<i64>,
-}
-
-impl Amendment {
-    fn into_parts(self) -> (String, TermsPatch) {
-        let terms = TermsPatch {
-            starts_at: self.starts_at,
-            ends_at: self.ends_at,
-            slot_fee_fen: self.slot_fee_fen,
-            commission_bp: self.commission_bp,
-            gmv_guarantee_fen: self.gmv_guarantee_fen,
-            guarantee_remedy: self.guarantee_remedy,
-            exclusive: self.exclusive,
-            lowest_price_clause: self.lowest_price_clause,
-            sessions_committed: self.sessions_committed,
-        };
-        (self.reason, terms)
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Transition {
-    pub to: ContractStatus,
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-/// One agreed set of terms.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ContractVersion {
-    pub version: i32,
-    pub terms: ContractTerms,
-    pub reason: Option<String>,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-}
+use crate::domain::{Actor, ContractStatus, Platform};
+use crate::service::contracts::{
+    self, Amendment, Contract, ContractQuery, ContractVersion, NewContract, TermsPatch, Transition,
+};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -154,15 +29,6 @@ pub struct ContractFilter {
     pub cursor: Option<String>,
 }
 
-impl ContractFilter {
-    fn page(&self) -> PageParams {
-        PageParams {
-            limit: self.limit,
-            cursor: self.cursor.clone(),
-        }
-    }
-}
-
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_contracts, create_contract))
@@ -174,482 +40,91 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Lists contracts (brand and KOL tokens: only their own).
 #[utoipa::path(get, path = "/contracts", tag = "contracts", params(ContractFilter),
-    responses((status = 200, body = Page<Contract>), (status = 401, body = super::error::Problem)))]
+    responses((status = 200, body = Page<Contract>), (status = 401, body = Problem)))]
 async fn list_contracts(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     Query(f): Query<ContractFilter>,
 ) -> ApiResult<Json<Page<Contract>>> {
-    let limit = f.page().limit()?;
-    let mut q = contract::Entity::find()
-        .order_by_asc(contract::Column::Id)
-        .limit(limit + 1);
-    if let Some(after) = f.page().after()? {
-        q = q.filter(contract::Column::Id.gt(after));
-    }
-    match p.scope() {
-        Scope::All => {}
-        Scope::Brand(b) => q = q.filter(contract::Column::BrandId.eq(b)),
-        Scope::Kol(k) => q = q.filter(contract::Column::KolId.eq(k)),
-    }
-    if let Some(b) = f.brand_id {
-        q = q.filter(contract::Column::BrandId.eq(b));
-    }
-    if let Some(k) = f.kol_id {
-        q = q.filter(contract::Column::KolId.eq(k));
-    }
-    if let Some(st) = f.status {
-        q = q.filter(contract::Column::Status.eq(st.as_str()));
-    }
-    if let Some(pl) = f.platform {
-        q = q.filter(contract::Column::Platform.eq(pl.as_str()));
-    }
-    let rows = q
-        .all(&s.db)
-        .await?
-        .into_iter()
-        .map(Contract::from)
-        .collect();
-    Ok(Json(Page::from_rows(rows, limit, |c: &Contract| c.id)))
+    let page = PageRequest::parse(f.limit, f.cursor.as_deref())?;
+    let query = ContractQuery {
+        brand_id: f.brand_id,
+        kol_id: f.kol_id,
+        status: f.status,
+        platform: f.platform,
+    };
+    Ok(Json(contracts::list(&s.db, &actor, query, page).await?))
 }
 
 /// Drafts a contract (status `draft`, version 1).
 #[utoipa::path(post, path = "/contracts", tag = "contracts", request_body = NewContract,
-    responses((status = 201, body = Contract), (status = 422, body = super::error::Problem)))]
+    responses((status = 201, body = Contract), (status = 422, body = Problem)))]
 async fn create_contract(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     JsonBody(input): JsonBody<NewContract>,
 ) -> ApiResult<(StatusCode, Json<Contract>)> {
-    p.require(MANAGERS)?;
-    let terms = ContractTerms {
-        starts_at: input.starts_at,
-        ends_at: input.ends_at,
-        slot_fee_fen: input.slot_fee_fen,
-        commission_bp: input.commission_bp,
-        gmv_guarantee_fen: input.gmv_guarantee_fen,
-        guarantee_remedy: input.guarantee_remedy,
-        exclusive: input.exclusive,
-        lowest_price_clause: input.lowest_price_clause,
-        sessions_committed: input.sessions_committed,
-    };
-    let mut v = Validator::new();
-    terms.validate(&mut v);
-    v.finish()?;
-
-    let txn = crate::store::write_txn(&s.db).await?;
-    let mut v = Validator::new();
-    v.check(
-        brand::Entity::find_by_id(input.brand_id)
-            .one(&txn)
-            .await?
-            .is_some(),
-        "brand_id",
-        "no such brand",
-    );
-    let kol_known = kol::Entity::find_by_id(input.kol_id)
-        .one(&txn)
-        .await?
-        .is_some();
-    v.check(kol_known, "kol_id", "no such KOL");
-    if kol_known {
-        let has_account = kol_account::Entity::find()
-            .filter(kol_account::Column::KolId.eq(input.kol_id))
-            .filter(kol_account::Column::Platform.eq(input.platform.as_str()))
-            .one(&txn)
-            .await?
-            .is_some();
-        v.check(
-            has_account,
-            "platform",
-            format!("the KOL has no {} account", input.platform),
-        );
-    }
-    v.finish()?;
-
-    let now = Utc::now();
-    let id = Uuid::now_v7();
-    let mut am = contract::ActiveModel {
-        id: Set(id),
-        brand_id: Set(input.brand_id),
-        kol_id: Set(input.kol_id),
-        platform: Set(input.platform.as_str().to_owned()),
-        status: Set(ContractStatus::Draft.as_str().to_owned()),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
-    set_terms(&mut am, &terms);
-    let view = Contract::from(am.insert(&txn).await?);
-    insert_version(&txn, id, 1, &terms, None, &p.name).await?;
-    audit::record(
-        &txn,
-        &p,
-        "contract.create",
-        "contract",
-        id,
-        None::<&Contract>,
-        Some(&view),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let contract = contracts::create(&s.db, &actor, input).await?;
+    Ok((StatusCode::CREATED, Json(contract)))
 }
 
 /// One contract.
 #[utoipa::path(get, path = "/contracts/{id}", tag = "contracts", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Contract), (status = 404, body = super::error::Problem)))]
+    responses((status = 200, body = Contract), (status = 404, body = Problem)))]
 async fn get_contract(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Contract>> {
-    Ok(Json(load_visible(&s.db, &p, id).await?.into()))
+    Ok(Json(contracts::get(&s.db, &actor, id).await?))
 }
 
 /// Edits the terms of a draft or proposed contract in place. A signed contract changes only by
 /// amendment (409).
 #[utoipa::path(patch, path = "/contracts/{id}", tag = "contracts", params(("id" = Uuid, Path)), request_body = TermsPatch,
-    responses((status = 200, body = Contract), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
+    responses((status = 200, body = Contract), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_contract(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     Path(id): Path<Uuid>,
     JsonBody(patch): JsonBody<TermsPatch>,
 ) -> ApiResult<Json<Contract>> {
-    p.require(MANAGERS)?;
-    let txn = crate::store::write_txn(&s.db).await?;
-    let row = load_visible(&txn, &p, id).await?;
-    let before = Contract::from(row.clone());
-    if !before.status.terms_editable() {
-        return Err(ApiError::Conflict(format!(
-            "the contract is {}: its terms change only by an amendment (POST /api/v1/contracts/{id}/amendments)",
-            before.status
-        )));
-    }
-    let terms = patch.apply(before.terms())?;
-    let mut am = row.into_active_model();
-    set_terms(&mut am, &terms);
-    am.updated_at = Set(Utc::now());
-    let after = Contract::from(am.update(&txn).await?);
-    // Before signing, the current version's terms are still being negotiated: keep it in step.
-    let version = contract_version::Entity::find()
-        .filter(contract_version::Column::ContractId.eq(id))
-        .filter(contract_version::Column::Version.eq(after.version))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!(
-                "contract {id} lacks version {}",
-                after.version
-            ))
-        })?;
-    let mut vam = version.into_active_model();
-    vam.terms = Set(serde_json::to_value(&terms).map_err(|e| ApiError::Internal(e.into()))?);
-    vam.update(&txn).await?;
-    audit::record(
-        &txn,
-        &p,
-        "contract.update",
-        "contract",
-        id,
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Json(after))
+    Ok(Json(contracts::update(&s.db, &actor, id, patch).await?))
 }
 
 /// Moves a contract along its lifecycle. An illegal move answers 409 with the allowed ones.
 #[utoipa::path(post, path = "/contracts/{id}/transitions", tag = "contracts", params(("id" = Uuid, Path)), request_body = Transition,
-    responses((status = 200, body = Contract), (status = 409, body = super::error::Problem)))]
+    responses((status = 200, body = Contract), (status = 409, body = Problem)))]
 async fn transition_contract(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     Path(id): Path<Uuid>,
     JsonBody(t): JsonBody<Transition>,
 ) -> ApiResult<Json<Contract>> {
-    p.require(MANAGERS)?;
-    if let Some(r) = &t.reason {
-        let mut v = Validator::new();
-        v.check(
-            r.chars().count() <= 2000,
-            "reason",
-            "must be at most 2000 characters",
-        );
-        v.finish()?;
-    }
-    let txn = crate::store::write_txn(&s.db).await?;
-    let row = load_visible(&txn, &p, id).await?;
-    let before = Contract::from(row.clone());
-    if !before.status.can_become(t.to) {
-        let allowed: Vec<&str> = before
-            .status
-            .next_states()
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        return Err(ApiError::Conflict(format!(
-            "a {} contract cannot become {}; allowed: {}",
-            before.status,
-            t.to,
-            if allowed.is_empty() {
-                "none (final state)".into()
-            } else {
-                allowed.join(", ")
-            }
-        )));
-    }
-    let mut am = row.into_active_model();
-    am.status = Set(t.to.as_str().to_owned());
-    am.updated_at = Set(Utc::now());
-    let after = Contract::from(am.update(&txn).await?);
-    let action = format!("contract.transition.{}", t.to);
-    audit::record(
-        &txn,
-        &p,
-        &action,
-        "contract",
-        id,
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Json(after))
+    Ok(Json(contracts::transition(&s.db, &actor, id, t).await?))
 }
 
 /// Amends a signed or active contract: a new version with the changed terms and a reason.
 /// Earlier versions stay readable at `/versions`.
 #[utoipa::path(post, path = "/contracts/{id}/amendments", tag = "contracts", params(("id" = Uuid, Path)), request_body = Amendment,
-    responses((status = 201, body = Contract), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
+    responses((status = 201, body = Contract), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn amend_contract(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     Path(id): Path<Uuid>,
     JsonBody(a): JsonBody<Amendment>,
 ) -> ApiResult<(StatusCode, Json<Contract>)> {
-    p.require(MANAGERS)?;
-    let (reason, patch) = a.into_parts();
-    let mut v = Validator::new();
-    v.non_empty(&reason, "reason", 2000);
-    v.finish()?;
-    let txn = crate::store::write_txn(&s.db).await?;
-    let row = load_visible(&txn, &p, id).await?;
-    let before = Contract::from(row.clone());
-    if !before.status.amendable() {
-        return Err(ApiError::Conflict(format!(
-            "a {} contract is not amended: {}",
-            before.status,
-            if before.status.terms_editable() {
-                "edit its terms with PATCH"
-            } else {
-                "it is closed"
-            }
-        )));
-    }
-    let old = before.terms();
-    let terms = patch.apply(old.clone())?;
-    if terms == old {
-        return Err(ApiError::field(
-            "terms",
-            "an amendment must change at least one term",
-        ));
-    }
-    let version = before.version + 1;
-    let mut am = row.into_active_model();
-    set_terms(&mut am, &terms);
-    am.version = Set(version);
-    am.updated_at = Set(Utc::now());
-    let after = Contract::from(am.update(&txn).await?);
-    insert_version(
-        &txn,
-        id,
-        version,
-        &terms,
-        Some(reason.trim().to_owned()),
-        &p.name,
-    )
-    .await?;
-    audit::record(
-        &txn,
-        &p,
-        "contract.amend",
-        "contract",
-        id,
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(after)))
+    let contract = contracts::amend(&s.db, &actor, id, a).await?;
+    Ok((StatusCode::CREATED, Json(contract)))
 }
 
 /// Every version of a contract's terms, oldest first.
 #[utoipa::path(get, path = "/contracts/{id}/versions", tag = "contracts", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Page<ContractVersion>), (status = 404, body = super::error::Problem)))]
+    responses((status = 200, body = Page<ContractVersion>), (status = 404, body = Problem)))]
 async fn list_versions(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Page<ContractVersion>>> {
-    load_visible(&s.db, &p, id).await?;
-    let items = contract_version::Entity::find()
-        .filter(contract_version::Column::ContractId.eq(id))
-        .order_by_asc(contract_version::Column::Version)
-        .all(&s.db)
-        .await?
-        .into_iter()
-        .map(|v| {
-            Ok(ContractVersion {
-                version: v.version,
-                terms: serde_json::from_value(v.terms).map_err(|e| ApiError::Internal(e.into()))?,
-                reason: v.reason,
-                created_by: v.created_by,
-                created_at: v.created_at,
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
-}
-
-/// The contract, if `p` may see it; otherwise 404.
-pub async fn load_visible<C: ConnectionTrait>(
-    db: &C,
-    p: &Actor,
-    id: Uuid,
-) -> ApiResult<contract::Model> {
-    let row = contract::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("contract"))?;
-    if !scope::between(p.scope(), row.brand_id, row.kol_id) {
-        return Err(ApiError::NotFound("contract"));
-    }
-    Ok(row)
-}
-
-impl TermsPatch {
-    /// The terms after this patch, validated.
-    fn apply(self, mut t: ContractTerms) -> ApiResult<ContractTerms> {
-        if let Some(x) = self.starts_at {
-            t.starts_at = x;
-        }
-        if let Some(x) = self.ends_at {
-            t.ends_at = x;
-        }
-        if let Some(x) = self.slot_fee_fen {
-            t.slot_fee_fen = x;
-        }
-        if let Some(x) = self.commission_bp {
-            t.commission_bp = x;
-        }
-        if let Some(x) = self.gmv_guarantee_fen {
-            t.gmv_guarantee_fen = x;
-            if x.is_none() && self.guarantee_remedy.is_none() {
-                t.guarantee_remedy = GuaranteeRemedy::None;
-            }
-        }
-        if let Some(x) = self.guarantee_remedy {
-            t.guarantee_remedy = x;
-        }
-        if let Some(x) = self.exclusive {
-            t.exclusive = x;
-        }
-        if let Some(x) = self.lowest_price_clause {
-            t.lowest_price_clause = x;
-        }
-        if let Some(x) = self.sessions_committed {
-            t.sessions_committed = x;
-        }
-        let mut v = Validator::new();
-        t.validate(&mut v);
-        v.finish()?;
-        Ok(t)
-    }
-}
-
-impl Contract {
-    pub fn terms(&self) -> ContractTerms {
-        ContractTerms {
-            starts_at: self.starts_at,
-            ends_at: self.ends_at,
-            slot_fee_fen: self.slot_fee_fen,
-            commission_bp: self.commission_bp,
-            gmv_guarantee_fen: self.gmv_guarantee_fen,
-            guarantee_remedy: self.guarantee_remedy,
-            exclusive: self.exclusive,
-            lowest_price_clause: self.lowest_price_clause,
-            sessions_committed: self.sessions_committed,
-        }
-    }
-}
-
-impl From<contract::Model> for Contract {
-    fn from(m: contract::Model) -> Self {
-        Contract {
-            id: m.id,
-            brand_id: m.brand_id,
-            kol_id: m.kol_id,
-            platform: Platform::parse(&m.platform).unwrap_or(Platform::Taobao),
-            starts_at: m.starts_at,
-            ends_at: m.ends_at,
-            slot_fee_fen: m.slot_fee_fen,
-            commission_bp: m.commission_bp,
-            gmv_guarantee_fen: m.gmv_guarantee_fen,
-            guarantee_remedy: GuaranteeRemedy::parse(&m.guarantee_remedy)
-                .unwrap_or(GuaranteeRemedy::None),
-            exclusive: m.exclusive,
-            lowest_price_clause: m.lowest_price_clause,
-            sessions_committed: m.sessions_committed,
-            status: ContractStatus::parse(&m.status).unwrap_or(ContractStatus::Draft),
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
-    }
-}
-
-fn set_terms(am: &mut contract::ActiveModel, t: &ContractTerms) {
-    am.starts_at = Set(t.starts_at);
-    am.ends_at = Set(t.ends_at);
-    am.slot_fee_fen = Set(t.slot_fee_fen);
-    am.commission_bp = Set(t.commission_bp);
-    am.gmv_guarantee_fen = Set(t.gmv_guarantee_fen);
-    am.guarantee_remedy = Set(t.guarantee_remedy.as_str().to_owned());
-    am.exclusive = Set(t.exclusive);
-    am.lowest_price_clause = Set(t.lowest_price_clause);
-    am.sessions_committed = Set(t.sessions_committed);
-}
-
-async fn insert_version<C: ConnectionTrait>(
-    db: &C,
-    contract_id: Uuid,
-    version: i32,
-    terms: &ContractTerms,
-    reason: Option<String>,
-    by: &str,
-) -> ApiResult<()> {
-    contract_version::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        contract_id: Set(contract_id),
-        version: Set(version),
-        terms: Set(serde_json::to_value(terms).map_err(|e| ApiError::Internal(e.into()))?),
-        reason: Set(reason),
-        created_by: Set(by.to_owned()),
-        created_at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
+    Ok(Json(contracts::versions(&s.db, &actor, id).await?))
 }
