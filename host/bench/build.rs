@@ -20,10 +20,13 @@ fn main() {
         "cargo:rerun-if-changed={}",
         guest.join("Cargo.toml").display()
     );
-    println!(
-        "cargo:rerun-if-changed={}",
-        dir.join("../../plugins/examples/douyin-push/src").display()
-    );
+    // The guest runs kolhost-platform-formats' Douyin push code.
+    for formats in ["src", "Cargo.toml"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            dir.join("../../plugins/formats").join(formats).display()
+        );
+    }
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     let target_dir = out_dir.ancestors().nth(4).unwrap().join("extism-guest");
 

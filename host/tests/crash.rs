@@ -75,7 +75,7 @@ fn delivery(order: u64) -> (Vec<u8>, String) {
         json!([{"tag": "101", "msg_id": format!("crash-{order}"), "data": data.to_string()}])
             .to_string()
             .into_bytes();
-    let sign = douyin_push::sign(KEY, &body, SECRET);
+    let sign = kolhost_platform_formats::douyin::push::event_sign(KEY, SECRET, &body, false);
     (body, sign)
 }
 
@@ -89,25 +89,7 @@ async fn crash_and_recover(db_url: &str) {
     let mut server = serve(db_url, port).await;
     let http = reqwest::Client::new();
 
-    // The example platform plugin as `douyin`, configured.
-    let component = std::fs::read(kolhost::plugins::artifacts::EXAMPLE_PLATFORM).unwrap();
-    let form = reqwest::multipart::Form::new()
-        .text(
-            "manifest",
-            "name = \"douyin\"\nversion = \"1.0.0\"\nworld = \"platform\"\ngrants = [\"config\"]\n",
-        )
-        .part(
-            "component",
-            reqwest::multipart::Part::bytes(component).file_name("d.wasm"),
-        );
-    let r = http
-        .post(format!("{}/api/v1/plugins", server.base))
-        .bearer_auth(&admin)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    // The bundled Douyin plugin, installed by `migrate`, only needs its credentials.
     let r = http
         .put(format!("{}/api/v1/plugins/douyin/config", server.base))
         .bearer_auth(&admin)

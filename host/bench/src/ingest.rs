@@ -26,6 +26,7 @@ use kolhost::app::{AppState, router};
 use kolhost::config::Config;
 use kolhost::domain::Role;
 use kolhost::store::{self, tokens};
+use kolhost_platform_formats::douyin;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
@@ -205,7 +206,7 @@ fn deliveries(from: usize, n: usize) -> Vec<(Vec<u8>, String)> {
             let data = json!({"p_id": 7_000_000_000u64 + i as u64, "s_ids": [], "pay_amount": 12_900,
                 "pay_time": 1_795_523_400i64, "product_id": "369001", "author_id": "dy_bench", "room_id": "7001", "item_num": 1});
             let body = json!([{"tag": "101", "msg_id": format!("bench-{i}"), "data": data.to_string()}]).to_string().into_bytes();
-            let sign = douyin_push::sign(KEY, &body, SECRET);
+            let sign = douyin::push::event_sign(KEY, SECRET, &body, false);
             (body, sign)
         })
         .collect()

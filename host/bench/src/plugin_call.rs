@@ -1,9 +1,11 @@
 //! Plugin call benchmark (design §7: a call with a fresh instance from the pre-instantiated
-//! component, <= 10 us median). The same logic — verify a Douyin-style push signature
-//! (md5(app_key + body + app_secret)) and parse its JSON into events — three ways, in one run:
+//! component, <= 10 us median). The same logic — `kolhost_platform_formats::douyin::push`:
+//! verify a Douyin push (`app-id`, `event-sign` = md5(app_key + body + app_secret)) and parse
+//! its JSON into events — three ways, in one run, on formats' `douyin::fixtures::sample_delivery`:
 //!
-//! 1. the `example-platform` WASM component through kolhost's registry: each call is a fresh
-//!    store and instance from the pre-instantiated component, with all limits armed;
+//! 1. the bundled `douyin` WASM component (with its own manifest) through kolhost's registry:
+//!    each call is a fresh store and instance from the pre-instantiated component, with all
+//!    limits armed;
 //! 2. the same Rust functions called natively;
 //! 3. an Extism plugin (crates.io `extism`) with the same functions.
 //!
@@ -11,9 +13,10 @@
 //! for iterations, `-- N component|native|extism` to run one part only, e.g. under `perf`).
 
 use kolhost::plugins::{
-    Capability, Delivery, LimitsOverride, Manifest, MemoryKv, Registry, RegistryConfig, Runtime,
-    RuntimeConfig, Settings, World, artifacts,
+    Delivery, Manifest, MemoryKv, Registry, RegistryConfig, Runtime, RuntimeConfig, Settings,
+    artifacts,
 };
+use kolhost_platform_formats::douyin::{fixtures, push};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,7 +65,13 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (body, sign) = douyin_push::sample_delivery();
+    let sample = fixtures::sample_delivery("ak", "sk");
+    let (headers, body) = (sample.headers, sample.body);
+    let header = |name: &str| {
+        kolhost_platform_formats::header(&headers, name)
+            .unwrap()
+            .to_owned()
+    };
 
     // 1. The component.
     let runtime = Runtime::new(RuntimeConfig::default()).expect("engine");
@@ -71,18 +80,12 @@ fn main() {
         Arc::new(MemoryKv::new()),
         RegistryConfig::default(),
     );
-    let manifest = Manifest {
-        name: "example".into(),
-        version: "1.0.0".into(),
-        world: World::Platform,
-        grants: vec![Capability::Config],
-        allowed_hosts: vec![],
-        limits: LimitsOverride::default(),
-    };
-    let bytes = std::fs::read(artifacts::EXAMPLE_PLATFORM).expect("example-platform component");
+    let manifest = std::fs::read_to_string(artifacts::DOUYIN_MANIFEST).expect("douyin manifest");
+    let manifest = Manifest::from_toml(&manifest).expect("douyin manifest");
+    let bytes = std::fs::read(artifacts::DOUYIN).expect("douyin component");
     rt.block_on(reg.load(manifest, &bytes)).expect("load");
     reg.set_settings(
-        "example",
+        "douyin",
         Settings {
             config: [("app_key".to_string(), "ak".to_string())].into(),
             secrets: [("app_secret".to_string(), "sk".to_string())].into(),
@@ -93,21 +96,16 @@ fn main() {
         method: "POST".into(),
         path: "/webhooks/douyin".into(),
         query: String::new(),
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("event-sign".into(), sign.clone()),
-        ],
+        headers: headers.clone(),
         body: body.clone(),
     };
     if run("component") {
         results.push(measure("component: verify-webhook (1 call)", iters, || {
-            rt.block_on(reg.verify_webhook("example", &delivery))
+            rt.block_on(reg.verify_webhook("douyin", &delivery))
                 .unwrap();
         }));
         results.push(measure("component: parse-webhook (1 call)", iters, || {
-            let p = rt
-                .block_on(reg.parse_webhook("example", &delivery))
-                .unwrap();
+            let p = rt.block_on(reg.parse_webhook("douyin", &delivery)).unwrap();
             assert_eq!(black_box(p).events.len(), 2);
         }));
         results.push(measure(
@@ -115,8 +113,8 @@ fn main() {
             iters,
             || {
                 rt.block_on(async {
-                    reg.verify_webhook("example", &delivery).await.unwrap();
-                    let p = reg.parse_webhook("example", &delivery).await.unwrap();
+                    reg.verify_webhook("douyin", &delivery).await.unwrap();
+                    let p = reg.parse_webhook("douyin", &delivery).await.unwrap();
                     assert_eq!(black_box(p).events.len(), 2);
                 })
             },
@@ -126,9 +124,9 @@ fn main() {
     // 2. Native.
     if run("native") {
         results.push(measure("native Rust: verify + parse", iters, || {
-            douyin_push::verify("ak", "sk", Some(black_box(&sign)), black_box(&body)).unwrap();
-            let e = douyin_push::parse(black_box(&body)).unwrap();
-            assert_eq!(black_box(e).len(), 2);
+            push::verify("ak", "sk", black_box(&headers), black_box(&body)).unwrap();
+            let p = push::parse(black_box(&body)).unwrap();
+            assert_eq!(black_box(p).events.len(), 2);
         }));
     }
 
@@ -138,8 +136,7 @@ fn main() {
         let ext_manifest = extism::Manifest::new([extism::Wasm::data(extism_wasm)])
             .with_config_key("app_key", "ak")
             .with_config_key("app_secret", "sk");
-        let mut input = sign.clone().into_bytes();
-        input.push(b'\n');
+        let mut input = format!("{}\n{}\n", header("app-id"), header("event-sign")).into_bytes();
         input.extend_from_slice(&body);
         let mut plugin = extism::Plugin::new(&ext_manifest, [], false).expect("extism plugin");
         results.push(measure(
@@ -165,8 +162,9 @@ fn main() {
     }
 
     println!(
-        "plugin call benchmark, {iters} iterations each (fresh Extism instance: {})",
-        iters / 4
+        "plugin call benchmark, {iters} iterations each (fresh Extism instance: {}), a {}-byte delivery",
+        iters / 4,
+        body.len()
     );
     println!(
         "{:<50} {:>12} {:>12} {:>12}",
@@ -181,7 +179,7 @@ fn main() {
             us(s.mean)
         );
     }
-    let st = reg.status("example").unwrap();
+    let st = reg.status("douyin").unwrap();
     println!(
         "registry stats: calls {}, failures {}, p50 {:?} us, p99 {:?} us",
         st.stats.calls, st.stats.failures, st.stats.p50_us, st.stats.p99_us

@@ -182,20 +182,22 @@ async fn example_plugins_work() {
         },
     )
     .unwrap();
-    let (b, sign) = douyin_push::sample_delivery();
-    let mut d = delivery("/webhooks/douyin", "", &b);
-    d.headers.push(("event-sign".into(), sign.clone()));
+    let d = douyin_sample();
     reg.verify_webhook("douyin-example", &d).await.unwrap();
     let parsed = reg.parse_webhook("douyin-example", &d).await.unwrap();
     assert_eq!(body(&parsed), r#"{"code":0,"msg":"success"}"#);
     assert_eq!(parsed.events.len(), 2);
+    assert_eq!(parsed.events[0].key, "7301");
     match &parsed.events[0].body {
         EventBody::OrderPaid(p) => {
-            assert_eq!(p.platform_order_id, "4781320682406083640");
+            assert_eq!(p.platform_order_id, "4781320682406083000");
+            assert_eq!(p.sub_order_id.as_deref(), Some("4781320682406083001"));
             assert_eq!(p.paid_fen, 29900);
-            assert_eq!(p.units, 2);
-            assert_eq!(p.paid_at, "2021-08-30T06:33:55Z");
-            assert_eq!(p.account_id.as_deref(), Some("71234567"));
+            assert_eq!(p.units, 1);
+            assert_eq!(p.paid_at, "2024-05-20T06:00:00Z");
+            // Douyin's push names no product, author or room.
+            assert_eq!(p.item_id, "");
+            assert_eq!(p.account_id, None);
         }
         other => panic!("{other:?}"),
     }

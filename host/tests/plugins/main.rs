@@ -76,6 +76,19 @@ pub fn hostile_manifest(name: &str, version: &str) -> Manifest {
     m
 }
 
+/// `kolhost-platform-formats`' realistic Douyin push (a paid order as Douyin pushes it and a
+/// refund of it), signed for app_key "ak", app_secret "sk", as delivered to `/webhooks/douyin`.
+pub fn douyin_sample() -> Delivery {
+    let d = kolhost_platform_formats::douyin::fixtures::sample_delivery("ak", "sk");
+    Delivery {
+        method: d.method,
+        path: "/webhooks/douyin".into(),
+        query: d.query,
+        headers: d.headers,
+        body: d.body,
+    }
+}
+
 pub fn delivery(path: &str, query: &str, body: &[u8]) -> Delivery {
     Delivery {
         method: "POST".into(),

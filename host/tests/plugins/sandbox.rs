@@ -101,9 +101,7 @@ async fn a_well_behaved_plugin_keeps_answering_meanwhile() {
         }));
     }
     // Meanwhile, well-behaved calls succeed, each promptly.
-    let (body, sign) = douyin_sample();
-    let mut d = delivery("/webhooks/douyin", "", &body);
-    d.headers.push(("event-sign".into(), sign));
+    let d = douyin_sample();
     let mut ok_while_hostile_ran = 0;
     let mut slowest = Duration::ZERO;
     while hostile_calls.iter().any(|h| !h.is_finished()) {
@@ -133,11 +131,6 @@ async fn a_well_behaved_plugin_keeps_answering_meanwhile() {
         let r = h.await.unwrap();
         assert!(r.as_ref().err().is_some_and(|e| e.is_fault()), "{r:?}");
     }
-}
-
-/// The example plugin's sample: Douyin-style body signed with app_key "ak", app_secret "sk".
-pub fn douyin_sample() -> (Vec<u8>, String) {
-    douyin_push::sample_delivery()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

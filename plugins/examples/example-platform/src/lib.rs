@@ -1,8 +1,12 @@
-//! An example platform plugin: verifies and parses Douyin-style push deliveries
-//! (`event-sign = md5(app_key + body + app_secret)`), reading `app_key` from its config and
-//! `app_secret` from its secrets. Grants it needs: `config`. No pull API: `poll` returns nothing.
+//! An example platform plugin to copy: Douyin push deliveries (tag 101 order paid, tag 206
+//! refund succeeded; other tags acknowledged), verified and parsed with
+//! `kolhost-platform-formats` (`event-sign = md5(app_key + body + app_secret)`, or HMAC-SHA256
+//! with `sign-method: hmac-sha256`), then handed to the host as the WIT types. Reads `app_key`
+//! from its config and `app_secret` from its secrets. Grants it needs: `config`. No pull API:
+//! `poll` returns nothing. The bundled `douyin` plugin (`plugins/douyin`) is the complete one,
+//! with the order pull.
 
-use douyin_push::Kind;
+use kolhost_platform_formats::{self as formats, douyin::push};
 use kolhost_plugin_sdk::host::config;
 use kolhost_plugin_sdk::platform::*;
 
@@ -16,18 +20,54 @@ fn credentials() -> Result<(String, String), PluginError> {
     Ok((key, secret))
 }
 
-fn header<'a>(d: &'a Delivery, name: &str) -> Option<&'a str> {
-    d.headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+/// A formats error as the WIT error of the same meaning.
+fn to_error(e: formats::Error) -> PluginError {
+    match e {
+        formats::Error::Unauthorized(m) => PluginError::Unauthorized(m),
+        formats::Error::Malformed(m) => PluginError::Malformed(m),
+        formats::Error::Config(m) => PluginError::Config(m),
+        formats::Error::Upstream(m) => PluginError::Upstream(m),
+    }
 }
 
-fn to_error(e: douyin_push::Error) -> PluginError {
-    match e {
-        douyin_push::Error::BadSignature => PluginError::Unauthorized(e.to_string()),
-        douyin_push::Error::Malformed(_) => PluginError::Malformed(e.to_string()),
-    }
+/// A formats event as the WIT event (a Douyin push gives only paid and refunded orders).
+fn to_event(e: formats::Event) -> Event {
+    let body = match e.body {
+        formats::EventBody::OrderPaid(p) => EventBody::OrderPaid(OrderPaid {
+            platform_order_id: p.platform_order_id,
+            sub_order_id: p.sub_order_id,
+            item_id: p.item_id,
+            account_id: p.account_id,
+            room_id: p.room_id,
+            units: p.units,
+            paid_fen: p.paid_fen,
+            commission_bp: p.commission_bp,
+            paid_at: p.paid_at,
+        }),
+        formats::EventBody::OrderRefunded(r) => EventBody::OrderRefunded(OrderRefunded {
+            platform_order_id: r.platform_order_id,
+            sub_order_id: r.sub_order_id,
+            refund_id: r.refund_id,
+            refunded_fen: r.refunded_fen,
+            refunded_at: r.refunded_at,
+        }),
+        formats::EventBody::OrderSettled(s) => EventBody::OrderSettled(OrderSettled {
+            platform_order_id: s.platform_order_id,
+            sub_order_id: s.sub_order_id,
+            settled_fen: s.settled_fen,
+            commission_fen: s.commission_fen,
+            settled_at: s.settled_at,
+        }),
+        formats::EventBody::LiveStats(s) => EventBody::LiveStats(LiveStats {
+            room_id: s.room_id,
+            account_id: s.account_id,
+            at: s.at,
+            viewers: s.viewers,
+            gmv_fen: s.gmv_fen,
+            orders: s.orders,
+        }),
+    };
+    Event { key: e.key, body }
 }
 
 impl Platform for ExamplePlatform {
@@ -36,64 +76,23 @@ impl Platform for ExamplePlatform {
             name: "example-platform".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             platform: "douyin".into(),
-            description: "Example: Douyin-style push deliveries (tags 101 and 206)".into(),
+            description: "Example: Douyin push deliveries (tags 101 and 206)".into(),
         }
     }
 
     fn verify_webhook(d: Delivery) -> Result<(), PluginError> {
         let (key, secret) = credentials()?;
-        douyin_push::verify(&key, &secret, header(&d, "event-sign"), &d.body).map_err(to_error)
+        push::verify(&key, &secret, &d.headers, &d.body).map_err(to_error)
     }
 
     fn parse_webhook(d: Delivery) -> Result<Parsed, PluginError> {
-        let events = douyin_push::parse(&d.body).map_err(to_error)?;
-        let events = events
-            .into_iter()
-            .map(|e| Event {
-                key: e.key,
-                body: match e.kind {
-                    Kind::Paid {
-                        order_id,
-                        sub_order_id,
-                        item_id,
-                        author_id,
-                        room_id,
-                        units,
-                        paid_fen,
-                        paid_at,
-                    } => EventBody::OrderPaid(OrderPaid {
-                        platform_order_id: order_id,
-                        sub_order_id,
-                        item_id,
-                        account_id: author_id,
-                        room_id,
-                        units,
-                        paid_fen,
-                        commission_bp: None,
-                        paid_at,
-                    }),
-                    Kind::Refunded {
-                        order_id,
-                        sub_order_id,
-                        refund_id,
-                        refunded_fen,
-                        refunded_at,
-                    } => EventBody::OrderRefunded(OrderRefunded {
-                        platform_order_id: order_id,
-                        sub_order_id,
-                        refund_id,
-                        refunded_fen,
-                        refunded_at,
-                    }),
-                },
-            })
-            .collect();
+        let parsed = push::parse(&d.body).map_err(to_error)?;
         Ok(Parsed {
-            events,
+            events: parsed.events.into_iter().map(to_event).collect(),
             reply: Reply {
-                status: 200,
-                content_type: "application/json".into(),
-                body: douyin_push::REPLY.as_bytes().to_vec(),
+                status: parsed.reply.status,
+                content_type: parsed.reply.content_type.into(),
+                body: parsed.reply.body.as_bytes().to_vec(),
             },
         })
     }

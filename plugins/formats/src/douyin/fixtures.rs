@@ -29,6 +29,43 @@ pub fn paid_message(msg_id: &str, o: &SampleOrder) -> Value {
     json!({"tag": "101", "msg_id": msg_id, "data": data.to_string()})
 }
 
+/// A tag-101 (order paid) message for `o` with exactly the fields of Douyin's public push:
+/// `data` carries only `biz`, `order_status`, `order_type`, `p_id`, `pay_amount`, `pay_time`,
+/// `pay_type`, `s_ids` and `shop_id`; no product, author, room or units (so it parses to an
+/// `order-paid` with an empty `item_id`, no account or room, one unit). [`paid_message`] adds
+/// `product_id`, `author_id`, `room_id` and `item_num` for tests of attribution.
+pub fn public_paid_message(msg_id: &str, o: &SampleOrder) -> Value {
+    let data = json!({
+        "biz": 2,
+        "order_status": 2,
+        "order_type": 0,
+        "p_id": o.order_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(o.order_id)),
+        "pay_amount": o.paid_fen,
+        "pay_time": o.paid_at,
+        "pay_type": 1,
+        "s_ids": [o.sub_order_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(o.sub_order_id))],
+        "shop_id": 4_463_798,
+    });
+    json!({"tag": "101", "msg_id": msg_id, "data": data.to_string()})
+}
+
+/// A realistic push delivery, for benchmarks and for tests that need one valid delivery: a
+/// JSON array of two messages, [`public_paid_message`] for `SampleOrder::new(0)` (`msg_id`
+/// `7301`) and a refund of 99 yuan of it a day later (tag 206, `msg_id` `7302`, aftersale
+/// `6987654321`), signed with md5 for `app_key` / `app_secret` (headers `content-type`,
+/// `app-id`, `event-sign`). It parses to an `order-paid` and an `order-refunded`.
+pub fn sample_delivery(app_key: &str, app_secret: &str) -> SignedDelivery {
+    let o = SampleOrder::new(0);
+    delivery(
+        app_key,
+        app_secret,
+        &[
+            public_paid_message("7301", &o),
+            refund_message("7302", &o, "6987654321", 9_900, o.paid_at + 86_400),
+        ],
+    )
+}
+
 /// A tag-206 (refund succeeded) message for `o`.
 pub fn refund_message(
     msg_id: &str,

@@ -60,6 +60,89 @@ fn valid_delivery_verifies_and_parses() {
 }
 
 #[test]
+fn public_paid_message_has_exactly_the_pushed_fields() {
+    let o = SampleOrder::new(9);
+    let m = public_paid_message("1", &o);
+    let data: serde_json::Value = serde_json::from_str(m["data"].as_str().unwrap()).unwrap();
+    let keys: Vec<&str> = data
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "biz",
+            "order_status",
+            "order_type",
+            "p_id",
+            "pay_amount",
+            "pay_time",
+            "pay_type",
+            "s_ids",
+            "shop_id"
+        ]
+    );
+    assert_eq!(data["p_id"].to_string(), o.order_id, "ids are JSON numbers");
+    assert_eq!(data["s_ids"][0].to_string(), o.sub_order_id);
+}
+
+#[test]
+fn sample_delivery_is_a_signed_array_of_string_data_messages() {
+    let d = sample_delivery(KEY, SECRET);
+    assert_eq!(d.method, "POST");
+    push::verify(KEY, SECRET, &d.headers, &d.body).unwrap();
+    assert!(push::verify(KEY, "another-secret", &d.headers, &d.body).is_err());
+    assert_eq!(
+        crate::header(&d.headers, "event-sign"),
+        Some(push::event_sign(KEY, SECRET, &d.body, false).as_str())
+    );
+    let messages: Vec<serde_json::Value> = serde_json::from_slice(&d.body).unwrap();
+    assert_eq!(messages.len(), 2);
+    for m in &messages {
+        let fields: Vec<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(fields, ["data", "msg_id", "tag"]);
+        assert!(m["data"].is_string());
+    }
+    assert_eq!(
+        (&messages[0]["tag"], &messages[1]["tag"]),
+        (&"101".into(), &"206".into())
+    );
+
+    let o = SampleOrder::new(0);
+    let parsed = push::parse(&d.body).unwrap();
+    assert_eq!(parsed.reply, push::REPLY);
+    assert_eq!(parsed.events.len(), 2);
+    assert_eq!(parsed.events[0].key, "7301");
+    match &parsed.events[0].body {
+        EventBody::OrderPaid(p) => {
+            assert_eq!(p.platform_order_id, o.order_id);
+            assert_eq!(p.sub_order_id.as_deref(), Some(o.sub_order_id.as_str()));
+            assert_eq!(p.item_id, "", "the push names no product");
+            assert_eq!(
+                (p.account_id.as_deref(), p.room_id.as_deref()),
+                (None, None)
+            );
+            assert_eq!(p.units, 1);
+            assert_eq!(p.paid_fen, 29_900);
+            assert_eq!(p.paid_at, "2024-05-20T06:00:00Z");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(parsed.events[1].key, "7302");
+    match &parsed.events[1].body {
+        EventBody::OrderRefunded(r) => {
+            assert_eq!(r.platform_order_id, o.order_id);
+            assert_eq!(r.refund_id, "6987654321");
+            assert_eq!(r.refunded_fen, 9_900);
+            assert_eq!(r.refunded_at, "2024-05-21T06:00:00Z");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn hmac_sign_method_is_accepted() {
     let mut d = delivery(KEY, SECRET, &[paid_message("1", &SampleOrder::new(2))]);
     let sign = push::event_sign(KEY, SECRET, &d.body, true);
