@@ -17,7 +17,6 @@ use uuid::Uuid;
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use super::scripts::{SCRIPTERS, chunk_name};
-use super::sessions::{LineupSlot, check_lineup, replace_lineup, with_lineups};
 use crate::app::AppState;
 use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::allocation::{AllocationContext, Assignment, Violation};
@@ -25,6 +24,7 @@ use crate::domain::lineup::SessionFacts;
 use crate::domain::{ContractStatus, FieldError, SessionStatus};
 use crate::scripting::{self, Preview, ScriptLimits};
 use crate::service::roster::{kols, products};
+use crate::service::sessions::{LineupSlot, check_lineup, replace_lineup, with_lineups};
 use crate::store::entities::{contract, kol, product, session};
 use crate::store::{audit, scripts};
 
