@@ -7,14 +7,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, Set,
+    IntoActiveModel, QueryFilter, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::error::{Error, Result};
-use super::visibility::{self, brand_session_ids};
+use super::visibility::{self, brand_contract_ids, brand_session_ids};
 use super::{Page, PageRequest, children, compliance};
 use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::lineup::{self, ContractFacts, ProductFacts, SessionFacts};
@@ -467,15 +467,7 @@ pub async fn with_lineups<C: ConnectionTrait>(
     )
     .await?;
     let own: Option<Vec<Uuid>> = match scope {
-        Scope::Brand(b) if !slots.is_empty() => Some(
-            contract::Entity::find()
-                .select_only()
-                .column(contract::Column::Id)
-                .filter(contract::Column::BrandId.eq(b))
-                .into_tuple()
-                .all(db)
-                .await?,
-        ),
+        Scope::Brand(b) if !slots.is_empty() => Some(brand_contract_ids(db, b).await?),
         _ => None,
     };
     Ok(rows
