@@ -1,84 +1,19 @@
 //! `/api/v1/sessions`: livestreams with their schedule, run-of-show outline and lineup.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set,
-};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiResult, Problem};
 use super::extract::{JsonBody, Path, Query};
-use super::pagination::{Page, PageParams};
+use super::pagination::{Page, PageRequest};
 use crate::app::AppState;
-use crate::domain::actor::{Actor, MANAGERS, Scope};
-use crate::domain::lineup::{self, ContractFacts, ProductFacts, SessionFacts};
-use crate::domain::{ContractStatus, Platform, SessionStatus, Validator};
-use crate::service::compliance;
-pub use crate::service::sessions::LineupSlot;
-use crate::service::visibility as scope;
-use crate::store::audit;
-use crate::store::entities::{contract, kol, kol_account, product, session, session_slot};
-
-/// Sessions hold 30 product slots unless told otherwise.
-const DEFAULT_SLOT_CAPACITY: i64 = 30;
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Session {
-    pub id: Uuid,
-    pub kol_id: Uuid,
-    pub platform: Platform,
-    pub room_id: String,
-    pub title: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub status: SessionStatus,
-    pub outline: String,
-    pub slot_capacity: i64,
-    pub lineup: Vec<LineupSlot>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSession {
-    pub kol_id: Uuid,
-    pub platform: Platform,
-    #[serde(default)]
-    pub room_id: String,
-    pub title: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    #[serde(default)]
-    pub outline: String,
-    #[serde(default)]
-    pub slot_capacity: Option<i64>,
-    #[serde(default)]
-    pub lineup: Vec<LineupSlot>,
-}
-
-/// Changes to a session; `lineup`, when given, replaces the whole lineup.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SessionPatch {
-    pub room_id: Option<String>,
-    pub title: Option<String>,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub ends_at: Option<DateTime<Utc>>,
-    pub status: Option<SessionStatus>,
-    pub outline: Option<String>,
-    pub slot_capacity: Option<i64>,
-    pub lineup: Option<Vec<LineupSlot>>,
-}
+use crate::domain::{Actor, SessionStatus};
+use crate::service::sessions::{self, NewSession, Session, SessionPatch, SessionQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -103,445 +38,53 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Lists sessions (a KOL token: its own; a brand token: those with its products in the lineup).
 #[utoipa::path(get, path = "/sessions", tag = "sessions", params(SessionFilter),
-    responses((status = 200, body = Page<Session>), (status = 401, body = super::error::Problem)))]
+    responses((status = 200, body = Page<Session>), (status = 401, body = Problem)))]
 async fn list_sessions(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     Query(f): Query<SessionFilter>,
 ) -> ApiResult<Json<Page<Session>>> {
-    let page = PageParams {
-        limit: f.limit,
-        cursor: f.cursor.clone(),
+    let page = PageRequest::parse(f.limit, f.cursor.as_deref())?;
+    let query = SessionQuery {
+        kol_id: f.kol_id,
+        status: f.status,
+        from: f.from,
+        to: f.to,
     };
-    let limit = page.limit()?;
-    let mut q = session::Entity::find()
-        .order_by_asc(session::Column::Id)
-        .limit(limit + 1);
-    if let Some(after) = page.after()? {
-        q = q.filter(session::Column::Id.gt(after));
-    }
-    match p.scope() {
-        Scope::All => {}
-        Scope::Kol(k) => q = q.filter(session::Column::KolId.eq(k)),
-        Scope::Brand(b) => {
-            q = q.filter(session::Column::Id.is_in(scope::brand_session_ids(&s.db, b).await?))
-        }
-    }
-    if let Some(k) = f.kol_id {
-        q = q.filter(session::Column::KolId.eq(k));
-    }
-    if let Some(st) = f.status {
-        q = q.filter(session::Column::Status.eq(st.as_str()));
-    }
-    if let Some(from) = f.from {
-        q = q.filter(session::Column::StartsAt.gte(from));
-    }
-    if let Some(to) = f.to {
-        q = q.filter(session::Column::StartsAt.lt(to));
-    }
-    let rows = q.all(&s.db).await?;
-    let views = with_lineups(&s.db, rows, p.scope()).await?;
-    Ok(Json(Page::from_rows(views, limit, |s: &Session| s.id)))
+    Ok(Json(sessions::list(&s.db, &actor, query, page).await?))
 }
 
 /// Schedules a session, optionally with its lineup.
 #[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = NewSession,
-    responses((status = 201, body = Session), (status = 422, body = super::error::Problem)))]
+    responses((status = 201, body = Session), (status = 422, body = Problem)))]
 async fn create_session(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     JsonBody(input): JsonBody<NewSession>,
 ) -> ApiResult<(StatusCode, Json<Session>)> {
-    p.require(MANAGERS)?;
-    let capacity = input.slot_capacity.unwrap_or(DEFAULT_SLOT_CAPACITY);
-    let mut v = Validator::new();
-    validate_fields(
-        &mut v,
-        &input.room_id,
-        &input.title,
-        input.starts_at,
-        input.ends_at,
-        &input.outline,
-        capacity,
-    );
-    v.finish()?;
-    let txn = crate::store::write_txn(&s.db).await?;
-    check_kol_platform(&txn, input.kol_id, input.platform).await?;
-    let facts = SessionFacts {
-        kol_id: input.kol_id,
-        platform: input.platform,
-        starts_at: input.starts_at,
-        slot_capacity: capacity,
-    };
-    check_lineup(&txn, &facts, &input.lineup).await?;
-    let id = Uuid::now_v7();
-    let now = Utc::now();
-    let row = session::ActiveModel {
-        id: Set(id),
-        kol_id: Set(input.kol_id),
-        platform: Set(input.platform.as_str().to_owned()),
-        room_id: Set(input.room_id.trim().to_owned()),
-        title: Set(input.title.trim().to_owned()),
-        starts_at: Set(input.starts_at),
-        ends_at: Set(input.ends_at),
-        status: Set(SessionStatus::Scheduled.as_str().to_owned()),
-        outline: Set(input.outline),
-        slot_capacity: Set(capacity),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    replace_lineup(&txn, id, &input.lineup).await?;
-    compliance::check_session(
-        &txn,
-        &p,
-        id,
-        input.starts_at,
-        Some(row.outline.as_str()),
-        Some(input.lineup.as_slice()),
-    )
-    .await?;
-    let view = to_view(row, input.lineup);
-    audit::record(
-        &txn,
-        &p,
-        "session.create",
-        "session",
-        id,
-        None::<&Session>,
-        Some(&view),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let session = sessions::create(&s.db, &actor, input).await?;
+    Ok((StatusCode::CREATED, Json(session)))
 }
 
 /// One session.
 #[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Session), (status = 404, body = super::error::Problem)))]
+    responses((status = 200, body = Session), (status = 404, body = Problem)))]
 async fn get_session(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Session>> {
-    let row = session::Entity::find_by_id(id)
-        .one(&s.db)
-        .await?
-        .ok_or(ApiError::NotFound("session"))?;
-    let visible = match p.scope() {
-        Scope::All => true,
-        Scope::Kol(k) => row.kol_id == k,
-        Scope::Brand(b) => scope::brand_session_ids(&s.db, b).await?.contains(&id),
-    };
-    if !visible {
-        return Err(ApiError::NotFound("session"));
-    }
-    Ok(Json(
-        with_lineups(&s.db, vec![row], p.scope()).await?.remove(0),
-    ))
+    Ok(Json(sessions::get(&s.db, &actor, id).await?))
 }
 
 /// Changes a session: schedule, outline, status (scheduled -> live -> ended, or cancelled) or lineup.
 #[utoipa::path(patch, path = "/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)), request_body = SessionPatch,
-    responses((status = 200, body = Session), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
+    responses((status = 200, body = Session), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_session(
     State(s): State<AppState>,
-    p: Actor,
+    actor: Actor,
     Path(id): Path<Uuid>,
     JsonBody(input): JsonBody<SessionPatch>,
 ) -> ApiResult<Json<Session>> {
-    p.require(MANAGERS)?;
-    let txn = crate::store::write_txn(&s.db).await?;
-    let row = session::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(ApiError::NotFound("session"))?;
-    let before = with_lineups(&txn, vec![row.clone()], Scope::All)
-        .await?
-        .remove(0);
-    if let Some(to) = input.status
-        && to != before.status
-        && !before.status.can_become(to)
-    {
-        return Err(ApiError::Conflict(format!(
-            "a {} session cannot become {to}",
-            before.status
-        )));
-    }
-    let closed = matches!(
-        before.status,
-        SessionStatus::Ended | SessionStatus::Cancelled
-    );
-    if closed && (input.lineup.is_some() || input.starts_at.is_some() || input.ends_at.is_some()) {
-        return Err(ApiError::Conflict(format!(
-            "the session is {}: its schedule and lineup are final",
-            before.status
-        )));
-    }
-    let room_id = input.room_id.unwrap_or(before.room_id.clone());
-    let title = input.title.unwrap_or(before.title.clone());
-    let starts_at = input.starts_at.unwrap_or(before.starts_at);
-    let ends_at = input.ends_at.unwrap_or(before.ends_at);
-    let outline = input.outline.unwrap_or(before.outline.clone());
-    let capacity = input.slot_capacity.unwrap_or(before.slot_capacity);
-    let lineup = input.lineup.unwrap_or(before.lineup.clone());
-    let mut v = Validator::new();
-    validate_fields(
-        &mut v, &room_id, &title, starts_at, ends_at, &outline, capacity,
-    );
-    v.finish()?;
-    let facts = SessionFacts {
-        kol_id: before.kol_id,
-        platform: before.platform,
-        starts_at,
-        slot_capacity: capacity,
-    };
-    check_lineup(&txn, &facts, &lineup).await?;
-    let mut am = row.into_active_model();
-    am.room_id = Set(room_id.trim().to_owned());
-    am.title = Set(title.trim().to_owned());
-    am.starts_at = Set(starts_at);
-    am.ends_at = Set(ends_at);
-    am.outline = Set(outline);
-    am.slot_capacity = Set(capacity);
-    if let Some(st) = input.status {
-        am.status = Set(st.as_str().to_owned());
-    }
-    am.updated_at = Set(Utc::now());
-    let row = am.update(&txn).await?;
-    if lineup != before.lineup {
-        replace_lineup(&txn, id, &lineup).await?;
-    }
-    let after = to_view(row, lineup);
-    // Prices depend on the start time too (contract periods), so a moved session is rechecked.
-    let prices_changed = after.lineup != before.lineup || after.starts_at != before.starts_at;
-    compliance::check_session(
-        &txn,
-        &p,
-        id,
-        after.starts_at,
-        Some(after.outline.as_str()).filter(|o| *o != before.outline),
-        Some(after.lineup.as_slice()).filter(|_| prices_changed),
-    )
-    .await?;
-    audit::record(
-        &txn,
-        &p,
-        "session.update",
-        "session",
-        id,
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Json(after))
-}
-
-fn validate_fields(
-    v: &mut Validator,
-    room_id: &str,
-    title: &str,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    outline: &str,
-    capacity: i64,
-) {
-    v.check(
-        room_id.chars().count() <= 128,
-        "room_id",
-        "must be at most 128 characters",
-    );
-    v.non_empty(title, "title", 200);
-    v.check(ends_at > starts_at, "ends_at", "must be after starts_at");
-    v.check(
-        ends_at - starts_at <= chrono::Duration::hours(24),
-        "ends_at",
-        "a session lasts at most 24 hours",
-    );
-    v.check(
-        outline.chars().count() <= 50_000,
-        "outline",
-        "must be at most 50000 characters",
-    );
-    v.check(
-        (1..=500).contains(&capacity),
-        "slot_capacity",
-        "must be between 1 and 500",
-    );
-}
-
-async fn check_kol_platform<C: ConnectionTrait>(
-    db: &C,
-    kol_id: Uuid,
-    platform: Platform,
-) -> ApiResult<()> {
-    if kol::Entity::find_by_id(kol_id).one(db).await?.is_none() {
-        return Err(ApiError::field("kol_id", "no such KOL"));
-    }
-    let has_account = kol_account::Entity::find()
-        .filter(kol_account::Column::KolId.eq(kol_id))
-        .filter(kol_account::Column::Platform.eq(platform.as_str()))
-        .one(db)
-        .await?
-        .is_some();
-    if !has_account {
-        return Err(ApiError::field(
-            "platform",
-            format!("the KOL has no {platform} account"),
-        ));
-    }
-    Ok(())
-}
-
-/// Validates a lineup against the products and contracts it names (design §6 rules).
-pub async fn check_lineup<C: ConnectionTrait>(
-    db: &C,
-    session: &SessionFacts,
-    slots: &[LineupSlot],
-) -> ApiResult<()> {
-    if slots.is_empty() {
-        return Ok(());
-    }
-    let product_ids: Vec<Uuid> = slots.iter().map(|s| s.product_id).collect();
-    let contract_ids: Vec<Uuid> = slots.iter().map(|s| s.contract_id).collect();
-    let products: HashMap<Uuid, ProductFacts> = product::Entity::find()
-        .filter(product::Column::Id.is_in(product_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| {
-            let facts = ProductFacts {
-                brand_id: p.brand_id,
-                list_price_fen: p.list_price_fen,
-                floor_price_fen: p.floor_price_fen,
-                stock_units: p.stock_units,
-            };
-            (p.id, facts)
-        })
-        .collect();
-    let contracts: HashMap<Uuid, ContractFacts> = contract::Entity::find()
-        .filter(contract::Column::Id.is_in(contract_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|c| {
-            let facts = ContractFacts {
-                brand_id: c.brand_id,
-                kol_id: c.kol_id,
-                platform: Platform::parse(&c.platform)?,
-                status: ContractStatus::parse(&c.status)?,
-                starts_at: c.starts_at,
-                ends_at: c.ends_at,
-            };
-            Some((c.id, facts))
-        })
-        .collect();
-    let domain_slots: Vec<lineup::Slot> = slots
-        .iter()
-        .map(|s| lineup::Slot {
-            product_id: s.product_id,
-            contract_id: s.contract_id,
-            position: s.position,
-            live_price_fen: s.live_price_fen,
-            units: s.units,
-        })
-        .collect();
-    let mut v = Validator::new();
-    lineup::validate(&mut v, session, &domain_slots, |s| {
-        (
-            products.get(&s.product_id).cloned(),
-            contracts.get(&s.contract_id).cloned(),
-        )
-    });
-    Ok(v.finish()?)
-}
-
-/// Writes `slots` as the whole lineup of `session_id`.
-pub async fn replace_lineup<C: ConnectionTrait>(
-    db: &C,
-    session_id: Uuid,
-    slots: &[LineupSlot],
-) -> Result<(), DbErr> {
-    session_slot::Entity::delete_many()
-        .filter(session_slot::Column::SessionId.eq(session_id))
-        .exec(db)
-        .await?;
-    for s in slots {
-        session_slot::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            session_id: Set(session_id),
-            product_id: Set(s.product_id),
-            contract_id: Set(s.contract_id),
-            position: Set(s.position as i32),
-            live_price_fen: Set(s.live_price_fen),
-            units: Set(s.units),
-        }
-        .insert(db)
-        .await?;
-    }
-    Ok(())
-}
-
-fn to_view(m: session::Model, lineup: Vec<LineupSlot>) -> Session {
-    Session {
-        id: m.id,
-        kol_id: m.kol_id,
-        platform: Platform::parse(&m.platform).unwrap_or(Platform::Taobao),
-        room_id: m.room_id,
-        title: m.title,
-        starts_at: m.starts_at,
-        ends_at: m.ends_at,
-        status: SessionStatus::parse(&m.status).unwrap_or(SessionStatus::Scheduled),
-        outline: m.outline,
-        slot_capacity: m.slot_capacity,
-        lineup,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    }
-}
-
-/// Loads the lineups of `rows` in one query. A brand sees only its own slots of a session.
-pub async fn with_lineups<C: ConnectionTrait>(
-    db: &C,
-    rows: Vec<session::Model>,
-    scope: Scope,
-) -> Result<Vec<Session>, DbErr> {
-    let ids: Vec<Uuid> = rows.iter().map(|s| s.id).collect();
-    let mut by_session: HashMap<Uuid, Vec<LineupSlot>> = HashMap::new();
-    if !ids.is_empty() {
-        let mut q = session_slot::Entity::find()
-            .filter(session_slot::Column::SessionId.is_in(ids))
-            .order_by_asc(session_slot::Column::Position);
-        if let Scope::Brand(b) = scope {
-            let own: Vec<Uuid> = contract::Entity::find()
-                .select_only()
-                .column(contract::Column::Id)
-                .filter(contract::Column::BrandId.eq(b))
-                .into_tuple()
-                .all(db)
-                .await?;
-            q = q.filter(session_slot::Column::ContractId.is_in(own));
-        }
-        for s in q.all(db).await? {
-            by_session
-                .entry(s.session_id)
-                .or_default()
-                .push(LineupSlot {
-                    product_id: s.product_id,
-                    contract_id: s.contract_id,
-                    position: s.position as i64,
-                    live_price_fen: s.live_price_fen,
-                    units: s.units,
-                });
-        }
-    }
-    Ok(rows
-        .into_iter()
-        .map(|s| {
-            let lineup = by_session.remove(&s.id).unwrap_or_default();
-            to_view(s, lineup)
-        })
-        .collect())
+    Ok(Json(sessions::update(&s.db, &actor, id, input).await?))
 }

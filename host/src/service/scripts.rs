@@ -1,1 +1,204 @@
-//! (being moved here from api/scripts)
+//! Lua allocation strategies: saved as numbered versions (a source must compile), read, and run
+//! dry on the agency's data or on a given `ctx`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::Page;
+use super::allocation::{AllocationOutcome, RunLimits, build_context};
+use super::error::{Error, Result};
+use super::roster::is_slug;
+use crate::domain::Validator;
+use crate::domain::actor::{Actor, SCRIPTERS};
+use crate::domain::allocation::AllocationContext;
+use crate::scripting::{self, Preview, ScriptLimits};
+use crate::store::entities::script;
+use crate::store::{self, audit, scripts};
+
+/// The largest script accepted.
+const MAX_SOURCE_BYTES: usize = 256 * 1024;
+
+/// One version of a strategy.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Script {
+    pub name: String,
+    pub version: i32,
+    pub sha256: String,
+    /// Shipped with kolhost (from `scripts/`) rather than written here.
+    pub bundled: bool,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    /// The Lua source (omitted in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewScript {
+    pub name: String,
+    pub source: String,
+}
+
+/// A dry run: the newest version of the script on the database's context (or an explicit one).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRun {
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
+    /// An explicit `ctx` (products, kols, contracts, sessions) instead of the database's.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub ctx: Option<serde_json::Value>,
+    #[serde(default)]
+    pub limits: Option<RunLimits>,
+}
+
+fn view(m: script::Model, with_source: bool) -> Script {
+    Script {
+        name: m.name,
+        version: m.version,
+        sha256: m.sha256,
+        bundled: m.bundled,
+        created_by: m.created_by,
+        created_at: m.created_at,
+        source: with_source.then_some(m.source),
+    }
+}
+
+/// The whole list as one page: scripts are few.
+fn one_page(items: Vec<Script>) -> Page<Script> {
+    Page {
+        items,
+        next_cursor: None,
+    }
+}
+
+/// The newest version of every script.
+pub async fn list(db: &DatabaseConnection, actor: &Actor) -> Result<Page<Script>> {
+    actor.require(SCRIPTERS)?;
+    let rows = script::Entity::find()
+        .order_by_asc(script::Column::Name)
+        .order_by_desc(script::Column::Version)
+        .all(db)
+        .await?;
+    let mut items: Vec<Script> = Vec::new();
+    for r in rows {
+        if items.last().is_none_or(|l| l.name != r.name) {
+            items.push(view(r, false));
+        }
+    }
+    Ok(one_page(items))
+}
+
+/// Saves a script: a new name starts at version 1, an existing one gets the next version. The
+/// source must compile (a syntax error carries its `line`).
+pub async fn save(db: &DatabaseConnection, actor: &Actor, input: NewScript) -> Result<Script> {
+    actor.require(SCRIPTERS)?;
+    let mut v = Validator::new();
+    v.check(
+        is_slug(&input.name),
+        "name",
+        "must be a lowercase slug of a-z, 0-9 and _ (1 to 40 characters)",
+    );
+    v.check(
+        !input.source.trim().is_empty(),
+        "source",
+        "must not be empty",
+    );
+    v.check(
+        input.source.len() <= MAX_SOURCE_BYTES,
+        "source",
+        format!("must be at most {MAX_SOURCE_BYTES} bytes"),
+    );
+    v.finish()?;
+    scripting::check_syntax(&input.source, &chunk_name(&input.name)).map_err(Error::Script)?;
+    let txn = store::write_txn(db).await?;
+    let row = scripts::save(&txn, &input.name, &input.source, false, &actor.name).await?;
+    let id = row.id;
+    let view = view(row, false);
+    audit::record(
+        &txn,
+        actor,
+        "script.save",
+        "script",
+        id,
+        None::<&Script>,
+        Some(&view),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// The newest version of a script, with its source.
+pub async fn get(db: &DatabaseConnection, actor: &Actor, name: &str) -> Result<Script> {
+    actor.require(SCRIPTERS)?;
+    Ok(view(latest(db, name).await?, true))
+}
+
+/// Every version of a script, oldest first, with sources.
+pub async fn versions(db: &DatabaseConnection, actor: &Actor, name: &str) -> Result<Page<Script>> {
+    actor.require(SCRIPTERS)?;
+    let items: Vec<Script> = script::Entity::find()
+        .filter(script::Column::Name.eq(name))
+        .order_by_asc(script::Column::Version)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| view(m, true))
+        .collect();
+    if items.is_empty() {
+        return Err(Error::NotFound("script"));
+    }
+    Ok(one_page(items))
+}
+
+/// Runs the newest version on the agency's data (or a given `ctx`) and validates the result.
+/// Nothing is written.
+pub async fn dry_run(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    name: &str,
+    input: DryRun,
+) -> Result<AllocationOutcome> {
+    actor.require(SCRIPTERS)?;
+    let row = latest(db, name).await?;
+    let ctx = build_context(db, input.ctx.into(), input.params).await?;
+    let limits = input.limits.unwrap_or_default().resolve()?;
+    let preview = run(row.source, name, Arc::new(ctx), limits).await?;
+    Ok(AllocationOutcome::from_preview(
+        preview,
+        Some(row.version),
+        false,
+    ))
+}
+
+/// The newest version of `name`, or 404.
+async fn latest(db: &DatabaseConnection, name: &str) -> Result<script::Model> {
+    scripts::latest(db, name)
+        .await?
+        .ok_or(Error::NotFound("script"))
+}
+
+/// Runs a script's `source` on `ctx` in the sandbox.
+pub(super) async fn run(
+    source: String,
+    name: &str,
+    ctx: Arc<AllocationContext>,
+    limits: ScriptLimits,
+) -> Result<Preview> {
+    scripting::preview_async(Arc::from(source), Arc::from(chunk_name(name)), ctx, limits)
+        .await
+        .map_err(Error::Script)
+}
+
+/// The chunk name a script's errors carry: `name.lua:LINE: message`.
+pub fn chunk_name(name: &str) -> String {
+    format!("{name}.lua")
+}

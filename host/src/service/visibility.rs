@@ -176,12 +176,7 @@ pub async fn brand_session_ids<C: ConnectionTrait>(
     db: &C,
     brand_id: Uuid,
 ) -> Result<Vec<Uuid>, DbErr> {
-    let contracts = contract_column(
-        db,
-        contract::Column::BrandId.eq(brand_id),
-        contract::Column::Id,
-    )
-    .await?;
+    let contracts = brand_contract_ids(db, brand_id).await?;
     if contracts.is_empty() {
         return Ok(Vec::new());
     }
@@ -194,6 +189,19 @@ pub async fn brand_session_ids<C: ConnectionTrait>(
             .all(db)
             .await?,
     )
+}
+
+/// Ids of a brand's own contracts: a brand sees only the lineup slots under them.
+pub async fn brand_contract_ids<C: ConnectionTrait>(
+    db: &C,
+    brand_id: Uuid,
+) -> Result<Vec<Uuid>, DbErr> {
+    contract_column(
+        db,
+        contract::Column::BrandId.eq(brand_id),
+        contract::Column::Id,
+    )
+    .await
 }
 
 async fn contract_column<C: ConnectionTrait>(
