@@ -740,7 +740,7 @@ async fn configure_platform_plugins(db: &DatabaseConnection) -> anyhow::Result<(
         };
         let mut changed = false;
         for (k, v) in *pairs {
-            let map = if crate::api::plugins::is_secret_key(k) {
+            let map = if crate::service::plugins::is_secret_key(k) {
                 &mut settings.secrets
             } else {
                 &mut settings.config

@@ -1,11 +1,15 @@
 //! Extractors whose rejections are problem+json: malformed JSON is 400, JSON that does not fit
-//! the expected shape is 422 naming the field, an oversized body is 413.
+//! the expected shape is 422 naming the field, an oversized body is 413. Also the one download
+//! response, a CSV file.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::service::settlement::CsvFile;
 
 /// Path parameters; a malformed id is a 400.
 #[derive(FromRequestParts)]
@@ -55,4 +59,24 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         ApiError::field(field, message)
     })
+}
+
+/// A CSV file the service built, sent as an attachment under its file name.
+pub struct CsvDownload(pub CsvFile);
+
+impl IntoResponse for CsvDownload {
+    fn into_response(self) -> Response {
+        let CsvFile { filename, body } = self.0;
+        (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response()
+    }
 }

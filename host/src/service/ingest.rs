@@ -1,1 +1,165 @@
-//! (being moved here from api/ingest)
+//! Platform webhook deliveries: which plugin takes the platform, verification and parsing by
+//! that plugin, validation of what it returned, the durable write through the [`Ingest`] writer,
+//! and the acknowledgement the platform expects.
+//!
+//! | what happened | answer | stored as |
+//! | --- | --- | --- |
+//! | verified, parsed, committed | the plugin's reply (e.g. Douyin `{"code":0,"msg":"success"}`) | `accepted` |
+//! | bad signature, cannot be decrypted | [`Error::NotAuthentic`] | `rejected`, never applied |
+//! | authentic but not understood | [`Error::BadRequest`] | `malformed` |
+//! | the plugin trapped, timed out or returned invalid events | [`Error::Unavailable`] | `failed`, kept for replay |
+//! | body too large (read by the caller) | [`Error::PayloadTooLarge`] | nothing |
+//! | plugin missing config, disabled, quarantined, busy; store down | [`Error::Unavailable`] | nothing (the platform retries) |
+//!
+//! A repeated delivery is acknowledged again and its events count once (they are deduplicated
+//! by their keys).
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::ingest::{
+    DeliveryRecord, DeliveryStatus, Ingest, Source, Submission, events::validate_all,
+};
+use crate::plugins::bindings::PluginError;
+use crate::plugins::{CallError, Registry};
+use crate::service::{Error, Result};
+
+pub use crate::plugins::bindings::Delivery;
+
+/// The platform's acknowledgement, as its plugin composed it.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// A final HTTP status (200 to 999).
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// Receives one delivery for `platform`. `request` reads it (method, path, query, headers,
+/// body); it is read only once a plugin takes the platform.
+pub async fn receive(
+    registry: &Registry,
+    ingest: &Ingest,
+    platform: &str,
+    request: impl Future<Output = Result<Delivery>>,
+) -> Result<Reply> {
+    if !valid_platform(platform) {
+        return Err(Error::NotFound("platform"));
+    }
+    let plugin = registry
+        .platform_plugin(platform)
+        .ok_or(Error::NotFound("platform plugin"))?;
+    let delivery = request.await?;
+    // Every path below stores the delivery at most once, so it is moved, not copied.
+    let submission = |delivery: Delivery, status, error, events| Submission {
+        plugin: plugin.clone(),
+        platform: platform.to_owned(),
+        source: Source::Webhook(DeliveryRecord {
+            id: Uuid::now_v7(),
+            platform: platform.to_owned(),
+            plugin: plugin.clone(),
+            status,
+            method: delivery.method,
+            path: delivery.path,
+            query: delivery.query,
+            headers: delivery.headers,
+            body: delivery.body,
+            error,
+            received_at: Utc::now(),
+        }),
+        events,
+    };
+    // A delivery that will not be applied: kept without events.
+    let unapplied =
+        |delivery, status, message| submission(delivery, status, Some(message), Vec::new());
+
+    let parsed = match registry.verify_webhook(&plugin, &delivery).await {
+        Ok(()) => registry.parse_webhook(&plugin, &delivery).await,
+        Err(e) => Err(e),
+    };
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(CallError::Plugin(PluginError::Unauthorized(m))) => {
+            let detail = format!("the delivery is not authentic: {m}");
+            return keep(
+                ingest,
+                unapplied(delivery, DeliveryStatus::Rejected, m),
+                Error::NotAuthentic(detail),
+            )
+            .await;
+        }
+        Err(CallError::Plugin(PluginError::Malformed(m))) => {
+            let detail = format!("the delivery cannot be understood: {m}");
+            return keep(
+                ingest,
+                unapplied(delivery, DeliveryStatus::Malformed, m),
+                Error::BadRequest(detail),
+            )
+            .await;
+        }
+        Err(e) if e.is_fault() => {
+            let m = e.to_string();
+            let detail = format!("the {plugin} plugin failed on this delivery: {m}");
+            return keep(
+                ingest,
+                unapplied(delivery, DeliveryStatus::Failed, m),
+                Error::Unavailable(detail),
+            )
+            .await;
+        }
+        Err(e) => {
+            return Err(Error::Unavailable(format!(
+                "the {plugin} plugin cannot take deliveries now: {e}"
+            )));
+        }
+    };
+    let events = match validate_all(parsed.events) {
+        Ok(ev) => ev,
+        Err(e) => {
+            let m = format!("the plugin returned an invalid event: {e}");
+            return keep(
+                ingest,
+                unapplied(delivery, DeliveryStatus::Failed, m.clone()),
+                Error::Unavailable(m),
+            )
+            .await;
+        }
+    };
+    let sub = submission(delivery, DeliveryStatus::Accepted, None, events);
+    ingest.submit(sub).await.map_err(not_stored)?;
+
+    let reply = parsed.reply;
+    Ok(Reply {
+        status: Some(reply.status)
+            .filter(|s| (200..=999).contains(s))
+            .unwrap_or(200),
+        content_type: Some(reply.content_type)
+            .filter(|t| !t.is_empty() && t.bytes().all(header_byte))
+            .unwrap_or_else(|| "application/json".into()),
+        body: reply.body,
+    })
+}
+
+/// Stores a delivery that will not be applied, then answers `err`.
+async fn keep(ingest: &Ingest, sub: Submission, err: Error) -> Result<Reply> {
+    match ingest.submit(sub).await {
+        Ok(_) => Err(err),
+        Err(e) => Err(not_stored(e)),
+    }
+}
+
+fn not_stored(e: impl std::fmt::Display) -> Error {
+    Error::Unavailable(format!("the delivery could not be stored: {e}"))
+}
+
+/// Platform names are short lower-case words; anything else is not a route.
+fn valid_platform(p: &str) -> bool {
+    (1..=32).contains(&p.len())
+        && p.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// A byte an HTTP header value may hold (as the `http` crate accepts it).
+fn header_byte(b: u8) -> bool {
+    b == b'\t' || (b >= 32 && b != 127)
+}

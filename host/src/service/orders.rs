@@ -1,1 +1,514 @@
-//! (being moved here from api/orders)
+//! Ingested platform orders with their attribution, the GMV figures over them, attribution run
+//! again, and the webhook deliveries they came from.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::actor::{Actor, MANAGERS, STAFF, Scope};
+use crate::ingest::attribution::{Attributor, OrderFacts};
+use crate::service::visibility;
+use crate::service::{Error, Page, PageRequest, Result};
+use crate::store::entities::{order, order_refund, webhook_delivery};
+use crate::store::{self, audit};
+
+/// An order as the API shows it. Money in fen; `net_fen` = paid − refunded (never below 0).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Order {
+    pub id: Uuid,
+    pub platform: String,
+    pub platform_order_id: String,
+    pub sub_order_id: Option<String>,
+    pub item_id: String,
+    pub account_id: Option<String>,
+    pub room_id: Option<String>,
+    pub units: i64,
+    pub paid_fen: i64,
+    pub refunded_fen: i64,
+    pub net_fen: i64,
+    pub settled_fen: Option<i64>,
+    pub platform_commission_fen: Option<i64>,
+    pub commission_bp: Option<i32>,
+    /// `paid`, `partially_refunded`, `refunded` or `settled`.
+    pub status: String,
+    pub paid_at: DateTime<Utc>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub kol_id: Option<Uuid>,
+    pub product_id: Option<Uuid>,
+    pub brand_id: Option<Uuid>,
+    pub contract_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    pub attributed: bool,
+    pub unattributed_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<order::Model> for Order {
+    fn from(o: order::Model) -> Self {
+        Order {
+            id: o.id,
+            net_fen: (o.paid_fen - o.refunded_fen).max(0),
+            platform: o.platform,
+            platform_order_id: o.platform_order_id,
+            sub_order_id: Some(o.sub_order_id).filter(|s| !s.is_empty()),
+            item_id: o.item_id,
+            account_id: o.account_id,
+            room_id: o.room_id,
+            units: o.units,
+            paid_fen: o.paid_fen,
+            refunded_fen: o.refunded_fen,
+            settled_fen: o.settled_fen,
+            platform_commission_fen: o.platform_commission_fen,
+            commission_bp: o.commission_bp,
+            status: o.status,
+            paid_at: o.paid_at,
+            settled_at: o.settled_at,
+            kol_id: o.kol_id,
+            product_id: o.product_id,
+            brand_id: o.brand_id,
+            contract_id: o.contract_id,
+            session_id: o.session_id,
+            attributed: o.attributed,
+            unattributed_reason: o.unattributed_reason,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Refund {
+    pub refund_id: String,
+    pub refunded_fen: i64,
+    pub refunded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderDetail {
+    #[serde(flatten)]
+    pub order: Order,
+    pub refunds: Vec<Refund>,
+}
+
+/// Filters shared by the order list and the GMV figures.
+#[derive(Debug, Default)]
+pub struct OrderQuery {
+    /// `false`: only orders that could not be attributed; `true`: only attributed ones.
+    pub attributed: Option<bool>,
+    pub kol_id: Option<Uuid>,
+    pub brand_id: Option<Uuid>,
+    pub contract_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    pub product_id: Option<Uuid>,
+    pub platform: Option<String>,
+    pub status: Option<String>,
+    /// Paid at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Paid before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl OrderQuery {
+    fn apply(&self, actor: &Actor, mut q: Select<order::Entity>) -> Select<order::Entity> {
+        match actor.scope() {
+            Scope::All => {}
+            // Unattributed orders are the agency's to resolve; counterparties see theirs once
+            // attributed.
+            Scope::Brand(b) => {
+                q = q
+                    .filter(order::Column::BrandId.eq(b))
+                    .filter(order::Column::Attributed.eq(true))
+            }
+            Scope::Kol(k) => {
+                q = q
+                    .filter(order::Column::KolId.eq(k))
+                    .filter(order::Column::Attributed.eq(true))
+            }
+        }
+        if let Some(a) = self.attributed {
+            q = q.filter(order::Column::Attributed.eq(a));
+        }
+        let ids = [
+            (self.kol_id, order::Column::KolId),
+            (self.brand_id, order::Column::BrandId),
+            (self.contract_id, order::Column::ContractId),
+            (self.session_id, order::Column::SessionId),
+            (self.product_id, order::Column::ProductId),
+        ];
+        for (v, col) in ids {
+            if let Some(v) = v {
+                q = q.filter(col.eq(v));
+            }
+        }
+        if let Some(pl) = &self.platform {
+            q = q.filter(order::Column::Platform.eq(pl.as_str()));
+        }
+        if let Some(st) = &self.status {
+            q = q.filter(order::Column::Status.eq(st.as_str()));
+        }
+        if let Some(f) = self.from {
+            q = q.filter(order::Column::PaidAt.gte(f));
+        }
+        if let Some(t) = self.to {
+            q = q.filter(order::Column::PaidAt.lt(t));
+        }
+        q
+    }
+
+    fn check(&self) -> Result<()> {
+        if let (Some(f), Some(t)) = (self.from, self.to)
+            && t <= f
+        {
+            return Err(Error::field("to", "must be after `from`"));
+        }
+        if let Some(st) = &self.status
+            && !["paid", "partially_refunded", "refunded", "settled"].contains(&st.as_str())
+        {
+            return Err(Error::field(
+                "status",
+                "must be one of paid, partially_refunded, refunded, settled",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GmvBy {
+    Session,
+    Kol,
+    Brand,
+    Contract,
+    Product,
+    Platform,
+    Day,
+}
+
+/// What the GMV figures group by, over which orders.
+#[derive(Debug)]
+pub struct GmvQuery {
+    pub by: GmvBy,
+    /// For `by=day`: the offset of the agency's day from UTC in minutes; default 0.
+    pub tz_offset_minutes: Option<i32>,
+    pub orders: OrderQuery,
+}
+
+/// One group's figures. GMV = paid; net GMV = paid − refunded.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct GmvRow {
+    /// The group: an id, a platform, or a day (`YYYY-MM-DD`); null for orders without one
+    /// (e.g. no session).
+    pub key: Option<String>,
+    pub orders: i64,
+    pub units: i64,
+    pub gmv_fen: i64,
+    pub refunded_fen: i64,
+    pub net_gmv_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GmvReport {
+    pub by: String,
+    pub items: Vec<GmvRow>,
+    pub total: GmvRow,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reattributed {
+    /// Unattributed orders looked at.
+    pub examined: usize,
+    /// Of those, now attributed.
+    pub attributed: usize,
+}
+
+/// A stored webhook delivery (the body itself is not listed).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub id: Uuid,
+    pub platform: String,
+    pub plugin: String,
+    /// `accepted`, `rejected`, `malformed` or `failed`.
+    pub status: String,
+    pub body_bytes: usize,
+    pub events: i32,
+    pub new_events: i32,
+    pub error: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Orders, newest last (brand and KOL tokens: only their own attributed orders).
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    query: OrderQuery,
+    page: PageRequest,
+) -> Result<Page<Order>> {
+    query.check()?;
+    let q = query.apply(actor, order::Entity::find());
+    Ok(page.fetch(db, q, order::Column::Id).await?.map(Order::from))
+}
+
+/// One order with its refunds.
+pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<OrderDetail> {
+    let o = visibility::find::<order::Entity, _>(db, actor, id).await?;
+    let refunds = order_refund::Entity::find()
+        .filter(order_refund::Column::OrderId.eq(id))
+        .order_by_asc(order_refund::Column::RefundedAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| Refund {
+            refund_id: r.refund_id,
+            refunded_fen: r.refunded_fen,
+            refunded_at: r.refunded_at,
+        })
+        .collect();
+    Ok(OrderDetail {
+        order: o.into(),
+        refunds,
+    })
+}
+
+/// GMV and net GMV per session, KOL, brand, contract, product, platform or day.
+pub async fn gmv(db: &DatabaseConnection, actor: &Actor, q: GmvQuery) -> Result<GmvReport> {
+    let f = &q.orders;
+    f.check()?;
+    let offset = q.tz_offset_minutes.unwrap_or(0);
+    if !(-720..=840).contains(&offset) {
+        return Err(Error::field(
+            "tz_offset_minutes",
+            "must be between -720 and 840",
+        ));
+    }
+    let tz = FixedOffset::east_opt(offset * 60).expect("checked range");
+    let rows: Vec<(
+        Option<Uuid>,
+        Option<Uuid>,
+        Option<Uuid>,
+        Option<Uuid>,
+        Option<Uuid>,
+        String,
+        DateTime<Utc>,
+        i64,
+        i64,
+        i64,
+    )> = f
+        .apply(actor, order::Entity::find())
+        .select_only()
+        .columns([
+            order::Column::SessionId,
+            order::Column::KolId,
+            order::Column::BrandId,
+            order::Column::ContractId,
+            order::Column::ProductId,
+            order::Column::Platform,
+            order::Column::PaidAt,
+            order::Column::Units,
+            order::Column::PaidFen,
+            order::Column::RefundedFen,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut groups: BTreeMap<Option<String>, GmvRow> = BTreeMap::new();
+    let mut total = GmvRow::default();
+    for (session, kol, brand, contract, product, platform, paid_at, units, paid, refunded) in rows {
+        let key = match q.by {
+            GmvBy::Session => session.map(|u| u.to_string()),
+            GmvBy::Kol => kol.map(|u| u.to_string()),
+            GmvBy::Brand => brand.map(|u| u.to_string()),
+            GmvBy::Contract => contract.map(|u| u.to_string()),
+            GmvBy::Product => product.map(|u| u.to_string()),
+            GmvBy::Platform => Some(platform),
+            GmvBy::Day => Some(paid_at.with_timezone(&tz).date_naive().to_string()),
+        };
+        let refunded = refunded.min(paid);
+        for row in [
+            groups.entry(key.clone()).or_insert_with(|| GmvRow {
+                key,
+                ..GmvRow::default()
+            }),
+            &mut total,
+        ] {
+            row.orders += 1;
+            row.units += units;
+            row.gmv_fen += paid;
+            row.refunded_fen += refunded;
+            row.net_gmv_fen += paid - refunded;
+        }
+    }
+    let by = serde_json::to_value(q.by)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Ok(GmvReport {
+        by,
+        items: groups.into_values().collect(),
+        total,
+    })
+}
+
+/// Runs attribution again over the unattributed orders, e.g. after a KOL account, a product
+/// listing or a contract was added (manager, admin). Audited as `orders.reattribute`.
+pub async fn reattribute(db: &DatabaseConnection, actor: &Actor) -> Result<Reattributed> {
+    actor.require(MANAGERS)?;
+    let txn = store::write_txn(db).await?;
+    let mut examined = 0;
+    let mut attributed = 0;
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut q = order::Entity::find()
+            .filter(order::Column::Attributed.eq(false))
+            .order_by_asc(order::Column::Id)
+            .limit(500);
+        if let Some(a) = after {
+            q = q.filter(order::Column::Id.gt(a));
+        }
+        let batch = q.all(&txn).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id);
+        examined += batch.len();
+        let facts: Vec<OrderFacts> = batch
+            .iter()
+            .map(|o| OrderFacts {
+                platform: &o.platform,
+                item_id: &o.item_id,
+                account_id: o.account_id.as_deref(),
+                room_id: o.room_id.as_deref(),
+                paid_at: o.paid_at,
+            })
+            .collect();
+        let who = Attributor::load(&txn, &facts).await?;
+        for (o, f) in batch.iter().zip(&facts) {
+            let a = who.attribute(f);
+            if (
+                a.kol_id,
+                a.product_id,
+                a.brand_id,
+                a.contract_id,
+                a.session_id,
+                &a.reason,
+            ) == (
+                o.kol_id,
+                o.product_id,
+                o.brand_id,
+                o.contract_id,
+                o.session_id,
+                &o.unattributed_reason,
+            ) {
+                continue;
+            }
+            attributed += usize::from(a.attributed());
+            order::Entity::update_many()
+                .col_expr(order::Column::KolId, a.kol_id.into())
+                .col_expr(order::Column::ProductId, a.product_id.into())
+                .col_expr(order::Column::BrandId, a.brand_id.into())
+                .col_expr(order::Column::ContractId, a.contract_id.into())
+                .col_expr(order::Column::SessionId, a.session_id.into())
+                .col_expr(order::Column::Attributed, a.attributed().into())
+                .col_expr(order::Column::UnattributedReason, a.reason.clone().into())
+                .col_expr(order::Column::UpdatedAt, Utc::now().into())
+                .filter(order::Column::Id.eq(o.id))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    let result = Reattributed {
+        examined,
+        attributed,
+    };
+    audit::record(
+        &txn,
+        actor,
+        "orders.reattribute",
+        "orders",
+        Uuid::nil(),
+        None::<&()>,
+        Some(&serde_json::json!({"examined": examined, "attributed": attributed})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Default)]
+pub struct DeliveryQuery {
+    pub platform: Option<String>,
+    pub status: Option<String>,
+}
+
+/// Webhook deliveries as received, e.g. the rejected ones (staff).
+pub async fn deliveries(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    query: DeliveryQuery,
+    page: PageRequest,
+) -> Result<Page<DeliveryView>> {
+    actor.require(STAFF)?;
+    // The body is only measured: deliveries can be large.
+    let mut q = webhook_delivery::Entity::find()
+        .select_only()
+        .columns([
+            webhook_delivery::Column::Id,
+            webhook_delivery::Column::Platform,
+            webhook_delivery::Column::Plugin,
+            webhook_delivery::Column::Status,
+            webhook_delivery::Column::Events,
+            webhook_delivery::Column::NewEvents,
+            webhook_delivery::Column::Error,
+            webhook_delivery::Column::ReceivedAt,
+        ])
+        .expr_as(
+            sea_orm::sea_query::Expr::cust("CAST(length(body) AS BIGINT)"),
+            "body_bytes",
+        );
+    if let Some(pl) = &query.platform {
+        q = q.filter(webhook_delivery::Column::Platform.eq(pl.as_str()));
+    }
+    if let Some(st) = &query.status {
+        q = q.filter(webhook_delivery::Column::Status.eq(st.as_str()));
+    }
+    let rows: Vec<(
+        Uuid,
+        String,
+        String,
+        String,
+        i32,
+        i32,
+        Option<String>,
+        DateTime<Utc>,
+        i64,
+    )> = page
+        .window(q, webhook_delivery::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(
+            |(id, platform, plugin, status, events, new_events, error, received_at, body_bytes)| {
+                DeliveryView {
+                    id,
+                    platform,
+                    plugin,
+                    status,
+                    body_bytes: body_bytes as usize,
+                    events,
+                    new_events,
+                    error,
+                    received_at,
+                }
+            },
+        )
+        .collect();
+    Ok(Page::from_rows(items, page.limit, |d: &DeliveryView| d.id))
+}

@@ -63,12 +63,18 @@ impl PageRequest {
         E::Model: ModelTrait<Entity = E>,
         C: ConnectionTrait,
     {
+        let rows = self.window(select, id).all(db).await?;
+        Ok(Page::from_rows(rows, self.limit, |m| uuid_of(m, id)))
+    }
+
+    /// `select` narrowed to this page and one row more, in `id` order: for selects read as
+    /// tuples or partial models, whose rows then make the page with [`Page::from_rows`].
+    pub fn window<E: EntityTrait>(&self, select: Select<E>, id: E::Column) -> Select<E> {
         let mut q = select.order_by_asc(id).limit(self.limit + 1);
         if let Some(after) = self.after {
             q = q.filter(id.gt(after));
         }
-        let rows = q.all(db).await?;
-        Ok(Page::from_rows(rows, self.limit, |m| uuid_of(m, id)))
+        q
     }
 }
 
