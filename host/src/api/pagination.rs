@@ -20,13 +20,3 @@ impl PageParams {
         PageRequest::parse(self.limit, self.cursor.as_deref())
     }
 }
-
-// Transitional: the handlers still being moved read the page this way.
-impl PageParams {
-    pub fn limit(&self) -> ApiResult<u64> {
-        Ok(self.request()?.limit)
-    }
-    pub fn after(&self) -> ApiResult<Option<uuid::Uuid>> {
-        Ok(self.request()?.after)
-    }
-}
