@@ -53,13 +53,12 @@ fn allocation(c: &mut Criterion) {
         lua_cpu as f64 / rust_cpu.max(1) as f64
     );
     eprintln!(
-        "ctx: {} products, {} KOLs, {} contracts, {} sessions; {} assignments; Lua: ~{} instructions, {:.1} MiB ({:.1} MiB ctx)",
+        "ctx: {} products, {} KOLs, {} contracts, {} sessions; {} assignments; Lua: {:.1} MiB ({:.1} MiB ctx)",
         ctx.products.len(),
         ctx.kols.len(),
         ctx.contracts.len(),
         ctx.sessions.len(),
         native.len(),
-        lua.stats.instructions,
         lua.stats.memory_bytes as f64 / 1048576.0,
         lua.stats.ctx_memory_bytes as f64 / 1048576.0,
     );

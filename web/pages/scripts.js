@@ -157,7 +157,7 @@ function outcome(o) {
     h('dl', { class: 'figures wide' },
       h('div', null, h('dt', null, t('alloc.assignments')), h('dd', { class: 'num', 'data-figure': 'assignments' }, int(o.assignments.length))),
       h('div', { class: o.violations.length ? 'bad' : 'good' }, h('dt', null, t('alloc.violations')), h('dd', { class: 'num', 'data-figure': 'violations' }, int(o.violations.length))),
-      o.stats?.instructions !== undefined ? h('div', null, h('dt', null, t('scripts.instructions')), h('dd', { class: 'num' }, int(o.stats.instructions))) : null,
+      o.stats?.instructions != null ? h('div', null, h('dt', null, t('scripts.instructions')), h('dd', { class: 'num' }, int(o.stats.instructions))) : null,
       o.stats?.elapsed_ms !== undefined ? h('div', null, h('dt', null, t('scripts.elapsed')), h('dd', { class: 'num' }, `${o.stats.elapsed_ms} ms`)) : null),
     o.notes?.length ? h('ul', { class: 'notes' }, o.notes.map((n) => h('li', null, n))) : null,
     o.violations.length ? table([

@@ -158,20 +158,23 @@ fn sequence_len(t: &Table, path: &str) -> Result<usize, ShapeError> {
     Ok(n)
 }
 
-fn as_string(v: Value, path: &str) -> Result<String, ShapeError> {
+// The readers below take the path as a closure: it is only formatted when there is an error,
+// since reading a large result otherwise spends most of its time writing paths nobody reads.
+
+fn as_string(v: Value, path: impl Fn() -> String) -> Result<String, ShapeError> {
     match v {
         Value::String(s) => s
             .to_str()
             .map(|s| s.to_string())
-            .map_err(|_| shape(path, "expected a UTF-8 string")),
+            .map_err(|_| shape(path(), "expected a UTF-8 string")),
         other => Err(shape(
-            path,
+            path(),
             format!("expected string, got {}", describe(&other)),
         )),
     }
 }
 
-fn as_integer(v: Value, path: &str) -> Result<i64, ShapeError> {
+fn as_integer(v: Value, path: impl Fn() -> String) -> Result<i64, ShapeError> {
     match v {
         Value::Integer(i) => Ok(i),
         // 2^63 is exactly representable; anything in [-2^63, 2^63) and integral fits an i64.
@@ -183,7 +186,7 @@ fn as_integer(v: Value, path: &str) -> Result<i64, ShapeError> {
             Ok(n as i64)
         }
         other => Err(shape(
-            path,
+            path(),
             format!("expected integer, got {}", describe(&other)),
         )),
     }
@@ -241,9 +244,10 @@ pub(crate) fn result_from_lua(
             }
             assignments.reserve(n);
             for i in 1..=n {
-                let path = format!("result.assignments[{i}]");
-                let item: Value = list.raw_get(i).map_err(|e| shape(&path, e.to_string()))?;
-                assignments.push(assignment_from_lua(item, &path)?);
+                let item: Value = list
+                    .raw_get(i)
+                    .map_err(|e| shape(format!("result.assignments[{i}]"), e.to_string()))?;
+                assignments.push(assignment_from_lua(item, i)?);
             }
         }
         other => {
@@ -269,9 +273,9 @@ pub(crate) fn result_from_lua(
                 ));
             }
             for i in 1..=n {
-                let path = format!("result.notes[{i}]");
-                let item: Value = list.raw_get(i).map_err(|e| shape(&path, e.to_string()))?;
-                notes.push(truncate(as_string(item, &path)?, limits.max_note_chars));
+                let path = || format!("result.notes[{i}]");
+                let item: Value = list.raw_get(i).map_err(|e| shape(path(), e.to_string()))?;
+                notes.push(truncate(as_string(item, path)?, limits.max_note_chars));
             }
         }
         other => {
@@ -293,62 +297,51 @@ const ASSIGNMENT_FIELDS: [&str; 6] = [
     "reason",
 ];
 
-fn assignment_from_lua(v: Value, path: &str) -> Result<Assignment, ShapeError> {
+/// Reads `result.assignments[i]` in one pass over its fields.
+fn assignment_from_lua(v: Value, i: usize) -> Result<Assignment, ShapeError> {
+    let path = || format!("result.assignments[{i}]");
     let t = match v {
         Value::Table(t) => t,
         other => {
             return Err(shape(
-                path,
+                path(),
                 format!("expected a table, got {}", describe(&other)),
             ));
         }
     };
+    let mut fields: [Value; 6] = Default::default();
     for pair in t.pairs::<Value, Value>() {
-        let (k, _) = pair.map_err(|e| shape(path, e.to_string()))?;
+        let (k, v) = pair.map_err(|e| shape(path(), e.to_string()))?;
         let known = match &k {
             Value::String(s) => ASSIGNMENT_FIELDS
                 .iter()
-                .any(|f| s.as_bytes().as_ref() == f.as_bytes()),
-            _ => false,
+                .position(|f| s.as_bytes().as_ref() == f.as_bytes()),
+            _ => None,
         };
-        if !known {
+        let Some(j) = known else {
             return Err(shape(
-                path,
+                path(),
                 format!(
                     "unknown field {} (fields: {})",
                     describe(&k),
                     ASSIGNMENT_FIELDS.join(", ")
                 ),
             ));
-        }
+        };
+        fields[j] = v;
     }
-    let get = |field: &str| -> Result<(Value, String), ShapeError> {
-        let p = format!("{path}.{field}");
-        let v: Value = t.raw_get(field).map_err(|e| shape(&p, e.to_string()))?;
-        Ok((v, p))
-    };
-    let (v, p) = get("product_id")?;
-    let product_id = as_string(v, &p)?;
-    let (v, p) = get("kol_id")?;
-    let kol_id = as_string(v, &p)?;
-    let (v, p) = get("session_id")?;
-    let session_id = as_string(v, &p)?;
-    let (v, p) = get("units")?;
-    let units = as_integer(v, &p)?;
-    let (v, p) = get("live_price_fen")?;
-    let live_price_fen = as_integer(v, &p)?;
-    let (v, p) = get("reason")?;
-    let reason = match v {
-        Value::Nil => String::new(),
-        v => truncate(as_string(v, &p)?, 500),
-    };
+    let [product_id, kol_id, session_id, units, live_price_fen, reason] = fields;
+    let at = |field: &'static str| move || format!("result.assignments[{i}].{field}");
     Ok(Assignment {
-        product_id,
-        kol_id,
-        session_id,
-        units,
-        live_price_fen,
-        reason,
+        product_id: as_string(product_id, at("product_id"))?,
+        kol_id: as_string(kol_id, at("kol_id"))?,
+        session_id: as_string(session_id, at("session_id"))?,
+        units: as_integer(units, at("units"))?,
+        live_price_fen: as_integer(live_price_fen, at("live_price_fen"))?,
+        reason: match reason {
+            Value::Nil => String::new(),
+            v => truncate(as_string(v, at("reason"))?, 500),
+        },
     })
 }
 

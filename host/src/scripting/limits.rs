@@ -11,11 +11,13 @@ pub struct ScriptLimits {
     /// Bytes the script may allocate on top of the `ctx` tables the host builds for it.
     pub memory_bytes: usize,
     /// Lua VM instructions the script may execute (counted every `hook_interval` instructions).
-    pub instructions: u64,
+    /// `None` (the default): only the wall clock bounds the run, which is cheaper, since
+    /// counting instructions slows every instruction down (see `watchdog`).
+    pub instructions: Option<u64>,
     /// Wall-clock time for the whole run (load, `allocate`, result conversion).
     #[serde(with = "millis")]
     pub wall_clock: Duration,
-    /// How often (in VM instructions) the budget and the deadline are checked.
+    /// How often (in VM instructions) the instruction budget is checked.
     pub hook_interval: u32,
     /// Most assignments a result may hold.
     pub max_assignments: usize,
@@ -30,7 +32,7 @@ impl Default for ScriptLimits {
     fn default() -> Self {
         Self {
             memory_bytes: 64 * 1024 * 1024,
-            instructions: 1_000_000_000,
+            instructions: None,
             wall_clock: Duration::from_secs(10),
             hook_interval: 10_000,
             max_assignments: 200_000,
@@ -42,11 +44,14 @@ impl Default for ScriptLimits {
 }
 
 impl ScriptLimits {
+    /// The most instructions a run may ask for.
+    pub const MAX_INSTRUCTIONS: u64 = 1_000_000_000;
+
     /// Tight limits for untrusted dry runs and tests.
     pub fn strict() -> Self {
         Self {
             memory_bytes: 16 * 1024 * 1024,
-            instructions: 50_000_000,
+            instructions: Some(50_000_000),
             wall_clock: Duration::from_secs(2),
             ..Self::default()
         }

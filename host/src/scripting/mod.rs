@@ -12,6 +12,7 @@ mod error;
 mod limits;
 mod runtime;
 mod sandbox;
+mod watchdog;
 
 pub mod bundled;
 pub mod native_pyramid;

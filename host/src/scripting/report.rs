@@ -65,13 +65,15 @@ impl fmt::Display for Report {
         let kols: HashMap<&str, _> = self.ctx.kols.iter().map(|k| (k.id.as_str(), k)).collect();
         writeln!(
             f,
-            "{}: {} assignments, {} violations, {} notes ({:.1} ms, ~{} instructions, {:.1} MiB Lua memory)",
+            "{}: {} assignments, {} violations, {} notes ({:.1} ms{}, {:.1} MiB Lua memory)",
             self.script,
             r.assignments.len(),
             r.violations.len(),
             r.notes.len(),
             s.elapsed.as_secs_f64() * 1000.0,
-            s.instructions,
+            s.instructions
+                .map(|n| format!(", ~{n} instructions"))
+                .unwrap_or_default(),
             s.memory_bytes as f64 / (1024.0 * 1024.0)
         )?;
         if !r.notes.is_empty() {

@@ -15,12 +15,14 @@ use super::convert::{ctx_to_lua, result_from_lua};
 use super::error::ScriptError;
 use super::limits::ScriptLimits;
 use super::sandbox::{LogSink, allocate_fn, new_state};
+use super::watchdog::{BUDGET_GONE, GRACE, Watchdog};
 
 /// What a script run measured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunStats {
-    /// VM instructions executed (counted in steps of `hook_interval`).
-    pub instructions: u64,
+    /// VM instructions executed (counted in steps of `hook_interval`), when the run had an
+    /// instruction budget.
+    pub instructions: Option<u64>,
     /// Bytes the Lua state held when the script returned, ctx included.
     pub memory_bytes: usize,
     /// Bytes of the ctx tables alone.
@@ -61,41 +63,26 @@ pub struct Preview {
     pub stats: RunStats,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Trip {
-    Instructions,
-    Deadline,
-}
-
+/// The instruction budget, counted by a hook every `hook_interval` instructions. Only set when
+/// a run asks for one: while any count hook is set, every instruction costs more (see
+/// [`super::watchdog`]), so the wall clock alone is kept by the watchdog.
 struct Budget {
     executed: Cell<u64>,
-    tripped: Cell<Option<Trip>>,
+    tripped: Cell<bool>,
     line: Cell<Option<u32>>,
 }
 
-const BUDGET_GONE: &str = "kolhost: script budget exhausted";
-
-fn install_hook(lua: &Lua, limits: &ScriptLimits, started: Instant, budget: Rc<Budget>) {
-    let interval = limits.hook_interval.max(1);
-    let limit = limits.instructions;
-    let deadline = started + limits.wall_clock;
+fn install_budget_hook(lua: &Lua, interval: u32, limit: u64, budget: Rc<Budget>) {
+    let interval = interval.max(1);
     let result = lua.set_hook(
         HookTriggers::new().every_nth_instruction(interval),
         move |lua, debug| {
             let executed = budget.executed.get().saturating_add(u64::from(interval));
             budget.executed.set(executed);
-            let trip = if executed > limit {
-                Some(Trip::Instructions)
-            } else if Instant::now() >= deadline {
-                Some(Trip::Deadline)
-            } else {
-                None
-            };
-            let Some(trip) = trip else {
+            if executed <= limit {
                 return Ok(VmState::Continue);
-            };
-            if budget.tripped.get().is_none() {
-                budget.tripped.set(Some(trip));
+            }
+            if !budget.tripped.replace(true) {
                 budget
                     .line
                     .set(debug.current_line().and_then(|l| u32::try_from(l).ok()));
@@ -139,16 +126,20 @@ pub fn run_strategy(
 
     let budget = Rc::new(Budget {
         executed: Cell::new(0),
-        tripped: Cell::new(None),
+        tripped: Cell::new(false),
         line: Cell::new(None),
     });
-    install_hook(&lua, limits, started, budget.clone());
+    if let Some(limit) = limits.instructions {
+        install_budget_hook(&lua, limits.hook_interval, limit, budget.clone());
+    }
+    let mut watchdog = Watchdog::arm(&lua, started + limits.wall_clock).map_err(internal)?;
 
     let script_started = Instant::now();
     let outcome = run_allocate(&lua, source, name, ctx_table);
     let script = script_started.elapsed();
+    watchdog.disarm();
     let mut stats = RunStats {
-        instructions: budget.executed.get(),
+        instructions: limits.instructions.map(|_| budget.executed.get()),
         memory_bytes: lua.used_memory(),
         ctx_memory_bytes: base.saturating_sub(before_ctx),
         elapsed: started.elapsed(),
@@ -157,22 +148,19 @@ pub fn run_strategy(
         result_read: Duration::ZERO,
     };
     // A tripped budget wins even if the script swallowed the error and returned something.
-    match budget.tripped.get() {
-        Some(Trip::Instructions) => {
-            return Err(ScriptError::InstructionBudget {
-                script: name.to_string(),
-                line: budget.line.get(),
-                limit: limits.instructions,
-            });
-        }
-        Some(Trip::Deadline) => {
-            return Err(ScriptError::Deadline {
-                script: name.to_string(),
-                line: budget.line.get(),
-                limit: limits.wall_clock,
-            });
-        }
-        None => {}
+    if let Some(line) = watchdog.tripped() {
+        return Err(ScriptError::Deadline {
+            script: name.to_string(),
+            line,
+            limit: limits.wall_clock,
+        });
+    }
+    if budget.tripped.get() {
+        return Err(ScriptError::InstructionBudget {
+            script: name.to_string(),
+            line: budget.line.get(),
+            limit: limits.instructions.unwrap_or_default(),
+        });
     }
     let value = match outcome {
         Ok(Some(v)) => v,
@@ -340,7 +328,7 @@ pub fn preview(
 }
 
 /// [`preview`] on tokio's blocking pool, so a script never blocks the async runtime. Gives up
-/// waiting (and answers [`ScriptError::Deadline`]) one second after `limits.wall_clock`, even if
+/// waiting (and answers [`ScriptError::Deadline`]) [`GRACE`] after `limits.wall_clock`, even if
 /// the script is stuck inside a single long C call where the VM hook cannot stop it; that thread
 /// then finishes on its own.
 pub async fn preview_async(
@@ -349,7 +337,7 @@ pub async fn preview_async(
     ctx: Arc<AllocationContext>,
     limits: ScriptLimits,
 ) -> Result<Preview, ScriptError> {
-    let wait = limits.wall_clock + Duration::from_secs(1);
+    let wait = limits.wall_clock + GRACE;
     let (n, l) = (name.clone(), limits.clone());
     let job = tokio::task::spawn_blocking(move || preview(&source, &n, &ctx, &l));
     match tokio::time::timeout(wait, job).await {

@@ -80,8 +80,8 @@ impl RunLimits {
         take(
             "instructions",
             self.instructions,
-            max.instructions,
-            &mut |n| limits.instructions = n,
+            ScriptLimits::MAX_INSTRUCTIONS,
+            &mut |n| limits.instructions = Some(n),
         );
         take(
             "wall_clock_ms",
