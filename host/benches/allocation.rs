@@ -16,7 +16,10 @@ fn allocation(c: &mut Criterion) {
     // Same run, same data: check once that both give the same allocation.
     let lua = run_strategy(bundled::PYRAMID.source, "pyramid.lua", &ctx, &limits).unwrap();
     let native = native_pyramid::allocate(&ctx, &params);
-    assert_eq!(lua.assignments.len(), native.len());
+    assert_eq!(
+        lua.assignments, native,
+        "the Lua and Rust pyramids must agree"
+    );
     assert!(validate(&ctx, &lua.assignments).is_empty());
     // CPU time of this thread as well as wall time: on a shared 2-core machine the wall time
     // depends on what else runs; the CPU time much less.

@@ -144,6 +144,7 @@ mod bundled_strategies {
                     a.session_id.clone(),
                     a.units,
                     a.live_price_fen,
+                    a.reason.clone(),
                 )
             };
             let l: Vec<_> = lua.result.assignments.iter().map(key).collect();
@@ -724,6 +725,43 @@ end"#;
 
 mod async_runner {
     use super::*;
+
+    /// The same script on the same ctx and limits answers from the cache; any change to one of
+    /// them runs again, and a script that reads the clock always runs.
+    #[tokio::test]
+    async fn repeated_previews_are_answered_from_the_cache() {
+        let run = |src: &str, ctx: AllocationContext| {
+            preview_async(
+                Arc::from(src),
+                Arc::from("cached.lua"),
+                Arc::new(ctx),
+                ScriptLimits::default(),
+            )
+        };
+        // A source of its own, so no other test shares the entries.
+        let src = format!("-- {}\n{}", uuid_like(), bundled::PYRAMID.source);
+        let first = run(&src, demo()).await.unwrap();
+        assert!(!first.stats.cached);
+        let second = run(&src, demo()).await.unwrap();
+        assert!(second.stats.cached);
+        assert_eq!(first.result, second.result);
+
+        let mut other = demo();
+        other.products[0].stock_units += 1;
+        assert!(!run(&src, other).await.unwrap().stats.cached);
+        let edited = format!("{src}\n-- edited");
+        assert!(!run(&edited, demo()).await.unwrap().stats.cached);
+
+        let clock = format!("-- {}\n{}", uuid_like(), body("kolhost.log(kolhost.now())"));
+        for _ in 0..2 {
+            let p = run(&clock, demo()).await.unwrap();
+            assert!(p.stats.read_clock && !p.stats.cached);
+        }
+    }
+
+    fn uuid_like() -> String {
+        format!("{:?}{:?}", Instant::now(), std::thread::current().id())
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_spinning_script_does_not_block_the_runtime() {

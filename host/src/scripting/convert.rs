@@ -330,7 +330,14 @@ fn assignment_from_lua(v: Value, i: usize) -> Result<Assignment, ShapeError> {
         };
         fields[j] = v;
     }
-    let [product_id, kol_id, session_id, units, live_price_fen, reason] = fields;
+    let [
+        product_id,
+        kol_id,
+        session_id,
+        units,
+        live_price_fen,
+        reason,
+    ] = fields;
     let at = |field: &'static str| move || format!("result.assignments[{i}].{field}");
     Ok(Assignment {
         product_id: as_string(product_id, at("product_id"))?,

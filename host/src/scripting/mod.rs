@@ -7,6 +7,7 @@
 //! [`ScriptLimits`]; it answers a [`Preview`] whose `result` is the API body, or a
 //! [`ScriptError`].
 
+mod cache;
 mod convert;
 mod error;
 mod limits;

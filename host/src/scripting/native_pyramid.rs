@@ -237,17 +237,29 @@ pub fn allocate(ctx: &AllocationContext, params: &PyramidParams) -> Vec<Assignme
         if price > p.list_price_fen {
             price = p.list_price_fen;
         }
+        let off_bp = if p.list_price_fen > 0 {
+            (p.list_price_fen - price) * 10_000 / p.list_price_fen
+        } else {
+            0
+        };
         for ((k, s, _), u) in cands.iter().zip(units) {
             if u <= 0 {
                 continue;
             }
+            // The same reason the Lua version writes, so both do the same work.
             out.push(Assignment {
                 product_id: p.id.clone(),
                 kol_id: k.id.clone(),
                 session_id: s.id.clone(),
                 units: u,
                 live_price_fen: price,
-                reason: format!("{} -> {} KOL", p.role.as_str(), k.tier.as_str()),
+                reason: format!(
+                    "{} product -> {} KOL {} ({}): {u} of {remaining} units by expected GMV, {off_bp} bp off list",
+                    p.role.as_str(),
+                    tier.as_str(),
+                    k.name,
+                    p.category
+                ),
             });
             *used.get_mut(s.id.as_str()).expect("indexed") += 1;
             has.insert((s.id.as_str(), p.id.as_str()));

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::domain::allocation::{self, AllocationContext, AllocationResult, Assignment};
 
+use super::cache::{self, PREVIEWS};
 use super::convert::{ctx_to_lua, result_from_lua};
 use super::error::ScriptError;
 use super::limits::ScriptLimits;
@@ -39,6 +40,11 @@ pub struct RunStats {
     /// Reading the result back into Rust.
     #[serde(serialize_with = "ser_micros")]
     pub result_read: Duration,
+    /// The script read the clock (`kolhost.now`, `kolhost.clock`), so its answer may change
+    /// with time and is not cached.
+    pub read_clock: bool,
+    /// Answered from the preview cache: the same source, ctx and limits ran before.
+    pub cached: bool,
 }
 
 fn ser_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -146,6 +152,8 @@ pub fn run_strategy(
         ctx_build,
         script,
         result_read: Duration::ZERO,
+        read_clock: false,
+        cached: false,
     };
     // A tripped budget wins even if the script swallowed the error and returned something.
     if let Some(line) = watchdog.tripped() {
@@ -185,6 +193,7 @@ pub fn run_strategy(
     stats.elapsed = started.elapsed();
     lua.remove_hook();
     let mut log = log.borrow_mut();
+    stats.read_clock = log.read_clock;
     let mut logs = std::mem::take(&mut log.lines);
     if log.dropped > 0 {
         logs.push(format!("({} more log lines dropped)", log.dropped));
@@ -327,7 +336,8 @@ pub fn preview(
     })
 }
 
-/// [`preview`] on tokio's blocking pool, so a script never blocks the async runtime. Gives up
+/// [`preview`] on tokio's blocking pool, so a script never blocks the async runtime; a run
+/// that repeats an earlier one exactly answers from [`cache`]. Gives up
 /// waiting (and answers [`ScriptError::Deadline`]) [`GRACE`] after `limits.wall_clock`, even if
 /// the script is stuck inside a single long C call where the VM hook cannot stop it; that thread
 /// then finishes on its own.
@@ -339,7 +349,19 @@ pub async fn preview_async(
 ) -> Result<Preview, ScriptError> {
     let wait = limits.wall_clock + GRACE;
     let (n, l) = (name.clone(), limits.clone());
-    let job = tokio::task::spawn_blocking(move || preview(&source, &n, &ctx, &l));
+    let job = tokio::task::spawn_blocking(move || {
+        let key = cache::key(&source, &n, &ctx, &l);
+        if let Some(hit) = PREVIEWS.get(&key) {
+            let mut p = (*hit).clone();
+            p.stats.cached = true;
+            return Ok(p);
+        }
+        let p = preview(&source, &n, &ctx, &l)?;
+        if !p.stats.read_clock {
+            PREVIEWS.put(key, Arc::new(p.clone()));
+        }
+        Ok(p)
+    });
     match tokio::time::timeout(wait, job).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => Err(ScriptError::Internal(format!("script task failed: {join}"))),

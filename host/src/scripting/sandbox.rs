@@ -20,6 +20,8 @@ pub(crate) struct LogSink {
     pub dropped: usize,
     pub max_lines: usize,
     pub max_chars: usize,
+    /// Set when the script read the clock: its result then depends on more than its inputs.
+    pub read_clock: bool,
 }
 
 impl LogSink {
@@ -142,9 +144,13 @@ pub(crate) fn new_state(log: Rc<RefCell<LogSink>>, started: Instant) -> mlua::Re
     };
     kolhost.raw_set("log", log_fn.clone())?;
     globals.raw_set("print", log_fn)?;
+    let now_log = log.clone();
     kolhost.raw_set(
         "now",
-        lua.create_function(|_, ()| Ok(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)))?,
+        lua.create_function(move |_, ()| {
+            now_log.borrow_mut().read_clock = true;
+            Ok(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true))
+        })?,
     )?;
     kolhost.raw_set(
         "time",
@@ -155,9 +161,13 @@ pub(crate) fn new_state(log: Rc<RefCell<LogSink>>, started: Instant) -> mlua::Re
                 .map_err(|e| mlua::Error::runtime(format!("kolhost.time: {s:?}: {e}")))
         })?,
     )?;
+    let clock_log = log.clone();
     kolhost.raw_set(
         "clock",
-        lua.create_function(move |_, ()| Ok(started.elapsed().as_secs_f64()))?,
+        lua.create_function(move |_, ()| {
+            clock_log.borrow_mut().read_clock = true;
+            Ok(started.elapsed().as_secs_f64())
+        })?,
     )?;
     let json = lua.create_table()?;
     json.raw_set(
