@@ -66,6 +66,8 @@ fn allocation(c: &mut Criterion) {
         lua.stats.ctx_memory_bytes as f64 / 1048576.0,
     );
 
+    scaling();
+
     let mut g = c.benchmark_group("pyramid 10k products x 1k KOLs");
     g.sample_size(20);
     g.measurement_time(Duration::from_secs(10));
@@ -92,6 +94,50 @@ fn allocation(c: &mut Criterion) {
         b.iter(|| black_box(validate(black_box(&ctx), &lua.assignments)))
     });
     g.finish();
+}
+
+/// How time and memory grow from 10k x 1k to 100k x 10k (a Double-11 catalogue): one run of
+/// each size, Lua beside Rust, with the limits the larger one needs stated.
+fn scaling() {
+    let big = ScriptLimits {
+        memory_bytes: 1024 * 1024 * 1024,
+        max_assignments: 1_000_000,
+        wall_clock: Duration::from_secs(60),
+        ..ScriptLimits::default()
+    };
+    for (products, kols) in [(10_000, 1_000), (100_000, 10_000)] {
+        let ctx = synthetic::agency(products, kols, 42);
+        let params = native_pyramid::PyramidParams::from_params(&ctx.params);
+        let c0 = thread_cpu_ns();
+        let lua = run_strategy(bundled::PYRAMID.source, "pyramid.lua", &ctx, &big).unwrap();
+        let lua_cpu = thread_cpu_ns() - c0;
+        let c0 = thread_cpu_ns();
+        let native = native_pyramid::allocate(&ctx, &params);
+        let rust_cpu = thread_cpu_ns() - c0;
+        assert_eq!(
+            lua.assignments, native,
+            "the Lua and Rust pyramids must agree"
+        );
+        eprintln!(
+            "scaling {products} products x {kols} KOLs: {} assignments; lua {:.0} ms wall, {:.0} ms CPU (ctx {:.0} + allocate {:.0} + result {:.0} ms), {:.1} MiB Lua memory ({:.1} MiB ctx); rust {:.0} ms CPU; ratio {:.1}x",
+            native.len(),
+            lua.stats.elapsed.as_secs_f64() * 1000.0,
+            lua_cpu as f64 / 1e6,
+            lua.stats.ctx_build.as_secs_f64() * 1000.0,
+            lua.stats.script.as_secs_f64() * 1000.0,
+            lua.stats.result_read.as_secs_f64() * 1000.0,
+            lua.stats.memory_bytes as f64 / 1048576.0,
+            lua.stats.ctx_memory_bytes as f64 / 1048576.0,
+            rust_cpu as f64 / 1e6,
+            lua_cpu as f64 / rust_cpu.max(1) as f64,
+        );
+    }
+    eprintln!(
+        "scaling limits: memory {} MiB on top of ctx, at most {} assignments, {} s wall clock",
+        big.memory_bytes / 1048576,
+        big.max_assignments,
+        big.wall_clock.as_secs()
+    );
 }
 
 /// Nanoseconds this thread has run on a CPU (Linux `/proc/thread-self/schedstat`; 0 elsewhere).

@@ -458,38 +458,31 @@ pub async fn with_lineups<C: ConnectionTrait>(
     rows: Vec<session::Model>,
     scope: Scope,
 ) -> Result<Vec<Session>, DbErr> {
-    let mut slots = children::load::<session_slot::Entity, _>(
-        db,
-        session_slot::Column::SessionId,
-        session_slot::Column::Position,
-        rows.iter().map(|s| s.id),
-        |s| s.session_id,
-    )
-    .await?;
     let own: Option<Vec<Uuid>> = match scope {
-        Scope::Brand(b) if !slots.is_empty() => Some(brand_contract_ids(db, b).await?),
+        Scope::Brand(b) => Some(brand_contract_ids(db, b).await?),
         _ => None,
     };
-    Ok(rows
-        .into_iter()
-        .map(|s| {
-            let lineup = slots
-                .remove(&s.id)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|slot| {
-                    own.as_ref()
-                        .is_none_or(|own| own.contains(&slot.contract_id))
-                })
-                .map(|slot| LineupSlot {
+    children::attach(
+        db,
+        children::Link::<session_slot::Entity> {
+            parent: session_slot::Column::SessionId,
+            order: session_slot::Column::Position,
+            parent_of: |s| s.session_id,
+        },
+        rows,
+        |s| s.id,
+        |slot| {
+            own.as_ref()
+                .is_none_or(|own| own.contains(&slot.contract_id))
+                .then(|| LineupSlot {
                     product_id: slot.product_id,
                     contract_id: slot.contract_id,
                     position: slot.position as i64,
                     live_price_fen: slot.live_price_fen,
                     units: slot.units,
                 })
-                .collect();
-            to_view(s, lineup)
-        })
-        .collect())
+        },
+        to_view,
+    )
+    .await
 }

@@ -266,30 +266,23 @@ pub async fn with_accounts<C: ConnectionTrait>(
     db: &C,
     rows: Vec<kol::Model>,
 ) -> Result<Vec<Kol>, DbErr> {
-    let mut accounts = children::load::<kol_account::Entity, _>(
+    children::attach(
         db,
-        kol_account::Column::KolId,
-        kol_account::Column::Id,
-        rows.iter().map(|k| k.id),
-        |a| a.kol_id,
+        children::Link::<kol_account::Entity> {
+            parent: kol_account::Column::KolId,
+            order: kol_account::Column::Id,
+            parent_of: |a| a.kol_id,
+        },
+        rows,
+        |k| k.id,
+        |a| {
+            Some(Account {
+                platform: Platform::parse(&a.platform)?,
+                account_id: a.account_id,
+                followers: a.followers,
+            })
+        },
+        to_view,
     )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|k| {
-            let accounts = accounts
-                .remove(&k.id)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|a| {
-                    Some(Account {
-                        platform: Platform::parse(&a.platform)?,
-                        account_id: a.account_id,
-                        followers: a.followers,
-                    })
-                })
-                .collect();
-            to_view(k, accounts)
-        })
-        .collect())
+    .await
 }

@@ -356,29 +356,22 @@ pub async fn with_listings<C: ConnectionTrait>(
     db: &C,
     rows: Vec<product::Model>,
 ) -> Result<Vec<Product>, DbErr> {
-    let mut listings = children::load::<product_listing::Entity, _>(
+    children::attach(
         db,
-        product_listing::Column::ProductId,
-        product_listing::Column::Id,
-        rows.iter().map(|p| p.id),
-        |l| l.product_id,
+        children::Link::<product_listing::Entity> {
+            parent: product_listing::Column::ProductId,
+            order: product_listing::Column::Id,
+            parent_of: |l| l.product_id,
+        },
+        rows,
+        |p| p.id,
+        |l| {
+            Some(Listing {
+                platform: Platform::parse(&l.platform)?,
+                item_id: l.item_id,
+            })
+        },
+        to_view,
     )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|p| {
-            let listings = listings
-                .remove(&p.id)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|l| {
-                    Some(Listing {
-                        platform: Platform::parse(&l.platform)?,
-                        item_id: l.item_id,
-                    })
-                })
-                .collect();
-            to_view(p, listings)
-        })
-        .collect())
+    .await
 }
