@@ -1,7 +1,8 @@
 //! kolhost's Taobao platform plugin: TMC messages consumed over their channel in `poll`
 //! (`taobao.tmc.messages.consume`, confirmed by `taobao.tmc.messages.confirm` once the host has
 //! committed them) and the Taobao Union order pull (`taobao.tbk.sc.order.details.get`, or
-//! `taobao.tbk.order.details.get` without a session). The formats are in
+//! `taobao.tbk.order.details.get` without a session), with `taobao.tbk.relation.refund` for
+//! refunds of settled orders (`refund_tag` 1). The formats are in
 //! `kolhost_platform_formats::taobao`; this is the glue to the host.
 //!
 //! Config: `app_key`, `api_base` (default `https://eco.taobao.com`), `sign_method` (`md5`, the
@@ -11,7 +12,7 @@
 //! as Taobao never sends them). Secrets: `app_secret`, `access_token` (the TOP `session`, sent
 //! when set).
 
-use kolhost_platform_formats::taobao::{self, SignMethod, api, push, tmc};
+use kolhost_platform_formats::taobao::{self, SignMethod, api, push, refund, tmc};
 use kolhost_platform_glue as glue;
 use kolhost_plugin_sdk::host::debug;
 use kolhost_plugin_sdk::platform::*;
@@ -105,6 +106,14 @@ impl Platform for Taobao {
         let req = api::order_request(&creds, &cursor, now);
         let (status, body) = glue::send(req)?;
         let page = api::parse_order_page(status, &body, creds.method()).map_err(glue::to_error)?;
+        // A refund of a settled order (`refund_tag` 1) is only in the relation refund API.
+        if refund::page_has_refund_tag(&body) {
+            let req = refund::request(&creds, cursor.from_ms.div_euclid(1000), now);
+            let (status, body) = glue::send(req)?;
+            let refunds = refund::parse(status, &body).map_err(glue::to_error)?;
+            debug(&format!("{}: {} refunds", refund::METHOD, refunds.len()));
+            events.extend(refunds.into_iter().map(glue::event));
+        }
         debug(&format!(
             "{}: {} events, more: {}",
             creds.method(),

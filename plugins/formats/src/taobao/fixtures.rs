@@ -195,6 +195,30 @@ pub fn tmc_consume_response(messages: &[Value]) -> Vec<u8> {
         .into_bytes()
 }
 
+/// An answer of `taobao.tbk.relation.refund`: `o` refunded `fen` (yuan string) with
+/// `refund_status` (5: success after settlement), completed at `at` (Unix s).
+pub fn relation_refund_response(o: &SampleOrder, fen: i64, refund_status: i64, at: i64) -> Vec<u8> {
+    json!({"tbk_relation_refund_response": {"result": {"data": {
+        "page_no": 1, "page_size": 100, "total_count": 1,
+        "results": {"result_data": [{
+            "tb_trade_parent_id": o.order_id.parse::<u64>().unwrap_or(0),
+            "tb_trade_id": o.sub_order_id.parse::<u64>().unwrap_or(0),
+            "relation_id": o.account_id.parse::<u64>().unwrap_or(0),
+            "refund_fee": yuan(fen),
+            "refund_status": refund_status,
+            "refund_type": 1,
+            "tb_trade_finish_price": yuan(o.paid_fen),
+            "tk_refund_suit_time": format_gmt8(at),
+            "tk_refund_time": format_gmt8(at - 3_600),
+            "earning_time": format_gmt8(o.paid_at + 86_400),
+            "tb_trade_create_time": format_gmt8(o.paid_at - 60),
+            "modified_time": format_gmt8(at),
+        }]}
+    }}, "request_id": "sample-request"}})
+    .to_string()
+    .into_bytes()
+}
+
 /// A successful answer of `taobao.tmc.messages.confirm`.
 pub fn tmc_confirm_response() -> Vec<u8> {
     json!({"tmc_messages_confirm_response": {"is_success": true, "request_id": "sample-request"}})
@@ -232,7 +256,10 @@ pub fn verify_api_request(
         METHOD_SC => {
             get("session")?;
         }
-        METHOD_SELF | super::tmc::METHOD_CONSUME | super::tmc::METHOD_CONFIRM => {}
+        METHOD_SELF
+        | super::tmc::METHOD_CONSUME
+        | super::tmc::METHOD_CONFIRM
+        | super::refund::METHOD => {}
         other => return Err(format!("method {other} is not an order details or TMC API")),
     }
     if get("v")? != "2.0" {

@@ -37,8 +37,10 @@
 //! | 13 void | `order-paid`, `order-refunded` of `alipay_total_price`, refund id `void`, at `modified_time` (`<trade_id>:void`) |
 //! | other | none |
 //!
-//! `refund_tag` = 1 (a rights-protection refund after settlement) adds nothing: its amount is
-//! only in the separate refund API (`taobao.tbk.relation.refund`), which is not pulled.
+//! `refund_tag` = 1 (a rights-protection refund after settlement): its amount is only in the
+//! separate refund API ([`refund`], `taobao.tbk.relation.refund`), which the plugin asks when a
+//! page has such an order; successes (`refund_status` 2, 5) are `order-refunded` without a
+//! refund id, matched by the host to the TMC refund of the same order and amount.
 //! `order-paid` from the pull: order `trade_parent_id`, sub-order `trade_id`, item `item_id`,
 //! account `relation_id` (else none), units `item_num`, paid `alipay_total_price` (yuan string),
 //! commission `total_commission_rate` (percent string), at `tk_paid_time` (GMT+8).
@@ -46,6 +48,7 @@
 pub mod api;
 pub mod fixtures;
 pub mod push;
+pub mod refund;
 mod sign;
 #[cfg(test)]
 mod tests;

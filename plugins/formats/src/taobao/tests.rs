@@ -302,3 +302,56 @@ fn tmc_consume_and_confirm() {
     tmc::parse_confirm(200, &tmc_confirm_response()).unwrap();
     assert!(tmc::parse_confirm(200, &error_response(7, "App Call Limited", "", "")).is_err());
 }
+
+#[test]
+fn relation_refunds_of_settled_orders() {
+    use super::api::Credentials;
+    use super::refund;
+    let o = SampleOrder::new(8);
+    let creds = Credentials {
+        api_base: "http://127.0.0.1:9",
+        app_key: KEY,
+        app_secret: SECRET,
+        session: Some("s"),
+        sign_method: SignMethod::Md5,
+    };
+    let req = refund::request(&creds, 1_716_184_800, 1_716_184_800);
+    let params = verify_api_request(KEY, SECRET, &req.body).unwrap();
+    assert!(params["search_option"].contains("\"search_type\":3"));
+    let events = refund::parse(
+        200,
+        &relation_refund_response(&o, 1_234, 5, o.paid_at + 9 * 86_400),
+    )
+    .unwrap();
+    assert_eq!(events.len(), 1);
+    match &events[0].body {
+        EventBody::OrderRefunded(r) => {
+            assert_eq!(r.platform_order_id, o.order_id);
+            assert_eq!(r.sub_order_id.as_deref(), Some(o.sub_order_id.as_str()));
+            assert_eq!((r.refunded_fen, r.refund_id.as_deref()), (1_234, None));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Created or failed rights protection: nothing refunded.
+    assert!(
+        refund::parse(200, &relation_refund_response(&o, 1, 6, o.paid_at))
+            .unwrap()
+            .is_empty()
+    );
+    let page = order_page_response(
+        super::api::METHOD_SC,
+        &[publisher_order(&o, 3, 1, o.paid_at)],
+        false,
+        "",
+        1,
+    );
+    assert!(refund::page_has_refund_tag(&page));
+    let page = order_page_response(
+        super::api::METHOD_SC,
+        &[publisher_order(&o, 3, 0, o.paid_at)],
+        false,
+        "",
+        1,
+    );
+    assert!(!refund::page_has_refund_tag(&page));
+}
