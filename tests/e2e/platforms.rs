@@ -19,6 +19,7 @@ both_databases!(
     douyin_deliveries_end_to_end,
     douyin_notices_pulls_refunds_and_reconciliation,
     taobao_tmc_is_confirmed_only_after_commit,
+    kuaishou_notice_is_completed_by_the_cps_pull,
     kuaishou_deliveries_end_to_end,
     taobao_deliveries_end_to_end,
     douyin_orders_are_pulled_and_polling_resumes_after_a_restart
@@ -293,7 +294,18 @@ async fn douyin_pull(app: &TestApp, known: Arc<Mutex<Vec<Value>>>) -> Value {
 }
 
 async fn install_staging_douyin(app: &TestApp, addr: &str) {
-    let manifest = std::fs::read_to_string(kolhost::plugins::artifacts::DOUYIN_MANIFEST)
+    install_staging(
+        app,
+        addr,
+        kolhost::plugins::artifacts::DOUYIN_MANIFEST,
+        kolhost::plugins::artifacts::DOUYIN,
+    )
+    .await
+}
+
+/// A bundled component installed as a staging version allowed to reach `addr`.
+async fn install_staging(app: &TestApp, addr: &str, manifest: &str, wasm: &str) {
+    let manifest = std::fs::read_to_string(manifest)
         .unwrap()
         .replace("version = \"1.0.0\"", "version = \"1.0.0-staging\"")
         .replace(
@@ -301,10 +313,10 @@ async fn install_staging_douyin(app: &TestApp, addr: &str) {
             &format!("allowed_hosts = [\"{addr}\", "),
         );
     assert!(manifest.contains(addr), "{manifest}");
-    let component = std::fs::read(kolhost::plugins::artifacts::DOUYIN).unwrap();
+    let component = std::fs::read(wasm).unwrap();
     let form = Form::new()
         .text("manifest", manifest)
-        .part("component", Part::bytes(component).file_name("douyin.wasm"));
+        .part("component", Part::bytes(component).file_name("plugin.wasm"));
     let res = app
         .http
         .post(format!("{}/api/v1/plugins", app.base))
@@ -438,6 +450,8 @@ struct TopMock {
     consumed: Arc<std::sync::atomic::AtomicUsize>,
     fail_confirm: Arc<std::sync::atomic::AtomicBool>,
     fail_orders: Arc<std::sync::atomic::AtomicBool>,
+    /// The relation refund API's answer: (order, refunded fen, completed at).
+    relation: Arc<Mutex<Option<(SampleOrder, i64, i64)>>>,
 }
 
 async fn taobao_pull(app: &TestApp, m: TopMock) -> Value {
@@ -467,6 +481,10 @@ async fn taobao_pull(app: &TestApp, m: TopMock) -> Value {
                 m.confirmed.lock().unwrap().extend(ids);
                 taobao::fixtures::tmc_confirm_response()
             }
+            taobao::refund::METHOD => match m.relation.lock().unwrap().as_ref() {
+                Some((o, fen, at)) => taobao::fixtures::relation_refund_response(o, *fen, 5, *at),
+                None => taobao::fixtures::error_response(15, "no refunds", "", ""),
+            },
             method => {
                 if m.fail_orders.swap(false, SeqCst) {
                     return taobao::fixtures::error_response(520, "Remote service error", "", "");
@@ -966,4 +984,134 @@ async fn taobao_tmc_is_confirmed_only_after_commit(app: &TestApp) {
     let r = poll().await;
     assert!(r["error"].is_null(), "{r}");
     assert_eq!(mock.confirmed.lock().unwrap().len(), 2);
+
+    // 5. The order settles with a rights-protection refund after settlement (refund_tag 1):
+    // its amount comes from the relation refund API, counted once however often it is pulled.
+    let later = o.paid_at + 9 * 86_400;
+    *mock.relation.lock().unwrap() = Some((o.clone(), 1_000, later));
+    mock.known.lock().unwrap()[0] = taobao::fixtures::publisher_order(&o, 3, 1, later);
+    for _ in 0..2 {
+        let r = poll().await;
+        assert!(r["error"].is_null(), "{r}");
+    }
+    let got = find(&orders(app, "").await, &o.order_id).clone();
+    assert_eq!(got["status"], "settled", "{got}");
+    assert_eq!(got["refunded_fen"].as_i64(), Some(9_900 + 1_000), "{got}");
+}
+
+/// Kuaishou's seller message `kwaishop_order_paySuccess` (ids and status, no amount) is a
+/// notice: acknowledged with `{"result":1}`, stored once however often it comes, kept with its
+/// after-sale messages in the status history, and completed and attributed by the CPS pull;
+/// the pull's void (80) refunds it once.
+async fn kuaishou_notice_is_completed_by_the_cps_pull(app: &TestApp) {
+    let o = order(41);
+    let (kol, _, contract) = roster_for(app, "kuaishou", &o).await;
+    let key = kuaishou::fixtures::sample_message_key("e2e");
+    let known: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let list = known.clone();
+    let addr = mock_api(Arc::new(move |query, _body| {
+        if let Err(why) =
+            kuaishou::fixtures::verify_api_request(KEY, "e2e-sign-secret", "ks-token", query)
+        {
+            return kuaishou::fixtures::error_response(28, &why);
+        }
+        kuaishou::fixtures::order_page_response(&list.lock().unwrap(), "nomore")
+    }))
+    .await;
+    install_staging(
+        app,
+        &addr,
+        kolhost::plugins::artifacts::KUAISHOU_MANIFEST,
+        kolhost::plugins::artifacts::KUAISHOU,
+    )
+    .await;
+    configure(
+        app,
+        "kuaishou",
+        json!({"app_key": KEY, "message_private_key": key, "sign_secret": "e2e-sign-secret",
+            "access_token": "ks-token", "api_base": format!("http://{addr}")}),
+    )
+    .await;
+    let pay = kuaishou::fixtures::delivery(
+        &key,
+        &kuaishou::fixtures::seller_order_message(KEY, "ks-pay-1", &o),
+    );
+    for _ in 0..3 {
+        let (status, body) = post(app, "kuaishou", &pay).await;
+        assert_eq!((status, body.as_str()), (200, r#"{"result":1}"#));
+    }
+    let aftersale = kuaishou::fixtures::delivery(
+        &key,
+        &kuaishou::fixtures::aftersale_message(
+            KEY,
+            "ks-as-1",
+            "kwaishop_aftersales_addRefund",
+            &o,
+            5_001,
+            10,
+            o.paid_at * 1000 + 60_000,
+        ),
+    );
+    let (status, _) = post(app, "kuaishou", &aftersale).await;
+    assert_eq!(status, 200);
+    let all = orders(app, "").await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    let got = find(&all, &o.order_id);
+    assert_eq!(got["unattributed_reason"], "awaiting_detail", "{got}");
+
+    let poll = || async {
+        let (status, report) = app
+            .post("/api/v1/plugins/kuaishou/poll", &app.admin, json!({}))
+            .await;
+        assert_eq!(status, 200, "{report}");
+        assert!(report["error"].is_null(), "{report}");
+    };
+    known.lock().unwrap().push(kuaishou::fixtures::order_view(
+        &o,
+        40,
+        o.paid_at * 1000 + 3_600_000,
+    ));
+    poll().await;
+    let all = orders(app, "").await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    let got = find(&all, &o.order_id);
+    assert_eq!(got["attributed"], true, "{got}");
+    assert_eq!(
+        (
+            &got["kol_id"],
+            &got["contract_id"],
+            got["paid_fen"].as_i64()
+        ),
+        (&kol["id"], &contract["id"], Some(o.paid_fen))
+    );
+    assert_eq!(got["platform_status"], "40", "shipped");
+
+    // Voided (80), pulled twice: refunded once, in full.
+    known.lock().unwrap()[0] = kuaishou::fixtures::order_view(&o, 80, o.paid_at * 1000 + 7_200_000);
+    poll().await;
+    poll().await;
+    let (_, detail) = app
+        .get(
+            &format!("/api/v1/orders/{}", got["id"].as_str().unwrap()),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(detail["refunds"].as_array().unwrap().len(), 1, "{detail}");
+    assert_eq!(detail["refunded_fen"].as_i64(), Some(o.paid_fen));
+    let history: Vec<&str> = detail["status_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "kwaishop_order_paySuccess:30",
+            "aftersales_addRefund:5001:10",
+            "40",
+            "80"
+        ],
+        "{detail}"
+    );
 }
