@@ -231,7 +231,7 @@ pub async fn apply<C: ConnectionTrait>(
                 let mut created = false;
                 for sub in subs_named {
                     if let Some(o) = find_order(&mut orders, platform, &n.platform_order_id, sub) {
-                        seen(o, pushed, amount, now);
+                        seen(o, true, amount, now);
                         continue;
                     }
                     created = true;
@@ -278,7 +278,7 @@ pub async fn apply<C: ConnectionTrait>(
                         new: true,
                         dirty: true,
                     };
-                    seen(&mut row, pushed, amount, now);
+                    seen(&mut row, true, amount, now);
                     orders.insert(key.clone(), row);
                     adopt_waiting(
                         &key,
@@ -766,7 +766,9 @@ fn adopt_waiting(
     }
 }
 
-/// Records that a push (or a pull) reported the order, with the amount it said.
+/// Records that a push (or a pull) reported the order, with the amount it said. A notice is
+/// the push channel's word however it arrived (Taobao's TMC messages are consumed in `poll`);
+/// an `order-paid` is the pull's, unless a webhook delivered it (0.1.0 plugins).
 fn seen(o: &mut OrderRow, pushed: bool, amount: Option<i64>, now: DateTime<Utc>) {
     let m = &mut o.model;
     let (at, fen) = if pushed {

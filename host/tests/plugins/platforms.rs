@@ -177,7 +177,10 @@ async fn douyin_push_and_pull() {
     match &parsed.events[0].body {
         EventBody::OrderNotice(n) => {
             assert_eq!(n.platform_order_id, o1.order_id);
-            assert_eq!(n.sub_order_ids, [o1.sub_order_id.clone()]);
+            assert_eq!(
+                n.sub_order_ids.as_slice(),
+                std::slice::from_ref(&o1.sub_order_id)
+            );
             assert_eq!(n.paid_fen, Some(29_900));
             assert_eq!(n.paid_at.as_deref(), Some("2024-05-20T06:00:00Z"));
         }
@@ -493,7 +496,10 @@ async fn taobao_push_and_pull() {
     match &parsed.events[0].body {
         EventBody::OrderNotice(n) => {
             assert_eq!(n.platform_order_id, o1.order_id);
-            assert_eq!(n.sub_order_ids, [o1.sub_order_id.clone()]);
+            assert_eq!(
+                n.sub_order_ids.as_slice(),
+                std::slice::from_ref(&o1.sub_order_id)
+            );
             assert_eq!(n.paid_fen, Some(29_900));
         }
         other => panic!("{other:?}"),
