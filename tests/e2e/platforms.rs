@@ -914,6 +914,20 @@ async fn douyin_notices_pulls_refunds_and_reconciliation(app: &TestApp) {
         .get("/api/v1/reconciliation?platform=douyin", &app.admin)
         .await;
     assert_eq!(status, 400, "{problem}");
+    // Managers may reconcile; a KOL or an integrator may not.
+    let day =
+        "/api/v1/reconciliation?platform=douyin&from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z";
+    let manager = app.token(kolhost::domain::Role::Manager, None).await;
+    let (status, rec) = app.get(day, &manager).await;
+    assert_eq!(status, 200, "{rec}");
+    assert_eq!(rec["counts"]["orders"], 4, "{rec}");
+    let kol_id = Some(uuid::Uuid::parse_str(kol["id"].as_str().unwrap()).unwrap());
+    let kol_token = app.token(kolhost::domain::Role::Kol, kol_id).await;
+    let (status, problem) = app.get(day, &kol_token).await;
+    assert_eq!(status, 403, "{problem}");
+    let integrator = app.token(kolhost::domain::Role::Integrator, None).await;
+    let (status, problem) = app.get(day, &integrator).await;
+    assert_eq!(status, 403, "{problem}");
 }
 
 /// TMC is consumed in `poll` and confirmed only after the page is committed: an outage before
