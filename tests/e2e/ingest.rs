@@ -1,8 +1,10 @@
 //! Order ingestion through `/webhooks/{platform}`: durable, deduplicated, attributed.
 //!
-//! These tests drive the pipeline with the example platform plugin (Douyin-style push:
-//! `event-sign = md5(app_key + body + app_secret)`, tag 101 paid, 206 refunded) installed as
-//! the `douyin` plugin; the bundled platform plugins have their own tests (`platforms.rs`).
+//! These tests drive the pipeline with a `kolhost:plugin@0.1.0` component (`plugins/tests/
+//! legacy-v010`, Douyin-style push: `event-sign = md5(app_key + body + app_secret)`, tag 101 a
+//! complete paid order, 206 refunded) installed as the `douyin` plugin, so they also show that
+//! a 0.1.0 component still serves through the host's adapter. The bundled platform plugins
+//! (0.2.0, order notices completed by pulls) have their own tests (`platforms.rs`).
 
 use kolhost::domain::Role;
 use kolhost_e2e::{TestApp, both_databases};
@@ -25,10 +27,10 @@ const SECRET: &str = "test-app-secret";
 /// 2026-11-24T12:30:00Z, inside the session below.
 const PAY_TIME: i64 = 1_795_523_400;
 
-/// The example platform plugin installed as `douyin`, configured with a test key and secret.
+/// The 0.1.0 test plugin installed as `douyin`, configured with a test key and secret.
 async fn install_douyin(app: &TestApp) {
     let manifest = "name = \"douyin\"\nversion = \"1.0.0\"\nworld = \"platform\"\ngrants = [\"log\", \"config\"]\n";
-    let component = std::fs::read(kolhost::plugins::artifacts::EXAMPLE_PLATFORM).expect("built");
+    let component = std::fs::read(kolhost::plugins::artifacts::LEGACY_V010).expect("built");
     let form = Form::new()
         .text("manifest", manifest)
         .part("component", Part::bytes(component).file_name("douyin.wasm"));

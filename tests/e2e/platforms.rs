@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 
 both_databases!(
     douyin_deliveries_end_to_end,
+    douyin_notices_pulls_refunds_and_reconciliation,
+    taobao_tmc_is_confirmed_only_after_commit,
+    kuaishou_notice_is_completed_by_the_cps_pull,
     kuaishou_deliveries_end_to_end,
     taobao_deliveries_end_to_end,
     douyin_orders_are_pulled_and_polling_resumes_after_a_restart
@@ -117,6 +120,32 @@ struct Case {
     truncated: Box<dyn Fn(&SampleOrder) -> SignedDelivery + Send + Sync>,
     /// Whether the platform's push names the KOL (Taobao's trade messages do not).
     names_kol: bool,
+    /// For a platform whose push is only a notice (Douyin): the pull that completes an order.
+    pull: Option<Pull>,
+}
+
+/// A mock open API's order list and the plugin that pulls it: `complete(o)` puts `o` in the
+/// list and polls, which completes (and attributes) the order a notice announced.
+#[derive(Clone)]
+struct Pull {
+    platform: &'static str,
+    known: Arc<Mutex<Vec<Value>>>,
+    make: fn(&SampleOrder) -> Value,
+}
+
+impl Pull {
+    async fn complete(&self, app: &TestApp, o: &SampleOrder) {
+        self.known.lock().unwrap().push((self.make)(o));
+        let (status, report) = app
+            .post(
+                &format!("/api/v1/plugins/{}/poll", self.platform),
+                &app.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{report}");
+        assert!(report["error"].is_null(), "{report}");
+    }
 }
 
 async fn run(app: &TestApp, case: Case, config: Value) {
@@ -130,8 +159,19 @@ async fn run(app: &TestApp, case: Case, config: Value) {
         let (status, body) = post(app, p, &(case.paid)(&o, 1)).await;
         assert_eq!((status, body.as_str()), (200, case.reply), "{p}");
     }
-    let all = orders(app, "").await;
+    let mut all = orders(app, "").await;
     assert_eq!(all.len(), 1, "{p}: {all:?}");
+    if let Some(pull) = &case.pull {
+        // A notice: stored once, awaiting its detail; the pull completes the same order.
+        let got = find(&all, &o.order_id);
+        assert_eq!(got["awaiting_detail"], true, "{p}: {got}");
+        assert_eq!(got["unattributed_reason"], "awaiting_detail", "{p}: {got}");
+        assert_eq!(got["paid_fen"].as_i64(), Some(o.paid_fen), "{p}: {got}");
+        pull.complete(app, &o).await;
+        all = orders(app, "").await;
+        assert_eq!(all.len(), 1, "{p}: push then pull is one order: {all:?}");
+        assert_eq!(find(&all, &o.order_id)["awaiting_detail"], false);
+    }
     let got = find(&all, &o.order_id);
     assert_eq!(
         (got["paid_fen"].as_i64(), got["units"].as_i64()),
@@ -223,21 +263,87 @@ async fn run(app: &TestApp, case: Case, config: Value) {
     stranger.room_id = "550000001".into();
     let (status, _) = post(app, p, &(case.paid)(&stranger, 6)).await;
     assert_eq!(status, 200, "{p}");
+    if let Some(pull) = &case.pull {
+        pull.complete(app, &stranger).await;
+    }
     let un = orders(app, "?attributed=false").await;
     let s = find(&un, &stranger.order_id);
     let reason = s["unattributed_reason"].as_str().unwrap();
     assert!(reason.contains("no product lists"), "{p}: {reason}");
 }
 
+/// A mock of the Buyin MCN order list answering the orders in `known` (one page), and the
+/// bundled douyin component installed as a staging version allowed to reach it; answers the
+/// config that points the plugin at it.
+async fn douyin_pull(app: &TestApp, known: Arc<Mutex<Vec<Value>>>) -> Value {
+    let addr = mock_api(Arc::new(move |query, body| {
+        let param = match douyin::fixtures::verify_api_request(KEY, SECRET, query, body) {
+            Ok(p) => p,
+            Err(why) => {
+                return douyin::fixtures::error_response(40004, "isv.signature-invalid", &why);
+            }
+        };
+        match param["cursor"].as_str().unwrap_or("0") {
+            "0" => douyin::fixtures::order_page_response(&known.lock().unwrap(), "end"),
+            _ => douyin::fixtures::order_page_response(&[], "end"),
+        }
+    }))
+    .await;
+    install_staging_douyin(app, &addr).await;
+    json!({"app_key": KEY, "app_secret": SECRET, "api_base": format!("http://{addr}")})
+}
+
+async fn install_staging_douyin(app: &TestApp, addr: &str) {
+    install_staging(
+        app,
+        addr,
+        kolhost::plugins::artifacts::DOUYIN_MANIFEST,
+        kolhost::plugins::artifacts::DOUYIN,
+    )
+    .await
+}
+
+/// A bundled component installed as a staging version allowed to reach `addr`.
+async fn install_staging(app: &TestApp, addr: &str, manifest: &str, wasm: &str) {
+    let manifest = std::fs::read_to_string(manifest)
+        .unwrap()
+        .replace("version = \"1.0.0\"", "version = \"1.0.0-staging\"")
+        .replace(
+            "allowed_hosts = [",
+            &format!("allowed_hosts = [\"{addr}\", "),
+        );
+    assert!(manifest.contains(addr), "{manifest}");
+    let component = std::fs::read(wasm).unwrap();
+    let form = Form::new()
+        .text("manifest", manifest)
+        .part("component", Part::bytes(component).file_name("plugin.wasm"));
+    let res = app
+        .http
+        .post(format!("{}/api/v1/plugins", app.base))
+        .bearer_auth(&app.admin)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+}
+
+fn mcn_paid(o: &SampleOrder) -> Value {
+    douyin::fixtures::mcn_order(o, "PAY_SUCC", o.paid_at)
+}
+
 async fn douyin_deliveries_end_to_end(app: &TestApp) {
+    let known: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let config = douyin_pull(app, known.clone()).await;
     let case = Case {
         platform: "douyin",
         reply: r#"{"code":0,"msg":"success"}"#,
+        // Tag 101 exactly as Douyin pushes it: no product, author, room or units.
         paid: Box::new(|o, n| {
             douyin::fixtures::delivery(
                 KEY,
                 SECRET,
-                &[douyin::fixtures::paid_message(&format!("dy-{n}"), o)],
+                &[douyin::fixtures::public_paid_message(&format!("dy-{n}"), o)],
             )
         }),
         refund: Box::new(|o, n, fen| {
@@ -269,8 +375,13 @@ async fn douyin_deliveries_end_to_end(app: &TestApp) {
             douyin::fixtures::signed(KEY, SECRET, truncate(&whole))
         }),
         names_kol: true,
+        pull: Some(Pull {
+            platform: "douyin",
+            known,
+            make: mcn_paid,
+        }),
     };
-    run(app, case, json!({"app_key": KEY, "app_secret": SECRET})).await;
+    run(app, case, config).await;
 }
 
 async fn kuaishou_deliveries_end_to_end(app: &TestApp) {
@@ -317,6 +428,7 @@ async fn kuaishou_deliveries_end_to_end(app: &TestApp) {
             kuaishou::fixtures::encrypted(&k4, &plain.as_bytes()[..plain.len() / 2])
         }),
         names_kol: true,
+        pull: None,
     };
     run(
         app,
@@ -326,7 +438,100 @@ async fn kuaishou_deliveries_end_to_end(app: &TestApp) {
     .await;
 }
 
+/// A mock TOP gateway: the Union order details answer `known` (one page); TMC consume answers
+/// the messages in `tmc` not yet confirmed; confirm removes them (and answers an error while
+/// `fail_confirm` is set, once). The bundled taobao component is installed as a staging version
+/// allowed to reach it; answers the config pointing the plugin at it.
+#[derive(Clone, Default)]
+struct TopMock {
+    known: Arc<Mutex<Vec<Value>>>,
+    tmc: Arc<Mutex<Vec<Value>>>,
+    confirmed: Arc<Mutex<Vec<String>>>,
+    consumed: Arc<std::sync::atomic::AtomicUsize>,
+    fail_confirm: Arc<std::sync::atomic::AtomicBool>,
+    fail_orders: Arc<std::sync::atomic::AtomicBool>,
+    /// The relation refund API's answer: (order, refunded fen, completed at).
+    relation: Arc<Mutex<Option<(SampleOrder, i64, i64)>>>,
+}
+
+async fn taobao_pull(app: &TestApp, m: TopMock) -> Value {
+    use std::sync::atomic::Ordering::SeqCst;
+    let addr = mock_api(Arc::new(move |_query, body| {
+        let params = match taobao::fixtures::verify_api_request(KEY, SECRET, body) {
+            Ok(p) => p,
+            Err(why) => return taobao::fixtures::error_response(25, "Invalid signature", "", &why),
+        };
+        match params["method"].as_str() {
+            taobao::tmc::METHOD_CONSUME => {
+                m.consumed.fetch_add(1, SeqCst);
+                taobao::fixtures::tmc_consume_response(&m.tmc.lock().unwrap())
+            }
+            taobao::tmc::METHOD_CONFIRM => {
+                if m.fail_confirm.swap(false, SeqCst) {
+                    return taobao::fixtures::error_response(520, "Remote service error", "", "");
+                }
+                let ids: Vec<String> = params["s_message_ids"]
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect();
+                m.tmc
+                    .lock()
+                    .unwrap()
+                    .retain(|msg| !ids.contains(&msg["id"].to_string()));
+                m.confirmed.lock().unwrap().extend(ids);
+                taobao::fixtures::tmc_confirm_response()
+            }
+            taobao::refund::METHOD => match m.relation.lock().unwrap().as_ref() {
+                Some((o, fen, at)) => taobao::fixtures::relation_refund_response(o, *fen, 5, *at),
+                None => taobao::fixtures::error_response(15, "no refunds", "", ""),
+            },
+            method => {
+                if m.fail_orders.swap(false, SeqCst) {
+                    return taobao::fixtures::error_response(520, "Remote service error", "", "");
+                }
+                taobao::fixtures::order_page_response(
+                    method,
+                    &m.known.lock().unwrap(),
+                    false,
+                    "",
+                    1,
+                )
+            }
+        }
+    }))
+    .await;
+    let manifest = std::fs::read_to_string(kolhost::plugins::artifacts::TAOBAO_MANIFEST)
+        .unwrap()
+        .replace("version = \"1.0.0\"", "version = \"1.0.0-staging\"")
+        .replace(
+            "allowed_hosts = [",
+            &format!("allowed_hosts = [\"{addr}\", "),
+        );
+    let component = std::fs::read(kolhost::plugins::artifacts::TAOBAO).unwrap();
+    let form = Form::new()
+        .text("manifest", manifest)
+        .part("component", Part::bytes(component).file_name("taobao.wasm"));
+    let res = app
+        .http
+        .post(format!("{}/api/v1/plugins", app.base))
+        .bearer_auth(&app.admin)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    json!({"app_key": KEY, "app_secret": SECRET, "api_base": format!("http://{addr}")})
+}
+
+fn union_paid(o: &SampleOrder) -> Value {
+    taobao::fixtures::publisher_order(o, 12, 0, o.paid_at)
+}
+
 async fn taobao_deliveries_end_to_end(app: &TestApp) {
+    let mock = TopMock::default();
+    let mut config = taobao_pull(app, mock.clone()).await;
+    // The HTTP deliveries come from an agency's own relay: Taobao itself never POSTs TMC.
+    config["mode"] = json!("tmc_http_relay");
     let md5 = taobao::SignMethod::Md5;
     let case = Case {
         platform: "taobao",
@@ -374,9 +579,15 @@ async fn taobao_deliveries_end_to_end(app: &TestApp) {
             );
             taobao::fixtures::signed(KEY, SECRET, md5, truncate(&whole), o.paid_at)
         }),
-        names_kol: false,
+        // The trade message names no KOL; the Union pull that completes it does.
+        names_kol: true,
+        pull: Some(Pull {
+            platform: "taobao",
+            known: mock.known.clone(),
+            make: union_paid,
+        }),
     };
-    run(app, case, json!({"app_key": KEY, "app_secret": SECRET})).await;
+    run(app, case, config).await;
 }
 
 type Answer = Arc<dyn Fn(&str, &[u8]) -> Vec<u8> + Send + Sync>;
@@ -530,4 +741,391 @@ async fn douyin_orders_are_pulled_and_polling_resumes_after_a_restart(app: &Test
     .await;
     assert_eq!(third.new_events + fourth.new_events, 0);
     assert_eq!(orders(app, "").await.len(), 3);
+}
+
+async fn order_detail(app: &TestApp, id: &Value) -> Value {
+    let (status, v) = app
+        .get(
+            &format!("/api/v1/orders/{}", id.as_str().unwrap()),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
+fn notice(msg_id: &str, o: &SampleOrder) -> SignedDelivery {
+    douyin::fixtures::delivery(
+        KEY,
+        SECRET,
+        &[douyin::fixtures::public_paid_message(msg_id, o)],
+    )
+}
+
+/// Douyin pushes notices and pulls details: pull before push, redelivery, a refund reported by
+/// push (twice) and by pull, partial refunds beyond the paid amount, the status history, and
+/// the reconciliation of what push and pull each saw.
+async fn douyin_notices_pulls_refunds_and_reconciliation(app: &TestApp) {
+    let known: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let config = douyin_pull(app, known.clone()).await;
+    let (a, b, c, d) = (order(21), order(22), order(23), order(24));
+    let (kol, _, contract) = roster_for(app, "douyin", &b).await;
+    configure(app, "douyin", config).await;
+    let pull = Pull {
+        platform: "douyin",
+        known: known.clone(),
+        make: mcn_paid,
+    };
+    let reply = r#"{"code":0,"msg":"success"}"#;
+
+    // Pull before push, then the notice delivered twice and once more under a new msg_id:
+    // one order, attributed by the pull, seen by both channels.
+    pull.complete(app, &b).await;
+    for msg in ["n-b", "n-b", "n-b-again"] {
+        let (status, body) = post(app, "douyin", &notice(msg, &b)).await;
+        assert_eq!((status, body.as_str()), (200, reply));
+    }
+    let all = orders(app, "").await;
+    assert_eq!(
+        all.iter()
+            .filter(|o| o["platform_order_id"] == b.order_id)
+            .count(),
+        1,
+        "{all:?}"
+    );
+    let got = find(&all, &b.order_id);
+    assert_eq!(got["attributed"], true, "{got}");
+    assert_eq!(
+        (&got["kol_id"], &got["contract_id"]),
+        (&kol["id"], &contract["id"])
+    );
+    assert_eq!(got["awaiting_detail"], false);
+
+    // a: pushed, never pulled. c: pulled, never pushed. d: push and pull disagree on the amount.
+    let (status, _) = post(app, "douyin", &notice("n-a", &a)).await;
+    assert_eq!(status, 200);
+    pull.complete(app, &c).await;
+    let mut d_pushed = d.clone();
+    d_pushed.paid_fen += 100;
+    let (status, _) = post(app, "douyin", &notice("n-d", &d_pushed)).await;
+    assert_eq!(status, 200);
+    pull.complete(app, &d).await;
+    let all = orders(app, "").await;
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(
+        find(&all, &a.order_id)["unattributed_reason"],
+        "awaiting_detail"
+    );
+    assert_eq!(
+        find(&all, &d.order_id)["paid_fen"].as_i64(),
+        Some(d.paid_fen),
+        "the pull's amount is the order's"
+    );
+
+    // b refunded in full: pushed (tag 206), redelivered under a new msg_id, and pulled
+    // (flow_point REFUND, no after-sale id): one refund.
+    let at = b.paid_at + 3_600;
+    for msg in ["r-b1", "r-b2"] {
+        let d = douyin::fixtures::delivery(
+            KEY,
+            SECRET,
+            &[douyin::fixtures::refund_message(
+                msg, &b, "8001", b.paid_fen, at,
+            )],
+        );
+        let (status, body) = post(app, "douyin", &d).await;
+        assert_eq!((status, body.as_str()), (200, reply));
+    }
+    known
+        .lock()
+        .unwrap()
+        .push(douyin::fixtures::mcn_order(&b, "REFUND", at));
+    pull.complete(app, &c).await;
+    let b_row = find(&orders(app, "").await, &b.order_id).clone();
+    let detail = order_detail(app, &b_row["id"]).await;
+    assert_eq!(
+        detail["refunds"].as_array().unwrap().len(),
+        1,
+        "one refund: {detail}"
+    );
+    assert_eq!(detail["refunded_fen"].as_i64(), Some(b.paid_fen));
+    assert_eq!(detail["status"], "refunded");
+
+    // Two partial refunds of a with their own after-sale ids add up to more than was paid:
+    // both kept, the order refunded only up to what was paid.
+    let d2 = douyin::fixtures::delivery(
+        KEY,
+        SECRET,
+        &[
+            douyin::fixtures::refund_message("r-a1", &a, "8002", a.paid_fen - 100, at),
+            douyin::fixtures::refund_message("r-a2", &a, "8003", 200, at + 60),
+            douyin::fixtures::status_message("s-a", "102", &a, at + 120),
+        ],
+    );
+    let (status, _) = post(app, "douyin", &d2).await;
+    assert_eq!(status, 200);
+    let a_row = find(&orders(app, "").await, &a.order_id).clone();
+    let detail = order_detail(app, &a_row["id"]).await;
+    assert_eq!(detail["refunds"].as_array().unwrap().len(), 2, "{detail}");
+    assert_eq!(detail["refunded_fen"].as_i64(), Some(a.paid_fen));
+    assert_eq!(detail["net_fen"].as_i64(), Some(0));
+    // The status history: 101 (paid), 206 twice, 102 (shipped), in arrival order.
+    let history: Vec<&str> = detail["status_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["101", "206", "206", "102"], "{detail}");
+    assert_eq!(detail["platform_status"], "102");
+
+    // Reconciliation of the day: a pushed only, c pulled only, d's amounts differ.
+    let (status, rec) = app
+        .get(
+            "/api/v1/reconciliation?platform=douyin&from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z",
+            &app.admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{rec}");
+    assert_eq!(rec["counts"]["orders"], 4, "{rec}");
+    assert_eq!(rec["counts"]["pushed_not_pulled"], 1, "{rec}");
+    assert_eq!(rec["counts"]["pulled_not_pushed"], 1, "{rec}");
+    assert_eq!(rec["counts"]["amount_mismatches"], 1, "{rec}");
+    assert_eq!(rec["pushed_not_pulled"][0]["platform_order_id"], a.order_id);
+    assert_eq!(rec["pulled_not_pushed"][0]["platform_order_id"], c.order_id);
+    assert_eq!(rec["amount_mismatches"][0]["platform_order_id"], d.order_id);
+    assert_eq!(rec["amount_mismatches"][0]["difference_fen"], -100);
+    // Another day has nothing; a window backwards is refused and changes nothing.
+    let (_, empty) = app
+        .get(
+            "/api/v1/reconciliation?platform=douyin&from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z",
+            &app.admin,
+        )
+        .await;
+    assert_eq!(empty["counts"]["orders"], 0, "{empty}");
+    let (status, problem) = app
+        .get(
+            "/api/v1/reconciliation?platform=douyin&from=2026-11-25T00:00:00Z&to=2026-11-24T00:00:00Z",
+            &app.admin,
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    let (status, problem) = app
+        .get("/api/v1/reconciliation?platform=douyin", &app.admin)
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    // Managers may reconcile; a KOL or an integrator may not.
+    let day =
+        "/api/v1/reconciliation?platform=douyin&from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z";
+    let manager = app.token(kolhost::domain::Role::Manager, None).await;
+    let (status, rec) = app.get(day, &manager).await;
+    assert_eq!(status, 200, "{rec}");
+    assert_eq!(rec["counts"]["orders"], 4, "{rec}");
+    let kol_id = Some(uuid::Uuid::parse_str(kol["id"].as_str().unwrap()).unwrap());
+    let kol_token = app.token(kolhost::domain::Role::Kol, kol_id).await;
+    let (status, problem) = app.get(day, &kol_token).await;
+    assert_eq!(status, 403, "{problem}");
+    let integrator = app.token(kolhost::domain::Role::Integrator, None).await;
+    let (status, problem) = app.get(day, &integrator).await;
+    assert_eq!(status, 403, "{problem}");
+}
+
+/// TMC is consumed in `poll` and confirmed only after the page is committed: an outage before
+/// the commit and a failure between commit and confirm (what a crash there leaves) both end with
+/// the messages delivered again, applied once, and confirmed.
+async fn taobao_tmc_is_confirmed_only_after_commit(app: &TestApp) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let o = order(31);
+    roster_for(app, "taobao", &o).await;
+    let mock = TopMock::default();
+    let mut config = taobao_pull(app, mock.clone()).await;
+    config["tmc_group"] = json!("default");
+    configure(app, "taobao", config).await;
+    mock.tmc.lock().unwrap().extend([
+        taobao::fixtures::buyer_pay(601, &o),
+        taobao::fixtures::refund_success(602, &o, "rf-601", 9_900, o.paid_at + 600),
+    ]);
+    mock.known.lock().unwrap().push(union_paid(&o));
+    let poll = || async {
+        let (status, report) = app
+            .post("/api/v1/plugins/taobao/poll", &app.admin, json!({}))
+            .await;
+        assert_eq!(status, 200, "{report}");
+        report
+    };
+
+    // 1. Consumed, then the Union API fails: nothing committed, nothing confirmed.
+    mock.fail_orders.store(true, SeqCst);
+    let r = poll().await;
+    assert!(r["error"].is_string(), "{r}");
+    assert_eq!(mock.consumed.load(SeqCst), 1);
+    assert!(orders(app, "").await.is_empty());
+    assert!(mock.confirmed.lock().unwrap().is_empty());
+
+    // 2. Committed, then confirming fails (as a crash right after the commit would leave it).
+    mock.fail_confirm.store(true, SeqCst);
+    let r = poll().await;
+    assert!(r["error"].as_str().unwrap_or("").contains("confirm"), "{r}");
+    assert!(mock.confirmed.lock().unwrap().is_empty());
+    let all = orders(app, "").await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    let got = find(&all, &o.order_id);
+    assert_eq!(
+        got["attributed"], true,
+        "the Union order completed the notice: {got}"
+    );
+    assert_eq!(got["refunded_fen"].as_i64(), Some(9_900));
+
+    // 3. TMC delivers the unconfirmed messages again: counted once, then confirmed.
+    let r = poll().await;
+    assert!(r["error"].is_null(), "{r}");
+    assert_eq!(r["new_events"], 0, "{r}");
+    assert_eq!(*mock.confirmed.lock().unwrap(), ["601", "602"]);
+    assert!(mock.tmc.lock().unwrap().is_empty());
+    let all = orders(app, "").await;
+    assert_eq!(all.len(), 1);
+    let got = find(&all, &o.order_id);
+    assert_eq!(got["refunded_fen"].as_i64(), Some(9_900), "{got}");
+    let (_, detail) = app
+        .get(
+            &format!("/api/v1/orders/{}", got["id"].as_str().unwrap()),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(detail["refunds"].as_array().unwrap().len(), 1, "{detail}");
+
+    // 4. Nothing left: nothing confirmed again.
+    let r = poll().await;
+    assert!(r["error"].is_null(), "{r}");
+    assert_eq!(mock.confirmed.lock().unwrap().len(), 2);
+
+    // 5. The order settles with a rights-protection refund after settlement (refund_tag 1):
+    // its amount comes from the relation refund API, counted once however often it is pulled.
+    let later = o.paid_at + 9 * 86_400;
+    *mock.relation.lock().unwrap() = Some((o.clone(), 1_000, later));
+    mock.known.lock().unwrap()[0] = taobao::fixtures::publisher_order(&o, 3, 1, later);
+    for _ in 0..2 {
+        let r = poll().await;
+        assert!(r["error"].is_null(), "{r}");
+    }
+    let got = find(&orders(app, "").await, &o.order_id).clone();
+    assert_eq!(got["status"], "settled", "{got}");
+    assert_eq!(got["refunded_fen"].as_i64(), Some(9_900 + 1_000), "{got}");
+}
+
+/// Kuaishou's seller message `kwaishop_order_paySuccess` (ids and status, no amount) is a
+/// notice: acknowledged with `{"result":1}`, stored once however often it comes, kept with its
+/// after-sale messages in the status history, and completed and attributed by the CPS pull;
+/// the pull's void (80) refunds it once.
+async fn kuaishou_notice_is_completed_by_the_cps_pull(app: &TestApp) {
+    let o = order(41);
+    let (kol, _, contract) = roster_for(app, "kuaishou", &o).await;
+    let key = kuaishou::fixtures::sample_message_key("e2e");
+    let known: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let list = known.clone();
+    let addr = mock_api(Arc::new(move |query, _body| {
+        if let Err(why) =
+            kuaishou::fixtures::verify_api_request(KEY, "e2e-sign-secret", "ks-token", query)
+        {
+            return kuaishou::fixtures::error_response(28, &why);
+        }
+        kuaishou::fixtures::order_page_response(&list.lock().unwrap(), "nomore")
+    }))
+    .await;
+    install_staging(
+        app,
+        &addr,
+        kolhost::plugins::artifacts::KUAISHOU_MANIFEST,
+        kolhost::plugins::artifacts::KUAISHOU,
+    )
+    .await;
+    configure(
+        app,
+        "kuaishou",
+        json!({"app_key": KEY, "message_private_key": key, "sign_secret": "e2e-sign-secret",
+            "access_token": "ks-token", "api_base": format!("http://{addr}")}),
+    )
+    .await;
+    let pay = kuaishou::fixtures::delivery(
+        &key,
+        &kuaishou::fixtures::seller_order_message(KEY, "ks-pay-1", &o),
+    );
+    for _ in 0..3 {
+        let (status, body) = post(app, "kuaishou", &pay).await;
+        assert_eq!((status, body.as_str()), (200, r#"{"result":1}"#));
+    }
+    let aftersale = kuaishou::fixtures::delivery(
+        &key,
+        &kuaishou::fixtures::aftersale_message(
+            KEY,
+            "ks-as-1",
+            "kwaishop_aftersales_addRefund",
+            &o,
+            5_001,
+            10,
+            o.paid_at * 1000 + 60_000,
+        ),
+    );
+    let (status, _) = post(app, "kuaishou", &aftersale).await;
+    assert_eq!(status, 200);
+    let all = orders(app, "").await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    let got = find(&all, &o.order_id);
+    assert_eq!(got["unattributed_reason"], "awaiting_detail", "{got}");
+
+    let poll = || async {
+        let (status, report) = app
+            .post("/api/v1/plugins/kuaishou/poll", &app.admin, json!({}))
+            .await;
+        assert_eq!(status, 200, "{report}");
+        assert!(report["error"].is_null(), "{report}");
+    };
+    known.lock().unwrap().push(kuaishou::fixtures::order_view(
+        &o,
+        40,
+        o.paid_at * 1000 + 3_600_000,
+    ));
+    poll().await;
+    let all = orders(app, "").await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    let got = find(&all, &o.order_id);
+    assert_eq!(got["attributed"], true, "{got}");
+    assert_eq!(
+        (
+            &got["kol_id"],
+            &got["contract_id"],
+            got["paid_fen"].as_i64()
+        ),
+        (&kol["id"], &contract["id"], Some(o.paid_fen))
+    );
+    assert_eq!(got["platform_status"], "40", "shipped");
+
+    // Voided (80), pulled twice: refunded once, in full.
+    known.lock().unwrap()[0] = kuaishou::fixtures::order_view(&o, 80, o.paid_at * 1000 + 7_200_000);
+    poll().await;
+    poll().await;
+    let (_, detail) = app
+        .get(
+            &format!("/api/v1/orders/{}", got["id"].as_str().unwrap()),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(detail["refunds"].as_array().unwrap().len(), 1, "{detail}");
+    assert_eq!(detail["refunded_fen"].as_i64(), Some(o.paid_fen));
+    let history: Vec<&str> = detail["status_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "kwaishop_order_paySuccess:30",
+            "aftersales_addRefund:5001:10",
+            "40",
+            "80"
+        ],
+        "{detail}"
+    );
 }

@@ -133,6 +133,7 @@ async fn order(app: &TestApp, d: &Deal, paid: i64, refunded: i64, settled_at: &s
         unattributed_reason: Set(None),
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
+        ..Default::default()
     }
     .insert(&app.db)
     .await

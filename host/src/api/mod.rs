@@ -14,6 +14,7 @@ pub mod orders;
 pub mod pagination;
 pub mod plugins;
 pub mod products;
+pub mod reconciliation;
 pub mod reports;
 pub mod scripts;
 pub mod sessions;
@@ -63,6 +64,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(settlements::router())
         .merge(reports::router())
+        .merge(reconciliation::router())
         .merge(compliance::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

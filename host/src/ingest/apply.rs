@@ -20,8 +20,17 @@ use super::attribution::{Attributor, OrderFacts};
 use super::batch::{Committed, Source, Submission};
 use super::events::{NormalBody, NormalEvent, Paid};
 use crate::store::entities::{
-    live_stat, order, order_refund, platform_event, poll_cursor, session, webhook_delivery,
+    live_stat, order, order_refund, order_status, platform_event, poll_cursor, session,
+    webhook_delivery,
 };
+
+/// What `unattributed_reason` says of an order stored from a push notice, until a pull (or a
+/// detail call) brings its item, account, room and units.
+pub const AWAITING_DETAIL: &str = "awaiting_detail";
+
+/// Two reports of a refund of the same order and amount, one of them without the platform's
+/// refund id, within this much of each other are the same refund (a push and a pull of it).
+pub const REFUND_WINDOW: chrono::Duration = chrono::Duration::hours(48);
 
 /// Rows per multi-row INSERT: keeps every statement under SQLite's bound-parameter limit.
 const INSERT_CHUNK: usize = 200;
@@ -90,6 +99,9 @@ pub async fn apply<C: ConnectionTrait>(
             if !sub.is_empty() {
                 ids.insert(sub); // the alliance APIs name a sub-order by its own id
             }
+            if let NormalBody::OrderNotice(n) = &e.body {
+                ids.extend(n.sub_order_ids.iter().map(String::as_str));
+            }
         }
     }
     let mut orders: HashMap<OrderKey, OrderRow> = HashMap::new();
@@ -123,12 +135,19 @@ pub async fn apply<C: ConnectionTrait>(
                     dirty: false,
                 });
             }
-            for r in order_refund::Entity::find()
+            let mut found_refunds = order_refund::Entity::find()
                 .filter(order_refund::Column::Platform.eq(*platform))
                 .filter(order_refund::Column::PlatformOrderId.is_in(chunk.iter().copied()))
                 .all(db)
-                .await?
-            {
+                .await?;
+            found_refunds.extend(
+                order_refund::Entity::find()
+                    .filter(order_refund::Column::Platform.eq(*platform))
+                    .filter(order_refund::Column::SubOrderId.is_in(chunk.iter().copied()))
+                    .all(db)
+                    .await?,
+            );
+            for r in found_refunds {
                 let k = (
                     r.platform.clone(),
                     r.platform_order_id.clone(),
@@ -155,6 +174,28 @@ pub async fn apply<C: ConnectionTrait>(
         }
     }
 
+    // Refunds already linked to the loaded orders under other ids (a push names the parent
+    // order, the alliance pull the sub-order).
+    let loaded_ids: Vec<Uuid> = orders.values().map(|o| o.model.id).collect();
+    for chunk in loaded_ids.chunks(500) {
+        for r in order_refund::Entity::find()
+            .filter(order_refund::Column::OrderId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            let k = (
+                r.platform.clone(),
+                r.platform_order_id.clone(),
+                r.refund_id.clone(),
+            );
+            refunds.entry(k).or_insert(RefundRow {
+                model: r,
+                new: false,
+                dirty: false,
+            });
+        }
+    }
+
     // 3. Attribute the new orders, all at once.
     let paid_facts: Vec<OrderFacts> = fresh
         .iter()
@@ -168,21 +209,133 @@ pub async fn apply<C: ConnectionTrait>(
     // 4. Apply the new events in arrival order.
     let mut event_rows: Vec<platform_event::ActiveModel> = Vec::with_capacity(fresh.len());
     let mut stats_rows: Vec<live_stat::ActiveModel> = Vec::new();
+    let mut history_rows: Vec<order_status::ActiveModel> = Vec::new();
     let mut settled_later: Vec<(String, String)> = Vec::new(); // waiting settlements now applied
     for (i, e) in &fresh {
         let s = &subs[*i];
         let platform = s.platform.as_str();
+        let pushed = matches!(s.source, Source::Webhook(_));
         let outcome = match &e.body {
+            NormalBody::OrderNotice(n) => {
+                let subs_named: Vec<&str> = if n.sub_order_ids.is_empty() {
+                    vec![""]
+                } else {
+                    n.sub_order_ids.iter().map(String::as_str).collect()
+                };
+                // A parent order's amount is known per sub-order only when there is one.
+                let amount = if subs_named.len() == 1 {
+                    n.paid_fen
+                } else {
+                    None
+                };
+                let mut created = false;
+                for sub in subs_named {
+                    if let Some(o) = find_order(&mut orders, platform, &n.platform_order_id, sub) {
+                        seen(o, true, amount, now);
+                        continue;
+                    }
+                    created = true;
+                    let key = (
+                        platform.to_owned(),
+                        n.platform_order_id.clone(),
+                        sub.to_owned(),
+                    );
+                    let mut row = OrderRow {
+                        model: order::Model {
+                            id: Uuid::now_v7(),
+                            platform: platform.to_owned(),
+                            platform_order_id: n.platform_order_id.clone(),
+                            sub_order_id: sub.to_owned(),
+                            item_id: String::new(),
+                            account_id: None,
+                            room_id: None,
+                            units: 0,
+                            paid_fen: amount.unwrap_or(0),
+                            refunded_fen: 0,
+                            settled_fen: None,
+                            platform_commission_fen: None,
+                            commission_bp: None,
+                            status: "paid".into(),
+                            paid_at: n.paid_at.unwrap_or(now),
+                            settled_at: None,
+                            kol_id: None,
+                            product_id: None,
+                            brand_id: None,
+                            contract_id: None,
+                            session_id: None,
+                            attributed: false,
+                            unattributed_reason: Some(AWAITING_DETAIL.into()),
+                            created_at: now,
+                            updated_at: now,
+                            awaiting_detail: true,
+                            platform_status: None,
+                            pushed_at: None,
+                            pushed_fen: None,
+                            pulled_at: None,
+                            pulled_fen: None,
+                            reported_commission_fen: None,
+                        },
+                        new: true,
+                        dirty: true,
+                    };
+                    seen(&mut row, true, amount, now);
+                    orders.insert(key.clone(), row);
+                    adopt_waiting(
+                        &key,
+                        &mut orders,
+                        &mut refunds,
+                        &mut waiting_settles,
+                        &mut settled_later,
+                        now,
+                    );
+                }
+                if created { "applied" } else { "ignored" }
+            }
+            NormalBody::OrderStatus(_) => "applied", // the history row below
             NormalBody::OrderPaid(p) => {
                 let key = (
                     platform.to_owned(),
                     p.platform_order_id.clone(),
                     p.sub_order_id.clone(),
                 );
-                if find_order(&mut orders, platform, &p.platform_order_id, &p.sub_order_id)
-                    .is_some()
+                if let Some(o) =
+                    find_order(&mut orders, platform, &p.platform_order_id, &p.sub_order_id)
                 {
-                    "ignored" // the same order, already known through another channel
+                    seen(o, pushed, Some(p.paid_fen), now);
+                    if o.model.awaiting_detail {
+                        // The detail of an order a push announced: complete and attribute it.
+                        let a = attributor.attribute(&facts(platform, p));
+                        let m = &mut o.model;
+                        m.item_id = p.item_id.clone();
+                        m.account_id = p.account_id.clone();
+                        m.room_id = p.room_id.clone();
+                        m.units = p.units;
+                        m.paid_fen = p.paid_fen;
+                        // Refunds linked while the amount was unknown, counted again against
+                        // the amount now known (never beyond it).
+                        let linked: i64 = refunds
+                            .values()
+                            .filter(|r| r.model.order_id == Some(m.id))
+                            .map(|r| r.model.refunded_fen)
+                            .sum();
+                        m.refunded_fen = linked.max(m.refunded_fen).min(p.paid_fen);
+                        m.commission_bp = p.commission_bp;
+                        m.paid_at = p.paid_at;
+                        m.kol_id = a.kol_id;
+                        m.product_id = a.product_id;
+                        m.brand_id = a.brand_id;
+                        m.contract_id = a.contract_id;
+                        m.session_id = a.session_id;
+                        m.attributed = a.attributed();
+                        m.unattributed_reason = a.reason.clone();
+                        m.awaiting_detail = false;
+                        m.status = status_of(m).into();
+                        m.updated_at = now;
+                        o.dirty = true;
+                        "applied"
+                    } else {
+                        "ignored" // the same order, already known through another channel
+                    }
                 } else {
                     let a = attributor.attribute(&facts(platform, p));
                     let model = order::Model {
@@ -211,59 +364,71 @@ pub async fn apply<C: ConnectionTrait>(
                         unattributed_reason: a.reason.clone(),
                         created_at: now,
                         updated_at: now,
+                        awaiting_detail: false,
+                        platform_status: None,
+                        pushed_at: None,
+                        pushed_fen: None,
+                        pulled_at: None,
+                        pulled_fen: None,
+                        reported_commission_fen: None,
                     };
-                    orders.insert(
-                        key.clone(),
-                        OrderRow {
-                            model,
-                            new: true,
-                            dirty: true,
-                        },
-                    );
+                    let mut row = OrderRow {
+                        model,
+                        new: true,
+                        dirty: true,
+                    };
+                    seen(&mut row, pushed, Some(p.paid_fen), now);
+                    orders.insert(key.clone(), row);
                     // Refunds and settlements that came first.
-                    for r in refunds.values_mut() {
-                        if r.model.order_id.is_none()
-                            && matches(
-                                &r.model.platform,
-                                &r.model.platform_order_id,
-                                &r.model.sub_order_id,
-                                &key,
-                            )
-                        {
-                            let o = orders.get_mut(&key).unwrap();
-                            link_refund(o, r, now);
-                        }
-                    }
-                    for w in waiting_settles
-                        .iter_mut()
-                        .filter(|w| w.outcome == "pending")
-                    {
-                        if let Some(oid) = &w.platform_order_id
-                            && matches(&w.platform, oid, &w.sub_order_id, &key)
-                            && let Ok(body) = serde_json::from_value::<StoredSettle>(w.body.clone())
-                        {
-                            let o = orders.get_mut(&key).unwrap();
-                            settle(
-                                o,
-                                body.settled_fen,
-                                body.commission_fen,
-                                body.settled_at,
-                                now,
-                            );
-                            w.outcome = "applied".into();
-                            settled_later.push((w.plugin.clone(), w.event_key.clone()));
-                        }
-                    }
+                    adopt_waiting(
+                        &key,
+                        &mut orders,
+                        &mut refunds,
+                        &mut waiting_settles,
+                        &mut settled_later,
+                        now,
+                    );
                     "applied"
                 }
             }
             NormalBody::OrderRefunded(r) => {
+                let refund_id = r
+                    .refund_id
+                    .clone()
+                    .unwrap_or_else(|| synthetic_refund_id(r.refunded_fen, r.refunded_at));
                 let rkey = (
                     platform.to_owned(),
                     r.platform_order_id.clone(),
-                    r.refund_id.clone(),
+                    refund_id.clone(),
                 );
-                if refunds.contains_key(&rkey) {
+                let order =
+                    find_order(&mut orders, platform, &r.platform_order_id, &r.sub_order_id)
+                        .map(|o| (o.model.id, order_key_of(&o.model)));
+                let duplicate = refunds.contains_key(&rkey)
+                    || refunds.values().any(|c| {
+                        let same_order = match &order {
+                            Some((id, okey)) => {
+                                c.model.order_id == Some(*id)
+                                    || matches(
+                                        &c.model.platform,
+                                        &c.model.platform_order_id,
+                                        &c.model.sub_order_id,
+                                        okey,
+                                    )
+                            }
+                            None => {
+                                c.model.platform == platform
+                                    && names_same_order(
+                                        &c.model.platform_order_id,
+                                        &c.model.sub_order_id,
+                                        &r.platform_order_id,
+                                        &r.sub_order_id,
+                                    )
+                            }
+                        };
+                        same_order && same_refund(&c.model, r.refund_id.as_deref(), r)
+                    });
+                if duplicate {
                     "ignored" // the same refund, already known through another channel
                 } else {
                     let mut row = RefundRow {
@@ -272,7 +437,7 @@ pub async fn apply<C: ConnectionTrait>(
                             platform: platform.to_owned(),
                             platform_order_id: r.platform_order_id.clone(),
                             sub_order_id: r.sub_order_id.clone(),
-                            refund_id: r.refund_id.clone(),
+                            refund_id,
                             refunded_fen: r.refunded_fen,
                             refunded_at: r.refunded_at,
                             order_id: None,
@@ -305,7 +470,14 @@ pub async fn apply<C: ConnectionTrait>(
                     &st.sub_order_id,
                 ) {
                     Some(o) => {
-                        settle(o, st.settled_fen, st.commission_fen, st.settled_at, now);
+                        settle(
+                            o,
+                            st.settled_fen,
+                            st.commission_fen,
+                            st.platform_fee_fen,
+                            st.settled_at,
+                            now,
+                        );
                         "applied"
                     }
                     None => "pending",
@@ -337,6 +509,29 @@ pub async fn apply<C: ConnectionTrait>(
             Some((o, s)) => (Some(o.to_owned()), s.to_owned()),
             None => (None, String::new()),
         };
+        // The platform's own status: the order's latest, and a line of its history.
+        if let (Some(status), Some(oid)) = (&e.platform_status, &oid) {
+            if let Some(o) = find_order(&mut orders, platform, oid, &sub)
+                && o.model.platform_status.as_deref() != Some(status.as_str())
+            {
+                o.model.platform_status = Some(status.clone());
+                o.model.updated_at = now;
+                o.dirty = true;
+            }
+            history_rows.push(order_status::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                platform: Set(platform.to_owned()),
+                platform_order_id: Set(oid.clone()),
+                sub_order_id: Set(sub.clone()),
+                status: Set(status.clone()),
+                kind: Set(e.body.kind().to_owned()),
+                source: Set(if pushed { "webhook" } else { "poll" }.into()),
+                plugin: Set(s.plugin.clone()),
+                event_key: Set(e.key.clone()),
+                at: Set(event_time(&e.body)),
+                received_at: Set(now),
+            });
+        }
         event_rows.push(platform_event::ActiveModel {
             plugin: Set(s.plugin.clone()),
             event_key: Set(e.key.clone()),
@@ -417,6 +612,7 @@ pub async fn apply<C: ConnectionTrait>(
     }
     insert_chunked::<order_refund::Entity, _, _>(db, new_refunds).await?;
     insert_chunked::<live_stat::Entity, _, _>(db, stats_rows).await?;
+    insert_chunked::<order_status::Entity, _, _>(db, history_rows).await?;
 
     for (s, c) in subs.iter().zip(&committed) {
         if let Source::Poll { next_cursor, error } = &s.source {
@@ -496,10 +692,11 @@ fn facts<'a>(platform: &'a str, p: &'a Paid) -> OrderFacts<'a> {
 /// sub-order's id alone as "the order" (Douyin's MCN `order_id`). So an event matches an order
 /// by the same pair, by its order id being the order's sub-order id (and naming no sub-order),
 /// or by its sub-order id being an order recorded without sub-orders. An event that names no
-/// sub-order is also about the order's first sub-order.
+/// sub-order is also about the order's first sub-order, and an event naming a sub-order of an
+/// order recorded without sub-orders (a pull before the push that names them) is about it.
 fn matches(platform: &str, oid: &str, sub: &str, key: &OrderKey) -> bool {
     platform == key.0
-        && ((oid == key.1 && (sub == key.2 || sub.is_empty()))
+        && ((oid == key.1 && (sub == key.2 || sub.is_empty() || key.2.is_empty()))
             || (sub.is_empty() && oid == key.2)
             || (!sub.is_empty() && key.2.is_empty() && sub == key.1))
 }
@@ -524,6 +721,125 @@ fn find_order<'a>(
     orders.get_mut(&found)
 }
 
+/// Links the refunds and settlements that arrived before the order `key` (just created).
+fn adopt_waiting(
+    key: &OrderKey,
+    orders: &mut HashMap<OrderKey, OrderRow>,
+    refunds: &mut HashMap<RefundKey, RefundRow>,
+    waiting_settles: &mut [platform_event::Model],
+    settled_later: &mut Vec<(String, String)>,
+    now: DateTime<Utc>,
+) {
+    for r in refunds.values_mut() {
+        if r.model.order_id.is_none()
+            && matches(
+                &r.model.platform,
+                &r.model.platform_order_id,
+                &r.model.sub_order_id,
+                key,
+            )
+        {
+            let o = orders.get_mut(key).unwrap();
+            link_refund(o, r, now);
+        }
+    }
+    for w in waiting_settles
+        .iter_mut()
+        .filter(|w| w.outcome == "pending")
+    {
+        if let Some(oid) = &w.platform_order_id
+            && matches(&w.platform, oid, &w.sub_order_id, key)
+            && let Ok(body) = serde_json::from_value::<StoredSettle>(w.body.clone())
+        {
+            let o = orders.get_mut(key).unwrap();
+            settle(
+                o,
+                body.settled_fen,
+                body.commission_fen,
+                body.platform_fee_fen,
+                body.settled_at,
+                now,
+            );
+            w.outcome = "applied".into();
+            settled_later.push((w.plugin.clone(), w.event_key.clone()));
+        }
+    }
+}
+
+/// Records that a push (or a pull) reported the order, with the amount it said. A notice is
+/// the push channel's word however it arrived (Taobao's TMC messages are consumed in `poll`);
+/// an `order-paid` is the pull's, unless a webhook delivered it (0.1.0 plugins).
+fn seen(o: &mut OrderRow, pushed: bool, amount: Option<i64>, now: DateTime<Utc>) {
+    let m = &mut o.model;
+    let (at, fen) = if pushed {
+        (&mut m.pushed_at, &mut m.pushed_fen)
+    } else {
+        (&mut m.pulled_at, &mut m.pulled_fen)
+    };
+    let mut changed = false;
+    if at.is_none() {
+        *at = Some(now);
+        changed = true;
+    }
+    if fen.is_none() && amount.is_some() {
+        *fen = amount;
+        changed = true;
+    }
+    if changed {
+        o.dirty = true;
+    }
+}
+
+/// The refund id kept for a refund the platform names no id for: its amount and time.
+fn synthetic_refund_id(fen: i64, at: DateTime<Utc>) -> String {
+    format!("~{fen}@{}", at.timestamp())
+}
+
+fn is_platform_refund_id(id: &str) -> bool {
+    !id.starts_with('~')
+}
+
+/// Whether a stored refund of the same order is the refund `r` reports again: the same
+/// platform refund id; or, when either names none, the same amount within [`REFUND_WINDOW`].
+fn same_refund(c: &order_refund::Model, id: Option<&str>, r: &super::events::Refunded) -> bool {
+    let stored_id = Some(c.refund_id.as_str()).filter(|i| is_platform_refund_id(i));
+    match (stored_id, id) {
+        (Some(a), Some(b)) => a == b,
+        _ => {
+            c.refunded_fen == r.refunded_fen
+                && (c.refunded_at - r.refunded_at).abs() <= REFUND_WINDOW
+        }
+    }
+}
+
+/// Whether (order id, sub-order id) pairs name the same purchase, by the rules of
+/// [`matches`], before the order itself is known.
+fn names_same_order(a_oid: &str, a_sub: &str, b_oid: &str, b_sub: &str) -> bool {
+    (a_oid == b_oid && (a_sub == b_sub || a_sub.is_empty() || b_sub.is_empty()))
+        || (!a_sub.is_empty() && a_sub == b_oid)
+        || (!b_sub.is_empty() && b_sub == a_oid)
+}
+
+fn order_key_of(m: &order::Model) -> OrderKey {
+    (
+        m.platform.clone(),
+        m.platform_order_id.clone(),
+        m.sub_order_id.clone(),
+    )
+}
+
+/// When the platform says an event happened, for the status history.
+fn event_time(b: &NormalBody) -> Option<DateTime<Utc>> {
+    match b {
+        NormalBody::OrderNotice(n) => n.paid_at,
+        NormalBody::OrderStatus(s) => s.at,
+        NormalBody::OrderPaid(p) => Some(p.paid_at),
+        NormalBody::OrderRefunded(r) => Some(r.refunded_at),
+        NormalBody::OrderSettled(s) => Some(s.settled_at),
+        NormalBody::LiveStats(s) => Some(s.at),
+    }
+}
+
 fn link_refund(o: &mut OrderRow, r: &mut RefundRow, now: DateTime<Utc>) {
     r.model.order_id = Some(o.model.id);
     r.dirty = true;
@@ -535,15 +851,20 @@ fn link_refund(o: &mut OrderRow, r: &mut RefundRow, now: DateTime<Utc>) {
     o.dirty = true;
 }
 
+/// Settles an order: `commission_fen` is the commission the platform computed (kept as
+/// `reported_commission_fen`), `platform_fee_fen` the platform's own fee (what settlements count
+/// as platform fees, `platform_commission_fen`).
 fn settle(
     o: &mut OrderRow,
     settled_fen: i64,
     commission_fen: Option<i64>,
+    platform_fee_fen: Option<i64>,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) {
     o.model.settled_fen = Some(settled_fen);
-    o.model.platform_commission_fen = commission_fen.or(o.model.platform_commission_fen);
+    o.model.platform_commission_fen = platform_fee_fen.or(o.model.platform_commission_fen);
+    o.model.reported_commission_fen = commission_fen.or(o.model.reported_commission_fen);
     o.model.settled_at = Some(at);
     o.model.status = status_of(&o.model).into();
     o.model.updated_at = now;
@@ -569,6 +890,8 @@ pub fn status_of(o: &order::Model) -> &'static str {
 struct StoredSettle {
     settled_fen: i64,
     commission_fen: Option<i64>,
+    #[serde(default)]
+    platform_fee_fen: Option<i64>,
     settled_at: DateTime<Utc>,
 }
 

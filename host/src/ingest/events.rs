@@ -12,21 +12,49 @@ use crate::plugins::bindings::{Event, EventBody};
 pub const MAX_ID_LEN: usize = 128;
 /// Most units in one order line.
 pub const MAX_UNITS: u32 = 1_000_000;
+/// Most sub-orders one notice may name.
+pub const MAX_SUB_ORDERS: usize = 100;
+/// Longest platform status kept.
+pub const MAX_STATUS_LEN: usize = 64;
 
 /// A validated normalised event, keyed for deduplication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NormalEvent {
     pub key: String,
     pub body: NormalBody,
+    /// The platform's own status as the event states it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NormalBody {
+    OrderNotice(Notice),
+    OrderStatus(StatusChange),
     OrderPaid(Paid),
     OrderRefunded(Refunded),
     OrderSettled(Settled),
     LiveStats(Stats),
+}
+
+/// A paid order named by its ids (and maybe amount and time) without its detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    pub platform_order_id: String,
+    /// Possibly empty.
+    pub sub_order_ids: Vec<String>,
+    pub paid_fen: Option<i64>,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+/// A status change without amounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusChange {
+    pub platform_order_id: String,
+    /// '' when the event names no sub-order.
+    pub sub_order_id: String,
+    pub at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,7 +76,9 @@ pub struct Refunded {
     pub platform_order_id: String,
     /// '' when the refund names no sub-order.
     pub sub_order_id: String,
-    pub refund_id: String,
+    /// The platform's refund id; none when the platform names none (the host then matches the
+    /// refund by order, amount and time).
+    pub refund_id: Option<String>,
     pub refunded_fen: i64,
     pub refunded_at: DateTime<Utc>,
 }
@@ -58,7 +88,11 @@ pub struct Settled {
     pub platform_order_id: String,
     pub sub_order_id: String,
     pub settled_fen: i64,
+    /// The commission the platform computed (Buyin `real_commission`).
     pub commission_fen: Option<i64>,
+    /// The platform's own fee (Buyin `settled_tech_service_fee`).
+    #[serde(default)]
+    pub platform_fee_fen: Option<i64>,
     pub settled_at: DateTime<Utc>,
 }
 
@@ -76,6 +110,8 @@ impl NormalBody {
     /// The `kind` column of `platform_events`.
     pub fn kind(&self) -> &'static str {
         match self {
+            NormalBody::OrderNotice(_) => "order_notice",
+            NormalBody::OrderStatus(_) => "order_status",
             NormalBody::OrderPaid(_) => "order_paid",
             NormalBody::OrderRefunded(_) => "order_refunded",
             NormalBody::OrderSettled(_) => "order_settled",
@@ -86,6 +122,11 @@ impl NormalBody {
     /// The (order id, sub-order id) the event is about, if it is about an order.
     pub fn order_key(&self) -> Option<(&str, &str)> {
         match self {
+            NormalBody::OrderNotice(n) => Some((
+                &n.platform_order_id,
+                n.sub_order_ids.first().map(String::as_str).unwrap_or(""),
+            )),
+            NormalBody::OrderStatus(s) => Some((&s.platform_order_id, &s.sub_order_id)),
             NormalBody::OrderPaid(p) => Some((&p.platform_order_id, &p.sub_order_id)),
             NormalBody::OrderRefunded(r) => Some((&r.platform_order_id, &r.sub_order_id)),
             NormalBody::OrderSettled(s) => Some((&s.platform_order_id, &s.sub_order_id)),
@@ -122,7 +163,49 @@ type FieldErr = (&'static str, String);
 
 fn validate(e: Event) -> Result<NormalEvent, FieldErr> {
     let key = id("key", e.key)?;
+    let platform_status = match e.platform_status {
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) if s.trim().len() > MAX_STATUS_LEN || s.chars().any(char::is_control) => {
+            return Err((
+                "platform_status",
+                format!("must be at most {MAX_STATUS_LEN} bytes without control characters"),
+            ));
+        }
+        other => other.map(|s| s.trim().to_owned()),
+    };
     let body = match e.body {
+        EventBody::OrderNotice(n) => {
+            if n.sub_order_ids.len() > MAX_SUB_ORDERS {
+                return Err((
+                    "sub_order_ids",
+                    format!("at most {MAX_SUB_ORDERS}, got {}", n.sub_order_ids.len()),
+                ));
+            }
+            let mut subs = Vec::with_capacity(n.sub_order_ids.len());
+            for s in n.sub_order_ids {
+                if let Some(s) = opt_id("sub_order_ids", Some(s))?
+                    && !subs.contains(&s)
+                {
+                    subs.push(s);
+                }
+            }
+            NormalBody::OrderNotice(Notice {
+                platform_order_id: id("platform_order_id", n.platform_order_id)?,
+                sub_order_ids: subs,
+                paid_fen: n.paid_fen.map(|f| fen("paid_fen", f)).transpose()?,
+                paid_at: n.paid_at.map(|t| time("paid_at", &t)).transpose()?,
+            })
+        }
+        EventBody::OrderStatus(s) => {
+            if platform_status.is_none() {
+                return Err(("platform_status", "an order-status event needs one".into()));
+            }
+            NormalBody::OrderStatus(StatusChange {
+                platform_order_id: id("platform_order_id", s.platform_order_id)?,
+                sub_order_id: opt_id("sub_order_id", s.sub_order_id)?.unwrap_or_default(),
+                at: s.at.map(|t| time("at", &t)).transpose()?,
+            })
+        }
         EventBody::OrderPaid(p) => {
             if p.units == 0 || p.units > MAX_UNITS {
                 return Err(("units", format!("must be 1..={MAX_UNITS}, got {}", p.units)));
@@ -147,7 +230,7 @@ fn validate(e: Event) -> Result<NormalEvent, FieldErr> {
         EventBody::OrderRefunded(r) => NormalBody::OrderRefunded(Refunded {
             platform_order_id: id("platform_order_id", r.platform_order_id)?,
             sub_order_id: opt_id("sub_order_id", r.sub_order_id)?.unwrap_or_default(),
-            refund_id: id("refund_id", r.refund_id)?,
+            refund_id: opt_id("refund_id", r.refund_id)?,
             refunded_fen: fen("refunded_fen", r.refunded_fen)?,
             refunded_at: time("refunded_at", &r.refunded_at)?,
         }),
@@ -158,6 +241,10 @@ fn validate(e: Event) -> Result<NormalEvent, FieldErr> {
             commission_fen: s
                 .commission_fen
                 .map(|c| fen("commission_fen", c))
+                .transpose()?,
+            platform_fee_fen: s
+                .platform_fee_fen
+                .map(|c| fen("platform_fee_fen", c))
                 .transpose()?,
             settled_at: time("settled_at", &s.settled_at)?,
         }),
@@ -170,7 +257,11 @@ fn validate(e: Event) -> Result<NormalEvent, FieldErr> {
             orders: count("orders", s.orders)?,
         }),
     };
-    Ok(NormalEvent { key, body })
+    Ok(NormalEvent {
+        key,
+        body,
+        platform_status,
+    })
 }
 
 fn id(field: &'static str, v: String) -> Result<String, FieldErr> {
@@ -231,6 +322,7 @@ mod tests {
                 commission_bp: Some(2000),
                 paid_at: at.into(),
             }),
+            platform_status: None,
         }
     }
 
@@ -270,10 +362,11 @@ mod tests {
             body: EventBody::OrderRefunded(OrderRefunded {
                 platform_order_id: "1".into(),
                 sub_order_id: None,
-                refund_id: "r".into(),
+                refund_id: Some("r".into()),
                 refunded_fen: 1,
                 refunded_at: "2026-11-24T12:00:00Z".into(),
             }),
+            platform_status: None,
         };
         let err = validate_all(vec![paid(1, 1, "2026-11-24T12:00:00Z"), refund]).unwrap_err();
         assert_eq!((err.index, err.field), (1, "key"));

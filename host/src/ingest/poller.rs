@@ -4,6 +4,9 @@
 //! after what is durable, and a page taken twice is counted once (events are deduplicated).
 //! After a plugin's last page (no next cursor) the stored cursor is cleared and the next round
 //! starts where the plugin starts a fresh poll (the bundled plugins: a window ending now).
+//! A page with a `receipt` (Taobao TMC messages) is confirmed to the platform through the
+//! plugin's `confirm` only after its commit, so a crash in between loses nothing: the platform
+//! redelivers, and the repeat counts once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -102,6 +105,7 @@ pub async fn round(
     report.cursor = cursor.clone();
     while report.pages < MAX_PAGES_PER_ROUND {
         let page = registry.poll(plugin, cursor.as_deref()).await;
+        let mut receipt = None;
         let (events, next, error) = match page {
             Ok(page) => match validate_all(page.events) {
                 Ok(_)
@@ -118,7 +122,10 @@ pub async fn round(
                         )),
                     )
                 }
-                Ok(events) => (events, page.next_cursor, None),
+                Ok(events) => {
+                    receipt = page.receipt;
+                    (events, page.next_cursor, None)
+                }
                 Err(e) => (
                     Vec::new(),
                     None,
@@ -143,6 +150,15 @@ pub async fn round(
                 report.pages += usize::from(error.is_none());
                 report.events += events;
                 report.new_events += new_events;
+                // Only now, with the page durable, is it acknowledged to the platform. A crash
+                // before this line leaves it unconfirmed: the platform delivers it again and
+                // the event keys make the repeat count once.
+                if let Some(r) = receipt.as_deref().filter(|r| !r.is_empty())
+                    && let Err(e) = registry.confirm(plugin, r).await
+                {
+                    report.error = Some(format!("confirming the page failed: {e}"));
+                    return report;
+                }
             }
             Err(e) => {
                 report.error = Some(e.to_string());

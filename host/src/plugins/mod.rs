@@ -1,5 +1,6 @@
 //! The WASM plugin runtime (design §5): WebAssembly components targeting the WIT package
-//! `kolhost:plugin@0.1.0` (`plugins/wit/since_v0.1.0/`).
+//! `kolhost:plugin@0.2.0` (`plugins/wit/since_v0.2.0/`), or the frozen `0.1.0`
+//! (`since_v0.1.0/`) through its adapter ([`bindings::v0_1`]).
 //!
 //! - [`Runtime`]: the wasmtime engine, built once (pooling allocator, epoch interruption).
 //!   [`Runtime::compile`] checks a component (a component, not a core module; the manifest's
@@ -30,8 +31,8 @@ mod stats;
 
 pub use bindings::{
     Account, AllocateInput, Allocation, Assignment, Contract, Delivery, Event, EventBody, Kol,
-    LiveStats, OrderPaid, OrderRefunded, OrderSettled, Parsed, PluginError, PluginInfo, PollResult,
-    Product, ProductRole, Reply, Session, Tier,
+    LiveStats, OrderNotice, OrderPaid, OrderRefunded, OrderSettled, OrderStatus, Parsed,
+    PluginError, PluginInfo, PollResult, Product, ProductRole, Reply, Session, Tier,
 };
 pub use capabilities::http::HttpCapability;
 pub use capabilities::kv::{KvError, KvStore, MemoryKv};
@@ -40,6 +41,8 @@ pub use limits::{EngineLimits, Limits, LimitsOverride};
 pub use manifest::{Capability, Manifest, ManifestError, World};
 pub use plugin::{Plugin, json_size, validate_events};
 pub use registry::{PluginStatus, Registry, RegistryConfig, RegistryError};
-pub use runtime::{PACKAGE, Runtime, RuntimeConfig, SUPPORTED_VERSION, SUPPORTED_VERSIONS};
+pub use runtime::{
+    PACKAGE, Runtime, RuntimeConfig, SUPPORTED_LIST, SUPPORTED_VERSION, SUPPORTED_VERSIONS,
+};
 pub use state::{CallEnv, Settings};
 pub use stats::{Outcome, StatsSnapshot};

@@ -3,7 +3,7 @@
 
 use super::bindings::{
     AllocateInput, Allocation, Delivery, Event, EventBody, Parsed, PluginInfo, PollResult,
-    allocator::AllocatorPre, platform::PlatformPre,
+    allocator::AllocatorPre, platform::PlatformPre, v0_1,
 };
 use super::capabilities::http::HttpCapability;
 use super::error::CallError;
@@ -18,9 +18,24 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 /// normally stops it first; this catches a host call that does not return).
 const HOST_GRACE: Duration = Duration::from_millis(250);
 
+/// A pre-instantiated component of one world and one WIT version; 0.1.0 ones are called
+/// through the adapter in [`v0_1`].
 pub(crate) enum Compiled {
     Platform(PlatformPre<HostState>),
     Allocator(AllocatorPre<HostState>),
+    PlatformV1(v0_1::platform::PlatformPre<HostState>),
+    AllocatorV1(v0_1::allocator::AllocatorPre<HostState>),
+}
+
+/// What a platform call runs on.
+enum PlatformCompiled<'a> {
+    V2(&'a PlatformPre<HostState>),
+    V1(&'a v0_1::platform::PlatformPre<HostState>),
+}
+
+enum AllocatorCompiled<'a> {
+    V2(&'a AllocatorPre<HostState>),
+    V1(&'a v0_1::allocator::AllocatorPre<HostState>),
 }
 
 /// A compiled plugin version. Cheap to share: calls take `&self`.
@@ -80,6 +95,14 @@ impl Plugin {
         self.manifest.world
     }
 
+    /// The `kolhost:plugin` version the component targets.
+    pub fn wit_version(&self) -> &'static str {
+        match &self.compiled {
+            Compiled::Platform(_) | Compiled::Allocator(_) => super::runtime::SUPPORTED_VERSION,
+            Compiled::PlatformV1(_) | Compiled::AllocatorV1(_) => "0.1.0",
+        }
+    }
+
     /// What the plugin said about itself at load.
     pub fn info(&self) -> &PluginInfo {
         &self.info
@@ -115,6 +138,8 @@ impl Plugin {
         match &self.compiled {
             Compiled::Platform(p) => p.engine(),
             Compiled::Allocator(p) => p.engine(),
+            Compiled::PlatformV1(p) => p.engine(),
+            Compiled::AllocatorV1(p) => p.engine(),
         }
     }
 
@@ -181,20 +206,22 @@ impl Plugin {
         Ok(())
     }
 
-    fn platform(&self) -> Result<&PlatformPre<HostState>, CallError> {
+    fn platform(&self) -> Result<PlatformCompiled<'_>, CallError> {
         match &self.compiled {
-            Compiled::Platform(p) => Ok(p),
-            Compiled::Allocator(_) => Err(CallError::WrongWorld {
+            Compiled::Platform(p) => Ok(PlatformCompiled::V2(p)),
+            Compiled::PlatformV1(p) => Ok(PlatformCompiled::V1(p)),
+            Compiled::Allocator(_) | Compiled::AllocatorV1(_) => Err(CallError::WrongWorld {
                 name: self.manifest.name.clone(),
                 world: self.manifest.world,
             }),
         }
     }
 
-    fn allocator(&self) -> Result<&AllocatorPre<HostState>, CallError> {
+    fn allocator(&self) -> Result<AllocatorCompiled<'_>, CallError> {
         match &self.compiled {
-            Compiled::Allocator(p) => Ok(p),
-            Compiled::Platform(_) => Err(CallError::WrongWorld {
+            Compiled::Allocator(p) => Ok(AllocatorCompiled::V2(p)),
+            Compiled::AllocatorV1(p) => Ok(AllocatorCompiled::V1(p)),
+            Compiled::Platform(_) | Compiled::PlatformV1(_) => Err(CallError::WrongWorld {
                 name: self.manifest.name.clone(),
                 world: self.manifest.world,
             }),
@@ -226,6 +253,28 @@ impl Plugin {
                         .await
                         .map_err(|e| (e, false))
                 }
+                Compiled::PlatformV1(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_platform_api()
+                        .call_describe(&mut store)
+                        .await
+                        .map(v0_1::info)
+                        .map_err(|e| (e, false))
+                }
+                Compiled::AllocatorV1(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_allocator_api()
+                        .call_describe(&mut store)
+                        .await
+                        .map(v0_1::info)
+                        .map_err(|e| (e, false))
+                }
             }
         };
         let out = {
@@ -245,14 +294,29 @@ impl Plugin {
         let pre = self.platform()?;
         let mut store = self.store(env, self.engine());
         let fut = async {
-            let b = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (e, true))?;
-            b.kolhost_plugin_platform_api()
-                .call_verify_webhook(&mut store, delivery)
-                .await
-                .map_err(|e| (e, false))
+            match pre {
+                PlatformCompiled::V2(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_platform_api()
+                        .call_verify_webhook(&mut store, delivery)
+                        .await
+                        .map_err(|e| (e, false))
+                }
+                PlatformCompiled::V1(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_platform_api()
+                        .call_verify_webhook(&mut store, &v0_1::delivery(delivery))
+                        .await
+                        .map(|r| r.map_err(v0_1::error))
+                        .map_err(|e| (e, false))
+                }
+            }
         };
         {
             let res = self.bounded(fut).await;
@@ -270,14 +334,29 @@ impl Plugin {
         let pre = self.platform()?;
         let mut store = self.store(env, self.engine());
         let fut = async {
-            let b = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (e, true))?;
-            b.kolhost_plugin_platform_api()
-                .call_parse_webhook(&mut store, delivery)
-                .await
-                .map_err(|e| (e, false))
+            match pre {
+                PlatformCompiled::V2(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_platform_api()
+                        .call_parse_webhook(&mut store, delivery)
+                        .await
+                        .map_err(|e| (e, false))
+                }
+                PlatformCompiled::V1(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_platform_api()
+                        .call_parse_webhook(&mut store, &v0_1::delivery(delivery))
+                        .await
+                        .map(|r| r.map(v0_1::parsed).map_err(v0_1::error))
+                        .map_err(|e| (e, false))
+                }
+            }
         };
         let parsed = {
             let res = self.bounded(fut).await;
@@ -300,14 +379,29 @@ impl Plugin {
         let pre = self.platform()?;
         let mut store = self.store(env, self.engine());
         let fut = async {
-            let b = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (e, true))?;
-            b.kolhost_plugin_platform_api()
-                .call_poll(&mut store, cursor)
-                .await
-                .map_err(|e| (e, false))
+            match pre {
+                PlatformCompiled::V2(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_platform_api()
+                        .call_poll(&mut store, cursor)
+                        .await
+                        .map_err(|e| (e, false))
+                }
+                PlatformCompiled::V1(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_platform_api()
+                        .call_poll(&mut store, cursor)
+                        .await
+                        .map(|r| r.map(v0_1::poll_result).map_err(v0_1::error))
+                        .map_err(|e| (e, false))
+                }
+            }
         };
         let out = {
             let res = self.bounded(fut).await;
@@ -319,6 +413,31 @@ impl Plugin {
         Ok(out)
     }
 
+    /// `confirm(receipt)` (0.2.0): acknowledges a committed poll page to the platform. A
+    /// 0.1.0 component hands out no receipts, so there is nothing to confirm.
+    pub async fn confirm(&self, env: &CallEnv, receipt: &str) -> Result<(), CallError> {
+        let pre = match self.platform()? {
+            PlatformCompiled::V2(pre) => pre,
+            PlatformCompiled::V1(_) => return Ok(()),
+        };
+        let mut store = self.store(env, self.engine());
+        let fut = async {
+            let b = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (e, true))?;
+            b.kolhost_plugin_platform_api()
+                .call_confirm(&mut store, receipt)
+                .await
+                .map_err(|e| (e, false))
+        };
+        {
+            let res = self.bounded(fut).await;
+            self.settle(&store, res)
+        }?
+        .map_err(CallError::Plugin)
+    }
+
     /// `allocate(input)`.
     pub async fn allocate(
         &self,
@@ -328,14 +447,34 @@ impl Plugin {
         let pre = self.allocator()?;
         let mut store = self.store(env, self.engine());
         let fut = async {
-            let b = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (e, true))?;
-            b.kolhost_plugin_allocator_api()
-                .call_allocate(&mut store, input)
-                .await
-                .map_err(|e| (e, false))
+            match pre {
+                AllocatorCompiled::V2(pre) => {
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    b.kolhost_plugin_allocator_api()
+                        .call_allocate(&mut store, input)
+                        .await
+                        .map_err(|e| (e, false))
+                }
+                AllocatorCompiled::V1(pre) => {
+                    let old_input = v0_1::same(input).map_err(|e| (e, false))?;
+                    let b = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?;
+                    let r = b
+                        .kolhost_plugin_allocator_api()
+                        .call_allocate(&mut store, &old_input)
+                        .await
+                        .map_err(|e| (e, false))?;
+                    match r {
+                        Ok(a) => v0_1::same(&a).map(Ok).map_err(|e| (e, false)),
+                        Err(e) => Ok(Err(v0_1::error(e))),
+                    }
+                }
+            }
         };
         let out = {
             let res = self.bounded(fut).await;
@@ -416,12 +555,33 @@ pub fn validate_events(events: &[Event]) -> Result<(), CallError> {
                 non_negative("paid-fen", p.paid_fen)?;
                 rfc3339("paid-at", &p.paid_at)?;
             }
+            EventBody::OrderNotice(n) => {
+                if n.platform_order_id.is_empty() {
+                    return Err(CallError::InvalidOutput(
+                        "order-notice without platform-order-id".into(),
+                    ));
+                }
+                if let Some(f) = n.paid_fen {
+                    non_negative("paid-fen", f)?;
+                }
+                if let Some(t) = &n.paid_at {
+                    rfc3339("paid-at", t)?;
+                }
+            }
+            EventBody::OrderStatus(s) => {
+                if let Some(t) = &s.at {
+                    rfc3339("at", t)?;
+                }
+            }
             EventBody::OrderRefunded(r) => {
                 non_negative("refunded-fen", r.refunded_fen)?;
                 rfc3339("refunded-at", &r.refunded_at)?;
             }
             EventBody::OrderSettled(s) => {
                 non_negative("settled-fen", s.settled_fen)?;
+                if let Some(f) = s.platform_fee_fen {
+                    non_negative("platform-fee-fen", f)?;
+                }
                 rfc3339("settled-at", &s.settled_at)?;
             }
             EventBody::LiveStats(s) => {

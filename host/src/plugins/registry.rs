@@ -431,6 +431,14 @@ impl Registry {
         self.finish(s, "poll", r)
     }
 
+    /// `confirm` on the named platform plugin: acknowledges a committed poll page's receipt.
+    pub async fn confirm(&self, name: &str, receipt: &str) -> Result<(), CallError> {
+        let s = self.start(name)?;
+        let (plugin, env, r) = (s.plugin.clone(), s.env.clone(), receipt.to_owned());
+        let r = on_plugin_threads(async move { plugin.confirm(&env, &r).await }).await;
+        self.finish(s, "confirm", r)
+    }
+
     /// `allocate` on the named allocator plugin.
     pub async fn allocate(
         &self,

@@ -12,11 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// The package and version this host runs.
+/// The package and the newest version this host runs (the SDK and bundled plugins target it).
 pub const PACKAGE: &str = "kolhost:plugin";
-pub const SUPPORTED_VERSION: &str = "0.1.0";
-/// Every version of `kolhost:plugin` this host can load.
-pub const SUPPORTED_VERSIONS: &[&str] = &[SUPPORTED_VERSION];
+pub const SUPPORTED_VERSION: &str = "0.2.0";
+/// Every version of `kolhost:plugin` this host can load: older ones run through their adapter
+/// (`bindings::v0_1`).
+pub const SUPPORTED_VERSIONS: &[&str] = &["0.1.0", SUPPORTED_VERSION];
+/// [`SUPPORTED_VERSIONS`] for messages.
+pub const SUPPORTED_LIST: &str = "0.1.0 and 0.2.0";
 
 /// Dirty bytes of a linear memory (and of a table) reset in place rather than decommitted when
 /// a pool slot is released, where PAGEMAP_SCAN is available; at most this much stays resident
@@ -153,7 +156,7 @@ impl Runtime {
         check_header(bytes)?;
         let component = Component::from_binary(&self.engine, bytes)
             .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
-        check_exports(&self.engine, &component, manifest.world)?;
+        let version = check_exports(&self.engine, &component, manifest.world)?;
         check_imports(&self.engine, &component, &manifest)?;
 
         let mut linker: Linker<HostState> = Linker::new(&self.engine);
@@ -168,15 +171,21 @@ impl Runtime {
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
-        let compiled = match manifest.world {
-            World::Platform => Compiled::Platform(
-                super::bindings::platform::PlatformPre::new(pre)
-                    .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?,
-            ),
-            World::Allocator => Compiled::Allocator(
-                super::bindings::allocator::AllocatorPre::new(pre)
-                    .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?,
-            ),
+        let inst = |e: wasmtime::Error| LoadError::Instantiate(format!("{e:#}"));
+        use super::bindings::{allocator, platform, v0_1};
+        let compiled = match (manifest.world, version) {
+            (World::Platform, "0.1.0") => {
+                Compiled::PlatformV1(v0_1::platform::PlatformPre::new(pre).map_err(inst)?)
+            }
+            (World::Platform, _) => {
+                Compiled::Platform(platform::PlatformPre::new(pre).map_err(inst)?)
+            }
+            (World::Allocator, "0.1.0") => {
+                Compiled::AllocatorV1(v0_1::allocator::AllocatorPre::new(pre).map_err(inst)?)
+            }
+            (World::Allocator, _) => {
+                Compiled::Allocator(allocator::AllocatorPre::new(pre).map_err(inst)?)
+            }
         };
         let http = manifest.grants(Capability::Http).then(|| {
             Arc::new(HttpCapability::new(
@@ -219,23 +228,25 @@ fn kolhost_interface(name: &str) -> Option<(&str, &str)> {
     Some(rest.split_once('@').unwrap_or((rest, "")))
 }
 
+/// Checks that the component exports the world's interface of a version this host runs;
+/// answers that version.
 fn check_exports(
     engine: &wasmtime::Engine,
     component: &Component,
     world: World,
-) -> Result<(), LoadError> {
+) -> Result<&'static str, LoadError> {
     let ty = component.component_type();
     let mut found = Vec::new();
     for (name, _) in ty.exports(engine) {
         if let Some((iface, version)) = kolhost_interface(name) {
-            if !SUPPORTED_VERSIONS.contains(&version) {
+            let Some(supported) = SUPPORTED_VERSIONS.iter().find(|v| **v == version) else {
                 return Err(LoadError::UnsupportedVersion {
                     found: version.to_string(),
-                    supported: SUPPORTED_VERSION,
+                    supported: SUPPORTED_LIST,
                 });
-            }
+            };
             if iface == world.export_interface() {
-                return Ok(());
+                return Ok(supported);
             }
         }
         found.push(name.to_string());
@@ -270,7 +281,7 @@ fn check_imports(
             if !SUPPORTED_VERSIONS.contains(&version) {
                 return Err(LoadError::UnsupportedVersion {
                     found: version.to_string(),
-                    supported: SUPPORTED_VERSION,
+                    supported: SUPPORTED_LIST,
                 });
             }
             match Capability::from_interface(iface) {

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod orders;
 pub mod pagination;
 pub mod plugins;
+pub mod reconciliation;
 pub mod reports;
 pub mod roster;
 pub mod scripts;

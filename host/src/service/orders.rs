@@ -15,7 +15,7 @@ use crate::domain::actor::{Actor, MANAGERS, STAFF, Scope};
 use crate::ingest::attribution::{Attributor, OrderFacts};
 use crate::service::visibility;
 use crate::service::{Error, Page, PageRequest, Result};
-use crate::store::entities::{order, order_refund, webhook_delivery};
+use crate::store::entities::{order, order_refund, order_status, webhook_delivery};
 use crate::store::{self, audit};
 
 /// An order as the API shows it. Money in fen; `net_fen` = paid − refunded (never below 0).
@@ -45,7 +45,14 @@ pub struct Order {
     pub contract_id: Option<Uuid>,
     pub session_id: Option<Uuid>,
     pub attributed: bool,
+    /// `awaiting_detail` while the order is known only from a push notice.
     pub unattributed_reason: Option<String>,
+    /// Known only from a push notice (ids and amount): a pull brings item, KOL and room.
+    pub awaiting_detail: bool,
+    /// The platform's latest own status (Douyin tag or `flow_point`, `cpsOrderStatus`, ...).
+    pub platform_status: Option<String>,
+    /// The commission the platform computed (Buyin `real_commission`).
+    pub reported_commission_fen: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -77,6 +84,9 @@ impl From<order::Model> for Order {
             session_id: o.session_id,
             attributed: o.attributed,
             unattributed_reason: o.unattributed_reason,
+            awaiting_detail: o.awaiting_detail,
+            platform_status: o.platform_status,
+            reported_commission_fen: o.reported_commission_fen,
             created_at: o.created_at,
             updated_at: o.updated_at,
         }
@@ -90,11 +100,26 @@ pub struct Refund {
     pub refunded_at: DateTime<Utc>,
 }
 
+/// One platform status an event reported about the order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusChange {
+    pub status: String,
+    /// The event's kind (`order_notice`, `order_status`, `order_paid`, ...).
+    pub kind: String,
+    /// `webhook` or `poll`.
+    pub source: String,
+    /// When the platform says it happened, if it says.
+    pub at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrderDetail {
     #[serde(flatten)]
     pub order: Order,
     pub refunds: Vec<Refund>,
+    /// The platform's statuses of the order, in arrival order.
+    pub status_history: Vec<StatusChange>,
 }
 
 /// Filters shared by the order list and the GMV figures.
@@ -271,9 +296,34 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Ord
             refunded_at: r.refunded_at,
         })
         .collect();
+    let mut ids = vec![o.platform_order_id.clone()];
+    if !o.sub_order_id.is_empty() {
+        ids.push(o.sub_order_id.clone());
+    }
+    let status_history = order_status::Entity::find()
+        .filter(order_status::Column::Platform.eq(o.platform.as_str()))
+        .filter(order_status::Column::PlatformOrderId.is_in(ids))
+        .order_by_asc(order_status::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|h| {
+            h.sub_order_id.is_empty()
+                || h.sub_order_id == o.sub_order_id
+                || h.platform_order_id == o.sub_order_id
+        })
+        .map(|h| StatusChange {
+            status: h.status,
+            kind: h.kind,
+            source: h.source,
+            at: h.at,
+            received_at: h.received_at,
+        })
+        .collect();
     Ok(OrderDetail {
         order: o.into(),
         refunds,
+        status_history,
     })
 }
 
@@ -365,8 +415,10 @@ pub async fn reattribute(db: &DatabaseConnection, actor: &Actor) -> Result<Reatt
     let mut attributed = 0;
     let mut after: Option<Uuid> = None;
     loop {
+        // Orders awaiting their detail have nothing to attribute yet: the pull does it.
         let mut q = order::Entity::find()
             .filter(order::Column::Attributed.eq(false))
+            .filter(order::Column::AwaitingDetail.eq(false))
             .order_by_asc(order::Column::Id)
             .limit(500);
         if let Some(a) = after {

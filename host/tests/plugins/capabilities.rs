@@ -188,19 +188,17 @@ async fn example_plugins_work() {
     assert_eq!(body(&parsed), r#"{"code":0,"msg":"success"}"#);
     assert_eq!(parsed.events.len(), 2);
     assert_eq!(parsed.events[0].key, "7301");
+    // Douyin's push names no product, author or room: an order notice.
     match &parsed.events[0].body {
-        EventBody::OrderPaid(p) => {
-            assert_eq!(p.platform_order_id, "4781320682406083000");
-            assert_eq!(p.sub_order_id.as_deref(), Some("4781320682406083001"));
-            assert_eq!(p.paid_fen, 29900);
-            assert_eq!(p.units, 1);
-            assert_eq!(p.paid_at, "2024-05-20T06:00:00Z");
-            // Douyin's push names no product, author or room.
-            assert_eq!(p.item_id, "");
-            assert_eq!(p.account_id, None);
+        EventBody::OrderNotice(n) => {
+            assert_eq!(n.platform_order_id, "4781320682406083000");
+            assert_eq!(n.sub_order_ids, ["4781320682406083001"]);
+            assert_eq!(n.paid_fen, Some(29900));
+            assert_eq!(n.paid_at.as_deref(), Some("2024-05-20T06:00:00Z"));
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(parsed.events[0].platform_status.as_deref(), Some("101"));
     assert!(
         matches!(&parsed.events[1].body, EventBody::OrderRefunded(r) if r.refunded_fen == 9900)
     );

@@ -57,7 +57,7 @@ async fn refuses_what_it_cannot_run() {
         "{e}"
     );
     assert!(
-        e.to_string().contains("kolhost:plugin/allocator-api@0.1.0"),
+        e.to_string().contains("kolhost:plugin/allocator-api@0.2.0"),
         "{e}"
     );
 
@@ -65,17 +65,17 @@ async fn refuses_what_it_cannot_run() {
     let e = reg
         .load(
             m(),
-            &component_exporting("kolhost:plugin/platform-api@0.2.0"),
+            &component_exporting("kolhost:plugin/platform-api@0.3.0"),
         )
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, LoadError::UnsupportedVersion { found, .. } if found == "0.2.0"),
+        matches!(&e, LoadError::UnsupportedVersion { found, .. } if found == "0.3.0"),
         "{e}"
     );
     assert_eq!(
         e.to_string(),
-        "the component targets kolhost:plugin@0.2.0; this host runs kolhost:plugin@0.1.0"
+        "the component targets kolhost:plugin@0.3.0; this host runs kolhost:plugin@0.1.0 and 0.2.0"
     );
 
     // Something else entirely.
@@ -90,7 +90,7 @@ async fn refuses_what_it_cannot_run() {
     no_http.grants.retain(|c| *c != Capability::Http);
     let e = reg.load(no_http, &hostile()).await.unwrap_err();
     assert!(
-        matches!(&e, LoadError::UngrantedImport { import, capability: Capability::Http } if import == "kolhost:plugin/http@0.1.0"),
+        matches!(&e, LoadError::UngrantedImport { import, capability: Capability::Http } if import == "kolhost:plugin/http@0.2.0"),
         "{e}"
     );
     assert!(e.to_string().contains("add `http` to grants"), "{e}");
@@ -177,4 +177,82 @@ fn manifests_are_checked() {
     );
     let e = Manifest::from_json(r#"{"name":"x","version":"1","world":"nope"}"#).unwrap_err();
     assert!(matches!(e, ManifestError::Json(_)), "{e}");
+}
+
+/// A component built against the frozen `kolhost:plugin@0.1.0` (before order notices) still
+/// loads and serves, through the host's 0.1.0 adapter: verify, parse (its `order-paid` is a
+/// complete order, its refund names its id), poll, and `confirm` (which 0.1.0 lacks) is a no-op.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v0_1_0_component_still_loads_and_serves() {
+    use kolhost::plugins::{EventBody, PluginError, Settings};
+    use kolhost_platform_formats::douyin::fixtures as dy;
+    use kolhost_platform_formats::fixtures::SampleOrder;
+
+    let bytes = wasm(artifacts::LEGACY_V010);
+    let reg = registry(5);
+    let name = reg
+        .load(
+            manifest("legacy", "0.1.0", World::Platform, &[Capability::Config]),
+            &bytes,
+        )
+        .await
+        .unwrap();
+    assert_eq!(name.name, "legacy");
+    let status = reg.status("legacy").unwrap();
+    assert_eq!(status.info.name, "legacy-v010");
+    assert_eq!(status.info.platform, "douyin");
+
+    let mut settings = Settings::default();
+    settings.config.insert("app_key".into(), "ak".into());
+    settings.secrets.insert("app_secret".into(), "sk".into());
+    reg.set_settings("legacy", settings).unwrap();
+
+    let o = SampleOrder::new(3);
+    let signed = dy::delivery(
+        "ak",
+        "sk",
+        &[
+            dy::paid_message("9001", &o),
+            dy::refund_message("9002", &o, "777", 500, o.paid_at + 60),
+        ],
+    );
+    let d = Delivery {
+        method: signed.method.clone(),
+        path: "/webhooks/legacy".into(),
+        query: signed.query.clone(),
+        headers: signed.headers.clone(),
+        body: signed.body.clone(),
+    };
+    reg.verify_webhook("legacy", &d).await.unwrap();
+    let parsed = reg.parse_webhook("legacy", &d).await.unwrap();
+    assert_eq!(parsed.reply.body, br#"{"code":0,"msg":"success"}"#);
+    assert_eq!(parsed.events.len(), 2);
+    match &parsed.events[0].body {
+        EventBody::OrderPaid(p) => {
+            assert_eq!(p.platform_order_id, o.order_id);
+            assert_eq!(p.item_id, o.item_id);
+            assert_eq!(p.account_id.as_deref(), Some(o.account_id.as_str()));
+            assert_eq!((p.units, p.paid_fen), (o.units, o.paid_fen));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(parsed.events[0].platform_status, None);
+    match &parsed.events[1].body {
+        EventBody::OrderRefunded(r) => assert_eq!(r.refund_id.as_deref(), Some("777")),
+        other => panic!("{other:?}"),
+    }
+
+    let mut tampered = d.clone();
+    tampered.body[5] ^= 1;
+    let e = reg.verify_webhook("legacy", &tampered).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            kolhost::plugins::CallError::Plugin(PluginError::Unauthorized(_))
+        ),
+        "{e:?}"
+    );
+    let page = reg.poll("legacy", None).await.unwrap();
+    assert!(page.events.is_empty() && page.receipt.is_none());
+    reg.confirm("legacy", "anything").await.unwrap();
 }

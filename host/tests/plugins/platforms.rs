@@ -150,9 +150,9 @@ async fn douyin_push_and_pull() {
         DY_KEY,
         DY_SECRET,
         &[
-            douyin::fixtures::paid_message("7301", &o1),
+            douyin::fixtures::public_paid_message("7301", &o1),
             douyin::fixtures::refund_message("7302", &o1, "6987654321", 9_900, o1.paid_at + 60),
-            douyin::fixtures::other_message("7303", "105"),
+            douyin::fixtures::other_message("7303", "400"),
         ],
     );
     let d = to_delivery("/webhooks/douyin", &valid);
@@ -175,20 +175,22 @@ async fn douyin_push_and_pull() {
     assert_eq!(reply(&parsed), r#"{"code":0,"msg":"success"}"#);
     assert_eq!(keys(&parsed.events), ["7301", "7302"]);
     match &parsed.events[0].body {
-        EventBody::OrderPaid(p) => {
-            assert_eq!(p.platform_order_id, o1.order_id);
-            assert_eq!(p.item_id, o1.item_id);
-            assert_eq!(p.account_id.as_deref(), Some(o1.account_id.as_str()));
-            assert_eq!(p.room_id.as_deref(), Some(o1.room_id.as_str()));
-            assert_eq!((p.units, p.paid_fen), (2, 29_900));
-            assert_eq!(p.paid_at, "2024-05-20T06:00:00Z");
+        EventBody::OrderNotice(n) => {
+            assert_eq!(n.platform_order_id, o1.order_id);
+            assert_eq!(
+                n.sub_order_ids.as_slice(),
+                std::slice::from_ref(&o1.sub_order_id)
+            );
+            assert_eq!(n.paid_fen, Some(29_900));
+            assert_eq!(n.paid_at.as_deref(), Some("2024-05-20T06:00:00Z"));
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(parsed.events[0].platform_status.as_deref(), Some("101"));
     match &parsed.events[1].body {
         EventBody::OrderRefunded(r) => assert_eq!(
-            (r.refund_id.as_str(), r.refunded_fen),
-            ("6987654321", 9_900)
+            (r.refund_id.as_deref(), r.refunded_fen),
+            (Some("6987654321"), 9_900)
         ),
         other => panic!("{other:?}"),
     }
@@ -449,6 +451,33 @@ async fn taobao_push_and_pull() {
     )
     .unwrap();
 
+    // Taobao never POSTs TMC messages: without the relay mode an HTTP delivery is refused.
+    let relayed = taobao::fixtures::delivery(
+        TB_KEY,
+        TB_SECRET,
+        taobao::SignMethod::Md5,
+        &[taobao::fixtures::buyer_pay(1000, &o1)],
+        o1.paid_at,
+    );
+    assert!(unauthorized(
+        &reg.verify_webhook(&name, &to_delivery("/webhooks/taobao", &relayed))
+            .await
+            .unwrap_err()
+    ));
+    reg.set_settings(
+        &name,
+        settings(
+            &[
+                ("app_key", TB_KEY),
+                ("api_base", &format!("http://{addr}")),
+                ("sign_method", "hmac"),
+                ("mode", "tmc_http_relay"),
+            ],
+            &[("app_secret", TB_SECRET), ("access_token", "tb-session")],
+        ),
+    )
+    .unwrap();
+
     let valid = taobao::fixtures::delivery(
         TB_KEY,
         TB_SECRET,
@@ -465,10 +494,13 @@ async fn taobao_push_and_pull() {
     assert_eq!(reply(&parsed), r#"{"success":true}"#);
     assert_eq!(keys(&parsed.events), ["1001", "1002"]);
     match &parsed.events[0].body {
-        EventBody::OrderPaid(p) => {
-            assert_eq!(p.platform_order_id, o1.order_id);
-            assert_eq!(p.sub_order_id.as_deref(), Some(o1.sub_order_id.as_str()));
-            assert_eq!((p.paid_fen, p.units), (29_900, 2));
+        EventBody::OrderNotice(n) => {
+            assert_eq!(n.platform_order_id, o1.order_id);
+            assert_eq!(
+                n.sub_order_ids.as_slice(),
+                std::slice::from_ref(&o1.sub_order_id)
+            );
+            assert_eq!(n.paid_fen, Some(29_900));
         }
         other => panic!("{other:?}"),
     }

@@ -68,6 +68,10 @@ impl Platform for Douyin {
         ));
         Ok(glue::poll_result(&cursor, page))
     }
+
+    fn confirm(_receipt: String) -> Result<(), PluginError> {
+        Ok(())
+    }
 }
 
 kolhost_plugin_sdk::export_platform!(Douyin);

@@ -1,18 +1,52 @@
-//! Normalised events, field for field the WIT `event-body` of `kolhost:plugin@0.1.0`.
+//! Normalised events, field for field the WIT `event-body` of `kolhost:plugin@0.2.0`.
 
 /// A normalised event with its dedup key (the same every time the platform repeats it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub key: String,
     pub body: EventBody,
+    /// The platform's own status as the message states it (Douyin tag, `flow_point`,
+    /// `cpsOrderStatus`, `tk_status`, TMC topic).
+    pub platform_status: Option<String>,
+}
+
+impl Event {
+    pub fn new(key: impl Into<String>, body: EventBody, status: impl Into<String>) -> Event {
+        Event {
+            key: key.into(),
+            body,
+            platform_status: Some(status.into()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventBody {
+    OrderNotice(OrderNotice),
+    OrderStatus(OrderStatus),
     OrderPaid(OrderPaid),
     OrderRefunded(OrderRefunded),
     OrderSettled(OrderSettled),
     LiveStats(LiveStats),
+}
+
+/// A push that names a paid order without its detail (item, account, room, units).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderNotice {
+    pub platform_order_id: String,
+    pub sub_order_ids: Vec<String>,
+    pub paid_fen: Option<i64>,
+    /// RFC 3339 UTC.
+    pub paid_at: Option<String>,
+}
+
+/// A status change without amounts, kept as the order's status history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderStatus {
+    pub platform_order_id: String,
+    pub sub_order_id: Option<String>,
+    /// RFC 3339 UTC, when the message says it.
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +67,8 @@ pub struct OrderPaid {
 pub struct OrderRefunded {
     pub platform_order_id: String,
     pub sub_order_id: Option<String>,
-    pub refund_id: String,
+    /// The platform's refund id, when it says one.
+    pub refund_id: Option<String>,
     pub refunded_fen: i64,
     /// RFC 3339 UTC.
     pub refunded_at: String,
@@ -44,7 +79,10 @@ pub struct OrderSettled {
     pub platform_order_id: String,
     pub sub_order_id: Option<String>,
     pub settled_fen: i64,
+    /// The commission the platform computed for the agency / KOL (Buyin `real_commission`).
     pub commission_fen: Option<i64>,
+    /// The platform's own fee (Buyin `settled_tech_service_fee`).
+    pub platform_fee_fen: Option<i64>,
     /// RFC 3339 UTC.
     pub settled_at: String,
 }

@@ -31,7 +31,8 @@ pub mod urlenc;
 pub use cursor::PollCursor;
 pub use error::Error;
 pub use event::{
-    Event, EventBody, LiveStats, OrderPaid, OrderRefunded, OrderSettled, ParsedDelivery, Reply,
+    Event, EventBody, LiveStats, OrderNotice, OrderPaid, OrderRefunded, OrderSettled, OrderStatus,
+    ParsedDelivery, Reply,
 };
 
 /// One HTTP request the plugin should send (through the host's `http` import) to pull orders.

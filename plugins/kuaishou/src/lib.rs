@@ -70,6 +70,10 @@ impl Platform for Kuaishou {
         ));
         Ok(glue::poll_result(&cursor, page))
     }
+
+    fn confirm(_receipt: String) -> Result<(), PluginError> {
+        Ok(())
+    }
 }
 
 kolhost_plugin_sdk::export_platform!(Kuaishou);

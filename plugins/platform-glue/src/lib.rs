@@ -63,9 +63,21 @@ pub fn header<'a>(d: &'a Delivery, name: &str) -> Option<&'a str> {
     formats::header(&d.headers, name)
 }
 
-fn event(e: formats::Event) -> Event {
+/// A formats event as the WIT event of the same meaning.
+pub fn event(e: formats::Event) -> Event {
     use formats::EventBody as F;
     let body = match e.body {
+        F::OrderNotice(n) => EventBody::OrderNotice(OrderNotice {
+            platform_order_id: n.platform_order_id,
+            sub_order_ids: n.sub_order_ids,
+            paid_fen: n.paid_fen,
+            paid_at: n.paid_at,
+        }),
+        F::OrderStatus(s) => EventBody::OrderStatus(OrderStatus {
+            platform_order_id: s.platform_order_id,
+            sub_order_id: s.sub_order_id,
+            at: s.at,
+        }),
         F::OrderPaid(p) => EventBody::OrderPaid(OrderPaid {
             platform_order_id: p.platform_order_id,
             sub_order_id: p.sub_order_id,
@@ -89,6 +101,7 @@ fn event(e: formats::Event) -> Event {
             sub_order_id: s.sub_order_id,
             settled_fen: s.settled_fen,
             commission_fen: s.commission_fen,
+            platform_fee_fen: s.platform_fee_fen,
             settled_at: s.settled_at,
         }),
         F::LiveStats(s) => EventBody::LiveStats(LiveStats {
@@ -100,7 +113,11 @@ fn event(e: formats::Event) -> Event {
             orders: s.orders,
         }),
     };
-    Event { key: e.key, body }
+    Event {
+        key: e.key,
+        body,
+        platform_status: e.platform_status,
+    }
 }
 
 /// A parsed delivery in WIT types.
@@ -168,5 +185,6 @@ pub fn poll_result(cursor: &formats::PollCursor, page: formats::ApiPage) -> Poll
     PollResult {
         events: page.events.into_iter().map(event).collect(),
         next_cursor: page.next_page.map(|p| cursor.next(p).encode()),
+        receipt: None,
     }
 }

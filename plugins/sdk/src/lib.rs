@@ -1,7 +1,7 @@
 //! Write kolhost plugins in Rust.
 //!
 //! A plugin is a WebAssembly component targeting one world of the WIT package
-//! `kolhost:plugin@0.1.0` (`plugins/wit/since_v0.1.0/`): implement one trait
+//! `kolhost:plugin@0.2.0` (`plugins/wit/since_v0.2.0/`): implement one trait
 //! ([`platform::Platform`] or [`allocator::Allocator`]) and export it with one macro:
 //!
 //! ```ignore
@@ -31,15 +31,15 @@ pub mod imports_bindings {
         inline: "
             package kolhost:sdk;
             world imports {
-                import kolhost:plugin/log@0.1.0;
-                import kolhost:plugin/config@0.1.0;
-                import kolhost:plugin/clock@0.1.0;
-                import kolhost:plugin/kv@0.1.0;
-                import kolhost:plugin/http@0.1.0;
-                import kolhost:plugin/types@0.1.0;
+                import kolhost:plugin/log@0.2.0;
+                import kolhost:plugin/config@0.2.0;
+                import kolhost:plugin/clock@0.2.0;
+                import kolhost:plugin/kv@0.2.0;
+                import kolhost:plugin/http@0.2.0;
+                import kolhost:plugin/types@0.2.0;
             }
         ",
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "kolhost:sdk/imports",
         generate_all,
     });
@@ -49,18 +49,18 @@ pub mod imports_bindings {
 #[doc(hidden)]
 pub mod platform_bindings {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
-        world: "kolhost:plugin/platform@0.1.0",
+        path: "../wit/since_v0.2.0",
+        world: "kolhost:plugin/platform@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export",
         default_bindings_module: "kolhost_plugin_sdk::platform_bindings",
         with: {
-            "kolhost:plugin/log@0.1.0": crate::imports_bindings::kolhost::plugin::log,
-            "kolhost:plugin/config@0.1.0": crate::imports_bindings::kolhost::plugin::config,
-            "kolhost:plugin/clock@0.1.0": crate::imports_bindings::kolhost::plugin::clock,
-            "kolhost:plugin/kv@0.1.0": crate::imports_bindings::kolhost::plugin::kv,
-            "kolhost:plugin/http@0.1.0": crate::imports_bindings::kolhost::plugin::http,
-            "kolhost:plugin/types@0.1.0": crate::imports_bindings::kolhost::plugin::types,
+            "kolhost:plugin/log@0.2.0": crate::imports_bindings::kolhost::plugin::log,
+            "kolhost:plugin/config@0.2.0": crate::imports_bindings::kolhost::plugin::config,
+            "kolhost:plugin/clock@0.2.0": crate::imports_bindings::kolhost::plugin::clock,
+            "kolhost:plugin/kv@0.2.0": crate::imports_bindings::kolhost::plugin::kv,
+            "kolhost:plugin/http@0.2.0": crate::imports_bindings::kolhost::plugin::http,
+            "kolhost:plugin/types@0.2.0": crate::imports_bindings::kolhost::plugin::types,
         },
     });
 }
@@ -69,17 +69,17 @@ pub mod platform_bindings {
 #[doc(hidden)]
 pub mod allocator_bindings {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
-        world: "kolhost:plugin/allocator@0.1.0",
+        path: "../wit/since_v0.2.0",
+        world: "kolhost:plugin/allocator@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export",
         default_bindings_module: "kolhost_plugin_sdk::allocator_bindings",
         with: {
-            "kolhost:plugin/log@0.1.0": crate::imports_bindings::kolhost::plugin::log,
-            "kolhost:plugin/config@0.1.0": crate::imports_bindings::kolhost::plugin::config,
-            "kolhost:plugin/clock@0.1.0": crate::imports_bindings::kolhost::plugin::clock,
-            "kolhost:plugin/kv@0.1.0": crate::imports_bindings::kolhost::plugin::kv,
-            "kolhost:plugin/types@0.1.0": crate::imports_bindings::kolhost::plugin::types,
+            "kolhost:plugin/log@0.2.0": crate::imports_bindings::kolhost::plugin::log,
+            "kolhost:plugin/config@0.2.0": crate::imports_bindings::kolhost::plugin::config,
+            "kolhost:plugin/clock@0.2.0": crate::imports_bindings::kolhost::plugin::clock,
+            "kolhost:plugin/kv@0.2.0": crate::imports_bindings::kolhost::plugin::kv,
+            "kolhost:plugin/types@0.2.0": crate::imports_bindings::kolhost::plugin::types,
         },
     });
 }

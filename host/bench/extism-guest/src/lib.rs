@@ -32,6 +32,14 @@ pub fn verify_parse(input: Vec<u8>) -> FnResult<Vec<u8>> {
         .events
         .into_iter()
         .map(|e| match e.body {
+            EventBody::OrderNotice(n) => json!({"key": e.key, "status": e.platform_status,
+                "order_notice": {
+                "platform_order_id": n.platform_order_id, "sub_order_ids": n.sub_order_ids,
+                "paid_fen": n.paid_fen, "paid_at": n.paid_at}}),
+            EventBody::OrderStatus(s) => json!({"key": e.key, "status": e.platform_status,
+                "order_status": {
+                "platform_order_id": s.platform_order_id, "sub_order_id": s.sub_order_id,
+                "at": s.at}}),
             EventBody::OrderPaid(p) => json!({"key": e.key, "order_paid": {
                 "platform_order_id": p.platform_order_id, "sub_order_id": p.sub_order_id,
                 "item_id": p.item_id, "account_id": p.account_id, "room_id": p.room_id,
@@ -44,7 +52,7 @@ pub fn verify_parse(input: Vec<u8>) -> FnResult<Vec<u8>> {
             EventBody::OrderSettled(s) => json!({"key": e.key, "order_settled": {
                 "platform_order_id": s.platform_order_id, "sub_order_id": s.sub_order_id,
                 "settled_fen": s.settled_fen, "commission_fen": s.commission_fen,
-                "settled_at": s.settled_at}}),
+                "platform_fee_fen": s.platform_fee_fen, "settled_at": s.settled_at}}),
             EventBody::LiveStats(s) => json!({"key": e.key, "live_stats": {
                 "room_id": s.room_id, "account_id": s.account_id, "at": s.at,
                 "viewers": s.viewers, "gmv_fen": s.gmv_fen, "orders": s.orders}}),

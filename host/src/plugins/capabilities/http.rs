@@ -5,6 +5,7 @@
 use crate::plugins::bindings::platform::kolhost::plugin::http::{
     self, HttpError, Request, Response,
 };
+use crate::plugins::bindings::v0_1::platform::kolhost::plugin::http as v1;
 use crate::plugins::state::HostState;
 use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
@@ -137,8 +138,36 @@ impl HttpCapability {
     }
 }
 
+/// Links `http` of every version this host runs.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    http::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+    http::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    v1::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+}
+
+impl v1::Host for HostState {
+    async fn send(&mut self, r: v1::Request) -> Result<v1::Response, v1::HttpError> {
+        let request = Request {
+            method: r.method,
+            url: r.url,
+            headers: r.headers,
+            body: r.body,
+            timeout_ms: r.timeout_ms,
+        };
+        match http::Host::send(self, request).await {
+            Ok(r) => Ok(v1::Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
+            Err(e) => Err(match e {
+                HttpError::NotAllowed(m) => v1::HttpError::NotAllowed(m),
+                HttpError::InvalidRequest(m) => v1::HttpError::InvalidRequest(m),
+                HttpError::Timeout => v1::HttpError::Timeout,
+                HttpError::TooLarge(n) => v1::HttpError::TooLarge(n),
+                HttpError::Transport(m) => v1::HttpError::Transport(m),
+            }),
+        }
+    }
 }
 
 impl http::Host for HostState {

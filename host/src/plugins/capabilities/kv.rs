@@ -2,6 +2,7 @@
 //! [`KvStore`] (the database later); [`MemoryKv`] keeps it in memory (tests, single node).
 
 use crate::plugins::bindings::platform::kolhost::plugin::kv;
+use crate::plugins::bindings::v0_1::platform::kolhost::plugin::kv as v1;
 use crate::plugins::state::HostState;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -65,8 +66,24 @@ impl KvStore for MemoryKv {
     }
 }
 
+/// Links `kv` of every version this host runs.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    kv::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+    kv::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    v1::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+}
+
+impl v1::Host for HostState {
+    async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, String> {
+        kv::Host::get(self, key).await
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+        kv::Host::set(self, key, value).await
+    }
+
+    async fn delete(&mut self, key: String) -> Result<(), String> {
+        kv::Host::delete(self, key).await
+    }
 }
 
 fn check_key(key: &str) -> Result<(), String> {

@@ -1,6 +1,7 @@
 //! `kolhost:plugin/log`: lines into tracing, tagged with the plugin's name.
 
 use crate::plugins::bindings::platform::kolhost::plugin::log::{self, Level};
+use crate::plugins::bindings::v0_1::platform::kolhost::plugin::log as v1;
 use crate::plugins::state::HostState;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -9,8 +10,23 @@ pub const MAX_LINE_BYTES: usize = 4096;
 /// Lines kept per call; later ones are dropped.
 pub const MAX_LINES_PER_CALL: u32 = 100;
 
+/// Links `log` of every version this host runs.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+    log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    v1::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+}
+
+impl v1::Host for HostState {
+    fn write(&mut self, level: v1::Level, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            v1::Level::Trace => Level::Trace,
+            v1::Level::Debug => Level::Debug,
+            v1::Level::Info => Level::Info,
+            v1::Level::Warn => Level::Warn,
+            v1::Level::Error => Level::Error,
+        };
+        log::Host::write(self, level, message)
+    }
 }
 
 impl log::Host for HostState {

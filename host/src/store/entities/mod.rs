@@ -13,6 +13,7 @@ pub mod kol_account;
 pub mod live_stat;
 pub mod order;
 pub mod order_refund;
+pub mod order_status;
 pub mod platform_event;
 pub mod plugin;
 pub mod plugin_kv;

@@ -18,6 +18,8 @@ pub struct Model {
     pub paid_fen: i64,
     pub refunded_fen: i64,
     pub settled_fen: Option<i64>,
+    /// The platform's own fee on the order (Buyin `settled_tech_service_fee`): what settlements
+    /// count as platform fees.
     pub platform_commission_fen: Option<i64>,
     pub commission_bp: Option<i32>,
     pub status: String,
@@ -33,6 +35,18 @@ pub struct Model {
     pub unattributed_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Stored from a push notice (ids and amount only), waiting for the detail a pull brings.
+    pub awaiting_detail: bool,
+    /// The platform's latest own status (Douyin tag / `flow_point`, `cpsOrderStatus`, ...).
+    pub platform_status: Option<String>,
+    /// First seen by push, and the amount the push said.
+    pub pushed_at: Option<DateTimeUtc>,
+    pub pushed_fen: Option<i64>,
+    /// First seen by pull, and the amount the pull said.
+    pub pulled_at: Option<DateTimeUtc>,
+    pub pulled_fen: Option<i64>,
+    /// The commission the platform computed (Buyin `real_commission`), for comparison.
+    pub reported_commission_fen: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,5 @@
-//! An example platform plugin to copy: Douyin push deliveries (tag 101 order paid, tag 206
-//! refund succeeded; other tags acknowledged), verified and parsed with
+//! An example platform plugin to copy: Douyin push deliveries (tag 101 order notice, tag 206
+//! refund succeeded, the other order and after-sale tags status changes), verified and parsed with
 //! `kolhost-platform-formats` (`event-sign = md5(app_key + body + app_secret)`, or HMAC-SHA256
 //! with `sign-method: hmac-sha256`), then handed to the host as the WIT types. Reads `app_key`
 //! from its config and `app_secret` from its secrets. Grants it needs: `config`. No pull API:
@@ -30,9 +30,21 @@ fn to_error(e: formats::Error) -> PluginError {
     }
 }
 
-/// A formats event as the WIT event (a Douyin push gives only paid and refunded orders).
+/// A formats event as the WIT event (a Douyin push gives order notices, status changes and
+/// refunds).
 fn to_event(e: formats::Event) -> Event {
     let body = match e.body {
+        formats::EventBody::OrderNotice(n) => EventBody::OrderNotice(OrderNotice {
+            platform_order_id: n.platform_order_id,
+            sub_order_ids: n.sub_order_ids,
+            paid_fen: n.paid_fen,
+            paid_at: n.paid_at,
+        }),
+        formats::EventBody::OrderStatus(s) => EventBody::OrderStatus(OrderStatus {
+            platform_order_id: s.platform_order_id,
+            sub_order_id: s.sub_order_id,
+            at: s.at,
+        }),
         formats::EventBody::OrderPaid(p) => EventBody::OrderPaid(OrderPaid {
             platform_order_id: p.platform_order_id,
             sub_order_id: p.sub_order_id,
@@ -56,6 +68,7 @@ fn to_event(e: formats::Event) -> Event {
             sub_order_id: s.sub_order_id,
             settled_fen: s.settled_fen,
             commission_fen: s.commission_fen,
+            platform_fee_fen: s.platform_fee_fen,
             settled_at: s.settled_at,
         }),
         formats::EventBody::LiveStats(s) => EventBody::LiveStats(LiveStats {
@@ -67,7 +80,11 @@ fn to_event(e: formats::Event) -> Event {
             orders: s.orders,
         }),
     };
-    Event { key: e.key, body }
+    Event {
+        key: e.key,
+        body,
+        platform_status: e.platform_status,
+    }
 }
 
 impl Platform for ExamplePlatform {
@@ -101,7 +118,12 @@ impl Platform for ExamplePlatform {
         Ok(PollResult {
             events: Vec::new(),
             next_cursor: None,
+            receipt: None,
         })
+    }
+
+    fn confirm(_receipt: String) -> Result<(), PluginError> {
+        Ok(())
     }
 }
 

@@ -163,6 +163,10 @@ struct Order {
     #[serde(default)]
     real_commission: Option<i64>,
     #[serde(default)]
+    estimated_tech_service_fee: Option<i64>,
+    #[serde(default)]
+    settled_tech_service_fee: Option<i64>,
+    #[serde(default)]
     item_num: Option<u32>,
     #[serde(default)]
     author_buyin_id: Option<String>,
@@ -186,10 +190,11 @@ fn time_or(field: &str, primary: &str, fallback: &str) -> Result<String, Error> 
 
 fn events_of(o: Order) -> Result<Vec<Event>, Error> {
     let id = o.order_id.0;
+    let status = o.flow_point.clone();
     let paid_fen = non_negative("total_pay_amount", o.total_pay_amount)?;
-    let paid = Event {
-        key: format!("{id}:paid"),
-        body: EventBody::OrderPaid(OrderPaid {
+    let paid = Event::new(
+        format!("{id}:paid"),
+        EventBody::OrderPaid(OrderPaid {
             platform_order_id: id.clone(),
             sub_order_id: None,
             item_id: o.product_id.0,
@@ -203,28 +208,32 @@ fn events_of(o: Order) -> Result<Vec<Event>, Error> {
             commission_bp: o.commission_rate.map(ten_thousandths_to_bp).transpose()?,
             paid_at: time_or("pay_success_time", &o.pay_success_time, "")?,
         }),
-    };
+        status.clone(),
+    );
     let mut out = Vec::with_capacity(2);
     match o.flow_point.as_str() {
         "PAY_SUCC" | "CONFIRM" => out.push(paid),
         "REFUND" => {
             out.push(paid);
-            out.push(Event {
-                key: format!("{id}:refund"),
-                body: EventBody::OrderRefunded(OrderRefunded {
+            // The MCN order names no after-sale id: the host matches this refund to the push's
+            // (tag 206) by order, amount and time.
+            out.push(Event::new(
+                format!("{id}:refund"),
+                EventBody::OrderRefunded(OrderRefunded {
                     platform_order_id: id.clone(),
                     sub_order_id: None,
-                    refund_id: id.clone(),
+                    refund_id: None,
                     refunded_fen: paid_fen,
                     refunded_at: time_or("refund_time", &o.refund_time, &o.update_time)?,
                 }),
-            });
+                status,
+            ));
         }
         "SETTLE" => {
             out.push(paid);
-            out.push(Event {
-                key: format!("{id}:settle"),
-                body: EventBody::OrderSettled(OrderSettled {
+            out.push(Event::new(
+                format!("{id}:settle"),
+                EventBody::OrderSettled(OrderSettled {
                     platform_order_id: id.clone(),
                     sub_order_id: None,
                     settled_fen: non_negative(
@@ -235,9 +244,16 @@ fn events_of(o: Order) -> Result<Vec<Event>, Error> {
                         .real_commission
                         .map(|c| non_negative("real_commission", c))
                         .transpose()?,
+                    platform_fee_fen: o
+                        .settled_tech_service_fee
+                        .filter(|f| *f > 0)
+                        .or(o.estimated_tech_service_fee)
+                        .map(|c| non_negative("settled_tech_service_fee", c))
+                        .transpose()?,
                     settled_at: time_or("settle_time", &o.settle_time, &o.update_time)?,
                 }),
-            });
+                status,
+            ));
         }
         _ => {}
     }

@@ -9,7 +9,9 @@ use crate::time::format_gmt8;
 use crate::urlenc::parse_pairs;
 use serde_json::{Value, json};
 
-/// A tag-101 (order paid) message for `o`.
+/// A tag-101 message for `o` with the fields kolhost's own fixtures carried before 0.2.0
+/// (`product_id`, `author_id`, `room_id`, `item_num` besides the public ones). Douyin does not
+/// send those; the bundled plugin ignores them (a notice), the 0.1.0 test plugin reads them.
 pub fn paid_message(msg_id: &str, o: &SampleOrder) -> Value {
     let data = json!({
         "p_id": o.order_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(o.order_id)),
@@ -32,8 +34,7 @@ pub fn paid_message(msg_id: &str, o: &SampleOrder) -> Value {
 /// A tag-101 (order paid) message for `o` with exactly the fields of Douyin's public push:
 /// `data` carries only `biz`, `order_status`, `order_type`, `p_id`, `pay_amount`, `pay_time`,
 /// `pay_type`, `s_ids` and `shop_id`; no product, author, room or units (so it parses to an
-/// `order-paid` with an empty `item_id`, no account or room, one unit). [`paid_message`] adds
-/// `product_id`, `author_id`, `room_id` and `item_num` for tests of attribution.
+/// `order-notice` of the order, its sub-order, amount and time).
 pub fn public_paid_message(msg_id: &str, o: &SampleOrder) -> Value {
     let data = json!({
         "biz": 2,
@@ -53,7 +54,7 @@ pub fn public_paid_message(msg_id: &str, o: &SampleOrder) -> Value {
 /// JSON array of two messages, [`public_paid_message`] for `SampleOrder::new(0)` (`msg_id`
 /// `7301`) and a refund of 99 yuan of it a day later (tag 206, `msg_id` `7302`, aftersale
 /// `6987654321`), signed with md5 for `app_key` / `app_secret` (headers `content-type`,
-/// `app-id`, `event-sign`). It parses to an `order-paid` and an `order-refunded`.
+/// `app-id`, `event-sign`). It parses to an `order-notice` and an `order-refunded`.
 pub fn sample_delivery(app_key: &str, app_secret: &str) -> SignedDelivery {
     let o = SampleOrder::new(0);
     delivery(
@@ -66,7 +67,10 @@ pub fn sample_delivery(app_key: &str, app_secret: &str) -> SignedDelivery {
     )
 }
 
-/// A tag-206 (refund succeeded) message for `o`.
+/// A tag-206 (refund succeeded) message for `o`, with the fields of Douyin's public push:
+/// `aftersale_id`, `aftersale_status`, `aftersale_type`, `p_id`, `reason_code`, `refund_amount`,
+/// `refund_post_amount`, `refund_voucher_num`, `s_id`, `shop_id`, `success_time` and
+/// `update_time` (both `at`, Unix seconds).
 pub fn refund_message(
     msg_id: &str,
     o: &SampleOrder,
@@ -75,21 +79,49 @@ pub fn refund_message(
     at: i64,
 ) -> Value {
     let data = json!({
-        "p_id": o.order_id,
-        "s_id": o.sub_order_id,
-        "shop_id": 4_463_798,
-        "aftersale_id": aftersale_id,
+        "aftersale_id": aftersale_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(aftersale_id)),
         "aftersale_status": 12,
+        "aftersale_type": 2,
+        "p_id": o.order_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(o.order_id)),
+        "reason_code": 1,
         "refund_amount": refund_fen,
         "refund_post_amount": 0,
+        "refund_voucher_num": 0,
+        "s_id": o.sub_order_id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(o.sub_order_id)),
+        "shop_id": 4_463_798,
+        "success_time": at,
         "update_time": at,
     });
     json!({"tag": "206", "msg_id": msg_id, "data": data.to_string()})
 }
 
-/// A message of another tag (e.g. `"105"`, address changed), which is acknowledged and ignored.
+/// A status message of another order tag (100-110) or after-sale tag (200-208) for `o` at
+/// `at` (Unix seconds): e.g. `"102"` shipped, `"103"` completed, `"200"` after-sale applied.
+pub fn status_message(msg_id: &str, tag: &str, o: &SampleOrder, at: i64) -> Value {
+    let p_id = o
+        .order_id
+        .parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| json!(o.order_id));
+    let s_id = o
+        .sub_order_id
+        .parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| json!(o.sub_order_id));
+    let data = if tag.starts_with('2') {
+        json!({"aftersale_id": 7_000_000_001u64, "aftersale_status": 6, "aftersale_type": 2,
+            "p_id": p_id, "s_id": s_id, "shop_id": 4_463_798, "apply_time": at, "update_time": at})
+    } else {
+        json!({"biz": 2, "order_status": 3, "order_type": 0, "p_id": p_id, "s_ids": [s_id],
+            "shop_id": 4_463_798, "update_time": at})
+    };
+    json!({"tag": tag, "msg_id": msg_id, "data": data.to_string()})
+}
+
+/// A message of a tag kolhost does not follow (e.g. `"400"`, product changed), which is
+/// acknowledged and ignored.
 pub fn other_message(msg_id: &str, tag: &str) -> Value {
-    json!({"tag": tag, "msg_id": msg_id, "data": r#"{"p_id":1,"shop_id":2}"#})
+    json!({"tag": tag, "msg_id": msg_id, "data": r#"{"product_id":1,"shop_id":2}"#})
 }
 
 /// The delivery of `messages`, signed with md5 for `app_key` / `app_secret`.
@@ -131,6 +163,9 @@ pub fn mcn_order(o: &SampleOrder, flow_point: &str, at: i64) -> Value {
         "estimated_commission": o.commission_fen(),
         "real_commission": if flow_point == "SETTLE" { o.commission_fen() } else { 0 },
         "settled_goods_amount": if flow_point == "SETTLE" { o.paid_fen } else { 0 },
+        "tech_service_fee_rate": 100,
+        "estimated_tech_service_fee": o.paid_fen / 100,
+        "settled_tech_service_fee": if flow_point == "SETTLE" { o.paid_fen / 100 } else { 0 },
         "flow_point": flow_point,
         "app": "抖音",
         "pay_success_time": format_gmt8(o.paid_at),

@@ -7,11 +7,16 @@
 //! HMAC over the same string). The comparison is constant-time and case-insensitive on the hex.
 //! The reply is `{"code":0,"msg":"success"}`.
 //!
-//! | tag | message | event | key |
+//! | tag | message (data fields, as the public SDKs define them) | event | key |
 //! | --- | --- | --- | --- |
-//! | 101 | order paid (`p_id`, `s_ids`, `pay_amount` fen, `pay_time` Unix s, `product_id`, `author_id`, `room_id`, `item_num`) | `order-paid` | `msg_id` |
-//! | 206 | refund succeeded (`p_id`, `s_id`, `aftersale_id`, `refund_amount` fen, `update_time` Unix s) | `order-refunded` | `msg_id` |
+//! | 101 | order paid (`biz`, `order_status`, `order_type`, `p_id`, `pay_amount` fen, `pay_time` Unix s, `pay_type`, `s_ids`, `shop_id`: no product, author, room or units) | `order-notice` (awaiting detail) | `msg_id` |
+//! | 206 | refund succeeded (`aftersale_id`, `aftersale_status`, `aftersale_type`, `p_id`, `s_id`, `reason_code`, `refund_amount` fen, `refund_post_amount`, `refund_voucher_num`, `shop_id`, `success_time` Unix s, `update_time`) | `order-refunded` (refund id `aftersale_id`, at `success_time`) | `msg_id` |
+//! | 100 created, 102 shipped, 103 completed, 104 logistics changed, 105 address changed, 106 cancelled, 108 partly shipped, 109 amount changed, 110 paid pending | `p_id`, `s_ids`, a time (`update_time`, `complete_time`, `cancel_time`, ...) | `order-status` | `msg_id` |
+//! | 200 after-sale applied, 201 refund agreed, 202 return agreed, 203 returned, 204 refund refused, 205 return refused, 207 after-sale closed, 208 after-sale changed | `aftersale_id`, `p_id`, `s_id`, `update_time` / `apply_time` | `order-status` | `msg_id` |
 //! | other | | none (acknowledged) | |
+//!
+//! Every event's platform status is its tag. A push is a notice: only the MCN pull (or the
+//! shop's order detail) names product, author, room and units, and completes the order.
 //!
 //! **Pull.** `buyin.instituteOrderMCN`: `POST {api_base}/buyin/instituteOrderMCN?app_key=..&method=..
 //! &v=2&timestamp=<Unix s>&sign_method=md5|hmac-sha256&sign=..[&access_token=..]` with the body
@@ -24,11 +29,11 @@
 //! | `flow_point` | events (key) |
 //! | --- | --- |
 //! | `PAY_SUCC`, `CONFIRM` | `order-paid` (`<order_id>:paid`) |
-//! | `REFUND` | `order-paid`, `order-refunded` of `total_pay_amount` at `refund_time` (`<order_id>:refund`) |
-//! | `SETTLE` | `order-paid`, `order-settled` of `settled_goods_amount`, commission `real_commission`, at `settle_time` (`<order_id>:settle`) |
+//! | `REFUND` | `order-paid`, `order-refunded` of `total_pay_amount` at `refund_time`, no refund id (`<order_id>:refund`) |
+//! | `SETTLE` | `order-paid`, `order-settled` of `settled_goods_amount`, commission `real_commission`, platform fee `settled_tech_service_fee` (else `estimated_tech_service_fee`), at `settle_time` (`<order_id>:settle`) |
 //! | other | none |
 //!
-//! `order-paid` from the pull: order `order_id`, item `product_id`, account `author_buyin_id`,
+//! Every event's platform status is the `flow_point`. `order-paid` from the pull: order `order_id`, item `product_id`, account `author_buyin_id`,
 //! room `media_id` (when `media_type` is `live`), units `item_num`, paid `total_pay_amount` fen,
 //! commission `commission_rate` (ten-thousandths, i.e. basis points), at `pay_success_time`.
 //! Times are `yyyy-MM-dd HH:mm:ss` in GMT+8.

@@ -2,9 +2,10 @@
 
 use crate::json::Id;
 use crate::money::non_negative;
-use crate::time::rfc3339_from_unix;
+use crate::time::{gmt8_to_rfc3339, rfc3339_from_unix};
 use crate::{
-    Error, Event, EventBody, OrderPaid, OrderRefunded, ParsedDelivery, Reply, ct_eq, header,
+    Error, Event, EventBody, OrderNotice, OrderRefunded, OrderStatus, ParsedDelivery, Reply, ct_eq,
+    header,
 };
 use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
@@ -84,6 +85,7 @@ enum Tag {
     Str(String),
 }
 
+/// Tag 101 (order paid), exactly the fields of Douyin's public push.
 #[derive(Deserialize)]
 struct PaidData {
     p_id: Id,
@@ -91,16 +93,11 @@ struct PaidData {
     s_ids: Vec<Id>,
     pay_amount: i64,
     pay_time: i64,
-    #[serde(default)]
-    product_id: Option<Id>,
-    #[serde(default)]
-    author_id: Option<Id>,
-    #[serde(default)]
-    room_id: Option<Id>,
-    #[serde(default)]
-    item_num: Option<u32>,
 }
 
+/// Tag 206 (refund succeeded): `aftersale_id`, `aftersale_status`, `aftersale_type`, `p_id`,
+/// `s_id`, `reason_code`, `refund_amount`, `refund_post_amount`, `refund_voucher_num`,
+/// `shop_id`, `success_time`, `update_time`.
 #[derive(Deserialize)]
 struct RefundData {
     p_id: Id,
@@ -108,15 +105,84 @@ struct RefundData {
     s_id: Option<Id>,
     aftersale_id: Id,
     refund_amount: i64,
-    update_time: i64,
+    #[serde(default)]
+    success_time: Option<Time>,
+    #[serde(default)]
+    update_time: Option<Time>,
 }
+
+/// The other order (100-110) and after-sale (200-208) tags: the order and, when sent, the
+/// sub-order, statuses and the time of the change.
+#[derive(Deserialize)]
+struct StatusData {
+    p_id: Id,
+    #[serde(default)]
+    s_id: Option<Id>,
+    #[serde(default)]
+    s_ids: Vec<Id>,
+    #[serde(default)]
+    update_time: Option<Time>,
+    #[serde(default)]
+    complete_time: Option<Time>,
+    #[serde(default)]
+    cancel_time: Option<Time>,
+    #[serde(default)]
+    create_time: Option<Time>,
+    #[serde(default)]
+    apply_time: Option<Time>,
+    #[serde(default)]
+    modify_time: Option<Time>,
+}
+
+/// A time sent as Unix seconds (number or string) or as `yyyy-MM-dd HH:mm:ss` (GMT+8) or
+/// RFC 3339.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Time {
+    Unix(i64),
+    Text(String),
+}
+
+impl Time {
+    fn rfc3339(&self) -> Result<Option<String>, Error> {
+        match self {
+            Time::Unix(0) => Ok(None),
+            Time::Unix(s) => rfc3339_from_unix(*s).map(Some),
+            Time::Text(t) if t.trim().is_empty() || t.trim() == "0" => Ok(None),
+            Time::Text(t) => match t.trim().parse::<i64>() {
+                Ok(s) => rfc3339_from_unix(s).map(Some),
+                Err(_) if t.contains('T') => Ok(Some(t.trim().to_string())),
+                Err(_) => gmt8_to_rfc3339(t.trim()).map(Some),
+            },
+        }
+    }
+}
+
+fn first_time(times: &[&Option<Time>]) -> Result<Option<String>, Error> {
+    for t in times.iter().copied().flatten() {
+        if let Some(at) = t.rfc3339()? {
+            return Ok(Some(at));
+        }
+    }
+    Ok(None)
+}
+
+/// The order tags (100-110) and after-sale tags (200-208) Douyin pushes for an order.
+pub const ORDER_TAGS: [&str; 10] = [
+    "100", "101", "102", "103", "104", "105", "106", "108", "109", "110",
+];
+pub const AFTERSALE_TAGS: [&str; 9] = [
+    "200", "201", "202", "203", "204", "205", "206", "207", "208",
+];
 
 fn data<'a, T: Deserialize<'a>>(m: &'a Message, tag: &str) -> Result<T, Error> {
     serde_json::from_str(&m.data)
         .map_err(|e| Error::malformed(format!("message {} (tag {tag}) data: {e}", m.msg_id.0)))
 }
 
-/// Parses a verified body into events; unknown tags give none.
+/// Parses a verified body into events: tag 101 an `order-notice`, tag 206 an
+/// `order-refunded`, the other order and after-sale tags an `order-status`; each event's
+/// platform status is the tag. Other tags give none.
 pub fn parse(body: &[u8]) -> Result<ParsedDelivery, Error> {
     let messages: Vec<Message> = serde_json::from_slice(body)
         .map_err(|e| Error::malformed(format!("body is not a JSON array of messages: {e}")))?;
@@ -129,34 +195,51 @@ pub fn parse(body: &[u8]) -> Result<ParsedDelivery, Error> {
         let body = match tag.as_str() {
             "101" => {
                 let d: PaidData = data(m, &tag)?;
-                EventBody::OrderPaid(OrderPaid {
+                EventBody::OrderNotice(OrderNotice {
                     platform_order_id: d.p_id.0,
-                    sub_order_id: d.s_ids.into_iter().next().map(|s| s.0),
-                    item_id: d.product_id.map(|p| p.0).unwrap_or_default(),
-                    account_id: d.author_id.map(|a| a.0),
-                    room_id: d.room_id.map(|r| r.0).filter(|r| r != "0"),
-                    units: d.item_num.unwrap_or(1),
-                    paid_fen: non_negative("pay_amount", d.pay_amount)?,
-                    commission_bp: None,
-                    paid_at: rfc3339_from_unix(d.pay_time)?,
+                    sub_order_ids: d.s_ids.into_iter().map(|s| s.0).collect(),
+                    paid_fen: Some(non_negative("pay_amount", d.pay_amount)?),
+                    paid_at: Some(rfc3339_from_unix(d.pay_time)?),
                 })
             }
             "206" => {
                 let d: RefundData = data(m, &tag)?;
+                let at = first_time(&[&d.success_time, &d.update_time])?.ok_or_else(|| {
+                    Error::malformed(format!(
+                        "message {} (tag 206) has no success_time",
+                        m.msg_id.0
+                    ))
+                })?;
                 EventBody::OrderRefunded(OrderRefunded {
                     platform_order_id: d.p_id.0,
-                    sub_order_id: d.s_id.map(|s| s.0),
-                    refund_id: d.aftersale_id.0,
+                    sub_order_id: d.s_id.map(|s| s.0).filter(|s| s != "0"),
+                    refund_id: Some(d.aftersale_id.0),
                     refunded_fen: non_negative("refund_amount", d.refund_amount)?,
-                    refunded_at: rfc3339_from_unix(d.update_time)?,
+                    refunded_at: at,
+                })
+            }
+            t if ORDER_TAGS.contains(&t) || AFTERSALE_TAGS.contains(&t) => {
+                let d: StatusData = data(m, &tag)?;
+                EventBody::OrderStatus(OrderStatus {
+                    platform_order_id: d.p_id.0,
+                    sub_order_id: d
+                        .s_id
+                        .or_else(|| d.s_ids.into_iter().next())
+                        .map(|s| s.0)
+                        .filter(|s| s != "0"),
+                    at: first_time(&[
+                        &d.update_time,
+                        &d.complete_time,
+                        &d.cancel_time,
+                        &d.apply_time,
+                        &d.modify_time,
+                        &d.create_time,
+                    ])?,
                 })
             }
             _ => continue,
         };
-        events.push(Event {
-            key: m.msg_id.0.clone(),
-            body,
-        });
+        events.push(Event::new(m.msg_id.0.clone(), body, tag));
     }
     Ok(ParsedDelivery {
         events,

@@ -23,40 +23,100 @@ fn valid_delivery_verifies_and_parses() {
         KEY,
         SECRET,
         &[
-            paid_message("7301", &o),
+            public_paid_message("7301", &o),
             refund_message("7302", &o, "6987654321", 9_900, o.paid_at + 86_400),
-            other_message("7303", "105"),
+            other_message("7303", "400"),
+            status_message("7304", "102", &o, o.paid_at + 3_600),
+            status_message("7305", "200", &o, o.paid_at + 7_200),
         ],
     );
     push::verify(KEY, SECRET, &d.headers, &d.body).unwrap();
     let parsed = push::parse(&d.body).unwrap();
     assert_eq!(parsed.reply.body, r#"{"code":0,"msg":"success"}"#);
-    assert_eq!(parsed.events.len(), 2, "tag 105 is acknowledged, no event");
+    assert_eq!(parsed.events.len(), 4, "tag 400 is acknowledged, no event");
     assert_eq!(parsed.events[0].key, "7301");
+    assert_eq!(parsed.events[0].platform_status.as_deref(), Some("101"));
     match &parsed.events[0].body {
-        EventBody::OrderPaid(p) => {
-            assert_eq!(p.platform_order_id, o.order_id);
-            assert_eq!(p.sub_order_id.as_deref(), Some(o.sub_order_id.as_str()));
-            assert_eq!(p.item_id, o.item_id);
-            assert_eq!(p.account_id.as_deref(), Some(o.account_id.as_str()));
-            assert_eq!(p.room_id.as_deref(), Some(o.room_id.as_str()));
-            assert_eq!(p.units, 2);
-            assert_eq!(p.paid_fen, 29_900);
-            assert_eq!(p.paid_at, "2024-05-20T06:00:00Z");
+        EventBody::OrderNotice(n) => {
+            assert_eq!(n.platform_order_id, o.order_id);
+            assert_eq!(n.sub_order_ids, [o.sub_order_id.clone()]);
+            assert_eq!(n.paid_fen, Some(29_900));
+            assert_eq!(n.paid_at.as_deref(), Some("2024-05-20T06:00:00Z"));
         }
         other => panic!("{other:?}"),
     }
     match &parsed.events[1].body {
         EventBody::OrderRefunded(r) => {
-            assert_eq!(r.refund_id, "6987654321");
+            assert_eq!(r.refund_id.as_deref(), Some("6987654321"));
+            assert_eq!(r.sub_order_id.as_deref(), Some(o.sub_order_id.as_str()));
             assert_eq!(r.refunded_fen, 9_900);
-            assert_eq!(r.refunded_at, "2024-05-21T06:00:00Z");
+            assert_eq!(r.refunded_at, "2024-05-21T06:00:00Z", "success_time");
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(parsed.events[1].platform_status.as_deref(), Some("206"));
+    match (&parsed.events[2].body, &parsed.events[3].body) {
+        (EventBody::OrderStatus(shipped), EventBody::OrderStatus(aftersale)) => {
+            assert_eq!(shipped.platform_order_id, o.order_id);
+            assert_eq!(shipped.at.as_deref(), Some("2024-05-20T07:00:00Z"));
+            assert_eq!(
+                aftersale.sub_order_id.as_deref(),
+                Some(o.sub_order_id.as_str())
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(parsed.events[2].platform_status.as_deref(), Some("102"));
+    assert_eq!(parsed.events[3].platform_status.as_deref(), Some("200"));
     // A repeat of the delivery gives the same keys.
     let again = push::parse(&d.body).unwrap();
     assert_eq!(again.events, parsed.events);
+}
+
+#[test]
+fn every_order_and_aftersale_tag_gives_its_event() {
+    let o = SampleOrder::new(2);
+    for tag in push::ORDER_TAGS.iter().chain(push::AFTERSALE_TAGS.iter()) {
+        let m = match *tag {
+            "101" => public_paid_message("1", &o),
+            "206" => refund_message("1", &o, "55", 100, o.paid_at + 60),
+            t => status_message("1", t, &o, o.paid_at + 60),
+        };
+        let d = delivery(KEY, SECRET, &[m]);
+        let parsed = push::parse(&d.body).unwrap();
+        assert_eq!(parsed.events.len(), 1, "tag {tag}");
+        assert_eq!(parsed.events[0].platform_status.as_deref(), Some(*tag));
+    }
+}
+
+#[test]
+fn refund_message_has_exactly_the_pushed_fields() {
+    let o = SampleOrder::new(9);
+    let m = refund_message("1", &o, "6987654321", 100, o.paid_at);
+    let data: serde_json::Value = serde_json::from_str(m["data"].as_str().unwrap()).unwrap();
+    let keys: Vec<&str> = data
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "aftersale_id",
+            "aftersale_status",
+            "aftersale_type",
+            "p_id",
+            "reason_code",
+            "refund_amount",
+            "refund_post_amount",
+            "refund_voucher_num",
+            "s_id",
+            "shop_id",
+            "success_time",
+            "update_time"
+        ]
+    );
 }
 
 #[test]
@@ -116,17 +176,11 @@ fn sample_delivery_is_a_signed_array_of_string_data_messages() {
     assert_eq!(parsed.events.len(), 2);
     assert_eq!(parsed.events[0].key, "7301");
     match &parsed.events[0].body {
-        EventBody::OrderPaid(p) => {
-            assert_eq!(p.platform_order_id, o.order_id);
-            assert_eq!(p.sub_order_id.as_deref(), Some(o.sub_order_id.as_str()));
-            assert_eq!(p.item_id, "", "the push names no product");
-            assert_eq!(
-                (p.account_id.as_deref(), p.room_id.as_deref()),
-                (None, None)
-            );
-            assert_eq!(p.units, 1);
-            assert_eq!(p.paid_fen, 29_900);
-            assert_eq!(p.paid_at, "2024-05-20T06:00:00Z");
+        EventBody::OrderNotice(n) => {
+            assert_eq!(n.platform_order_id, o.order_id);
+            assert_eq!(n.sub_order_ids, [o.sub_order_id.clone()]);
+            assert_eq!(n.paid_fen, Some(29_900));
+            assert_eq!(n.paid_at.as_deref(), Some("2024-05-20T06:00:00Z"));
         }
         other => panic!("{other:?}"),
     }
@@ -134,7 +188,7 @@ fn sample_delivery_is_a_signed_array_of_string_data_messages() {
     match &parsed.events[1].body {
         EventBody::OrderRefunded(r) => {
             assert_eq!(r.platform_order_id, o.order_id);
-            assert_eq!(r.refund_id, "6987654321");
+            assert_eq!(r.refund_id.as_deref(), Some("6987654321"));
             assert_eq!(r.refunded_fen, 9_900);
             assert_eq!(r.refunded_at, "2024-05-21T06:00:00Z");
         }
@@ -293,9 +347,23 @@ fn order_pages_map_flow_points() {
     match &page.events[2].body {
         EventBody::OrderSettled(s) => {
             assert_eq!(s.settled_fen, 29_900);
-            assert_eq!(s.commission_fen, Some(5_980));
+            assert_eq!(
+                s.commission_fen,
+                Some(5_980),
+                "real_commission is the commission"
+            );
+            assert_eq!(
+                s.platform_fee_fen,
+                Some(299),
+                "settled_tech_service_fee is the fee"
+            );
             assert_eq!(s.settled_at, "2024-05-27T06:00:00Z");
         }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(page.events[2].platform_status.as_deref(), Some("SETTLE"));
+    match &page.events[4].body {
+        EventBody::OrderRefunded(r) => assert_eq!(r.refund_id, None, "the MCN order names none"),
         other => panic!("{other:?}"),
     }
     // The same cursor back, or an empty page: done.

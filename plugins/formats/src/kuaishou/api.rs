@@ -148,19 +148,11 @@ fn events_of(o: &OrderView) -> Result<Vec<Event>, Error> {
     if status == Status::Other {
         return Ok(Vec::new());
     }
-    let mut out = vec![Event {
-        key: format!("{oid}:paid"),
-        body: o.paid()?,
-    }];
+    let code = o.cps_order_status.0.to_string();
+    let mut out = vec![Event::new(format!("{oid}:paid"), o.paid()?, code.clone())];
     match status {
-        Status::Settled => out.push(Event {
-            key: format!("{oid}:settled"),
-            body: o.settled()?,
-        }),
-        Status::Void => out.push(Event {
-            key: format!("{oid}:void"),
-            body: o.voided()?,
-        }),
+        Status::Settled => out.push(Event::new(format!("{oid}:settled"), o.settled()?, code)),
+        Status::Void => out.push(Event::new(format!("{oid}:void"), o.voided()?, code)),
         Status::Paid | Status::Other => {}
     }
     Ok(out)

@@ -96,7 +96,7 @@ pub fn heartbeat() -> Value {
     json!({"test": true})
 }
 
-/// A seller order message (ids and status only), acknowledged with no event.
+/// A seller order message `kwaishop_order_paySuccess` (ids and status only: a notice).
 pub fn seller_order_message(app_key: &str, event_id: &str, o: &SampleOrder) -> Value {
     message(
         app_key,
@@ -105,6 +105,28 @@ pub fn seller_order_message(app_key: &str, event_id: &str, o: &SampleOrder) -> V
         &o.order_id,
         &json!({"oid": o.order_id.parse::<u64>().unwrap_or(0), "sellerId": 12_342_323, "status": 30, "updateTime": o.paid_at * 1000}),
         o.paid_at * 1000,
+    )
+}
+
+/// An after-sale message (`kwaishop_aftersales_addRefund` and the like) of `o`: `orderId`,
+/// `refundId`, `handlingWay`, `specialRefundType`, `status`, `updateTime`.
+pub fn aftersale_message(
+    app_key: &str,
+    event_id: &str,
+    event: &str,
+    o: &SampleOrder,
+    refund_id: u64,
+    status: i64,
+    at_ms: i64,
+) -> Value {
+    message(
+        app_key,
+        event_id,
+        event,
+        &o.order_id,
+        &json!({"orderId": o.order_id.parse::<u64>().unwrap_or(0), "refundId": refund_id,
+            "handlingWay": 10, "specialRefundType": 0, "status": status, "updateTime": at_ms}),
+        at_ms,
     )
 }
 

@@ -13,7 +13,10 @@
 //! | --- | --- |
 //! | `test: true` (the heartbeat `{"test":true}`) | none |
 //! | `info` is a distribution order view (it has `oid`, `cpsOrderStatus`, `orderTradeAmount`, as the CPS order list returns) | the status's event below (`eventId`) |
-//! | other events (`kwaishop_order_*`, `kwaishop_aftersales_*`, ...: ids and status only, no amounts) | none; the order pull brings those orders |
+//! | `kwaishop_order_paySuccess` (`oid`, `sellerId`, `status`, `updateTime`: no amount, item or distributor) | `order-notice` (`eventId`), completed by the pull |
+//! | other `kwaishop_order_*` (`addOrder`, `delivering`, `deliverySuccess`, `orderSuccess`, `orderFail`, `totalFeeChange`) | `order-status` (`<event>:<status>`) |
+//! | `kwaishop_aftersales_*` (`orderId`, `refundId`, `handlingWay`, `status`, `updateTime`: no amount) | `order-status` (`aftersales_<name>:<refundId>:<status>`); the refunded amount comes from the pull (80) |
+//! | other events | none |
 //!
 //! **Pull.** `open.distribution.cps.distributor.order.cursor.list` (the KOL's CPS orders, by
 //! update time): `GET {api_base}/open/distribution/cps/distributor/order/cursor/list?appkey=..

@@ -117,6 +117,7 @@ impl OrderView {
             sub_order_id: None,
             settled_fen: non_negative("settlementAmount", amount)?,
             commission_fen: commission,
+            platform_fee_fen: None,
             settled_at: match self.settlement_success_time {
                 Some(Int(t)) if t > 0 => rfc3339_from_unix_ms(t)?,
                 _ => self.changed_at()?,
@@ -128,7 +129,7 @@ impl OrderView {
         Ok(EventBody::OrderRefunded(OrderRefunded {
             platform_order_id: self.oid.0.clone(),
             sub_order_id: None,
-            refund_id: "void".into(),
+            refund_id: Some("void".into()),
             refunded_fen: non_negative("orderTradeAmount", self.order_trade_amount.0)?,
             refunded_at: self.changed_at()?,
         }))

@@ -1,7 +1,9 @@
 //! Kuaishou push deliveries: decryption (the authentication) and parsing.
 
 use super::order::{OrderView, Status};
-use crate::{Error, Event, ParsedDelivery, Reply};
+use crate::json::{Id, Int};
+use crate::time::rfc3339_from_unix_ms;
+use crate::{Error, Event, EventBody, OrderNotice, OrderStatus, ParsedDelivery, Reply};
 use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::Pkcs7};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -122,7 +124,13 @@ pub fn parse(app_key: &str, key: &[u8], body: &[u8]) -> Result<ParsedDelivery, E
             })?,
             None => serde_json::Value::Null,
         };
-        if info.get("cpsOrderStatus").is_some() {
+        let event = m.event.as_deref().unwrap_or("");
+        if info.get("cpsOrderStatus").is_none() && event.starts_with("kwaishop_order_") {
+            events.push(order_message(&event_id, event, info)?);
+        } else if info.get("cpsOrderStatus").is_none() && event.starts_with("kwaishop_aftersales_")
+        {
+            events.push(aftersale_message(&event_id, event, info)?);
+        } else if info.get("cpsOrderStatus").is_some() {
             let view: OrderView = serde_json::from_value(info).map_err(|e| {
                 Error::malformed(format!(
                     "message {event_id} ({}): order view: {e}",
@@ -136,10 +144,11 @@ pub fn parse(app_key: &str, key: &[u8], body: &[u8]) -> Result<ParsedDelivery, E
                 Status::Other => None,
             };
             if let Some(body) = body {
-                events.push(Event {
-                    key: event_id,
+                events.push(Event::new(
+                    event_id,
                     body,
-                });
+                    view.cps_order_status.0.to_string(),
+                ));
             }
         }
     }
@@ -147,4 +156,90 @@ pub fn parse(app_key: &str, key: &[u8], body: &[u8]) -> Result<ParsedDelivery, E
         events,
         reply: REPLY,
     })
+}
+
+/// `kwaishop_order_*` info: `oid`, `sellerId`, `status`, `updateTime` / `createTime` (ms).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderInfo {
+    oid: Id,
+    #[serde(default)]
+    status: Option<Int>,
+    #[serde(default)]
+    update_time: Option<Int>,
+    #[serde(default)]
+    create_time: Option<Int>,
+}
+
+/// `kwaishop_aftersales_*` info: `orderId`, `refundId`, `handlingWay`, `status`,
+/// `updateTime` / `createTime` (ms).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AftersaleInfo {
+    order_id: Id,
+    refund_id: Id,
+    #[serde(default)]
+    status: Option<Int>,
+    #[serde(default)]
+    update_time: Option<Int>,
+    #[serde(default)]
+    create_time: Option<Int>,
+}
+
+fn ms_time(t: &[Option<Int>]) -> Result<Option<String>, Error> {
+    match t.iter().flatten().find(|t| t.0 > 0) {
+        Some(t) => rfc3339_from_unix_ms(t.0).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A seller order message: `kwaishop_order_paySuccess` is an `order-notice` (the message has
+/// no amount, item or distributor: the CPS pull completes it), the other `kwaishop_order_*`
+/// are `order-status`. The platform status is `<event>:<status>`.
+fn order_message(event_id: &str, event: &str, info: serde_json::Value) -> Result<Event, Error> {
+    let i: OrderInfo = serde_json::from_value(info)
+        .map_err(|e| Error::malformed(format!("message {event_id} ({event}): {e}")))?;
+    let at = ms_time(&[i.update_time, i.create_time])?;
+    let status = match i.status {
+        Some(s) => format!("{event}:{}", s.0),
+        None => event.to_string(),
+    };
+    let body = if event == "kwaishop_order_paySuccess" {
+        EventBody::OrderNotice(OrderNotice {
+            platform_order_id: i.oid.0,
+            sub_order_ids: Vec::new(),
+            paid_fen: None,
+            paid_at: at,
+        })
+    } else {
+        EventBody::OrderStatus(OrderStatus {
+            platform_order_id: i.oid.0,
+            sub_order_id: None,
+            at,
+        })
+    };
+    Ok(Event::new(event_id, body, status))
+}
+
+/// An after-sale message (`kwaishop_aftersales_addRefund`, `..._updateRefund`, ...): the
+/// order's status history records the refund id and its status (`<event>:<refundId>:<status>`).
+/// The message carries no amount: the refunded amount comes from the CPS order pull (status 80).
+fn aftersale_message(event_id: &str, event: &str, info: serde_json::Value) -> Result<Event, Error> {
+    let i: AftersaleInfo = serde_json::from_value(info)
+        .map_err(|e| Error::malformed(format!("message {event_id} ({event}): {e}")))?;
+    let status = format!(
+        "{}:{}:{}",
+        event.trim_start_matches("kwaishop_"),
+        i.refund_id.0,
+        i.status.map(|s| s.0).unwrap_or_default()
+    );
+    Ok(Event::new(
+        event_id,
+        EventBody::OrderStatus(OrderStatus {
+            platform_order_id: i.order_id.0,
+            sub_order_id: None,
+            at: ms_time(&[i.update_time, i.create_time])?,
+        }),
+        status,
+    ))
 }

@@ -75,17 +75,53 @@ fn valid_deliveries_parse() {
             }
             (EventBody::OrderRefunded(e), "void") => {
                 assert_eq!(e.refunded_fen, 29_900);
-                assert_eq!(e.refund_id, "void");
+                assert_eq!(e.refund_id.as_deref(), Some("void"));
             }
             (other, w) => panic!("{w}: {other:?}"),
         }
     }
-    // Heartbeat and seller messages: acknowledged, no events.
-    for m in [heartbeat(), seller_order_message(APP, "1_2_3", &o)] {
-        let d = delivery(&key(), &m);
-        push::verify(APP, &k, &d.body).unwrap();
-        assert!(push::parse(APP, &k, &d.body).unwrap().events.is_empty());
+    // The heartbeat: acknowledged, no events.
+    let d = delivery(&key(), &heartbeat());
+    push::verify(APP, &k, &d.body).unwrap();
+    assert!(push::parse(APP, &k, &d.body).unwrap().events.is_empty());
+    // A seller's paid-order message: a notice of the order (no amount), keyed by eventId.
+    let d = delivery(&key(), &seller_order_message(APP, "1_2_3", &o));
+    let parsed = push::parse(APP, &k, &d.body).unwrap();
+    assert_eq!(parsed.events.len(), 1);
+    assert_eq!(parsed.events[0].key, "1_2_3");
+    assert_eq!(
+        parsed.events[0].platform_status.as_deref(),
+        Some("kwaishop_order_paySuccess:30")
+    );
+    match &parsed.events[0].body {
+        EventBody::OrderNotice(n) => {
+            assert_eq!(n.platform_order_id, o.order_id);
+            assert_eq!(n.paid_fen, None);
+            assert!(n.paid_at.is_some());
+        }
+        other => panic!("{other:?}"),
     }
+    // An after-sale message: the order's status history gets the refund id and status.
+    let d = delivery(
+        &key(),
+        &aftersale_message(
+            APP,
+            "1_2_4",
+            "kwaishop_aftersales_addRefund",
+            &o,
+            99,
+            10,
+            o.paid_at * 1000,
+        ),
+    );
+    let parsed = push::parse(APP, &k, &d.body).unwrap();
+    assert_eq!(
+        parsed.events[0].platform_status.as_deref(),
+        Some("aftersales_addRefund:99:10")
+    );
+    assert!(
+        matches!(&parsed.events[0].body, EventBody::OrderStatus(s) if s.platform_order_id == o.order_id)
+    );
 }
 
 #[test]

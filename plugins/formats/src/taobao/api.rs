@@ -159,9 +159,10 @@ fn events_of(o: Order) -> Result<Vec<Event>, Error> {
             .ok_or_else(|| Error::malformed(format!("item_num {n} is not a unit count")))?,
         None => 1,
     };
-    let mut out = vec![Event {
-        key: format!("{id}:paid"),
-        body: EventBody::OrderPaid(OrderPaid {
+    let code = status.to_string();
+    let mut out = vec![Event::new(
+        format!("{id}:paid"),
+        EventBody::OrderPaid(OrderPaid {
             platform_order_id: o.trade_parent_id.0.clone(),
             sub_order_id: Some(id.clone()),
             item_id: o.item_id.0,
@@ -174,30 +175,34 @@ fn events_of(o: Order) -> Result<Vec<Event>, Error> {
                 .transpose()?,
             paid_at: gmt8_to_rfc3339(paid_at)?,
         }),
-    }];
+        code.clone(),
+    )];
     match status {
-        3 => out.push(Event {
-            key: format!("{id}:settled"),
-            body: EventBody::OrderSettled(OrderSettled {
+        3 => out.push(Event::new(
+            format!("{id}:settled"),
+            EventBody::OrderSettled(OrderSettled {
                 platform_order_id: o.trade_parent_id.0,
                 sub_order_id: Some(id.clone()),
                 settled_fen: paid_fen,
                 commission_fen: non_empty(&o.total_commission_fee)
                     .map(yuan_to_fen)
                     .transpose()?,
+                platform_fee_fen: None,
                 settled_at: gmt8_to_rfc3339(non_empty(&o.tk_earning_time).unwrap_or(changed_at))?,
             }),
-        }),
-        13 => out.push(Event {
-            key: format!("{id}:void"),
-            body: EventBody::OrderRefunded(OrderRefunded {
+            code,
+        )),
+        13 => out.push(Event::new(
+            format!("{id}:void"),
+            EventBody::OrderRefunded(OrderRefunded {
                 platform_order_id: o.trade_parent_id.0,
                 sub_order_id: Some(id.clone()),
-                refund_id: "void".into(),
+                refund_id: Some("void".into()),
                 refunded_fen: paid_fen,
                 refunded_at: gmt8_to_rfc3339(changed_at)?,
             }),
-        }),
+            code,
+        )),
         _ => {}
     }
     Ok(out)

@@ -183,6 +183,49 @@ pub fn order_page_response(
     .into_bytes()
 }
 
+/// An answer of `taobao.tmc.messages.consume` carrying `messages` (see [`tmc_message`]).
+pub fn tmc_consume_response(messages: &[Value]) -> Vec<u8> {
+    let inner = if messages.is_empty() {
+        json!({"request_id": "sample-request"})
+    } else {
+        json!({"messages": {"tmc_message": messages}, "request_id": "sample-request"})
+    };
+    json!({"tmc_messages_consume_response": inner})
+        .to_string()
+        .into_bytes()
+}
+
+/// An answer of `taobao.tbk.relation.refund`: `o` refunded `fen` (yuan string) with
+/// `refund_status` (5: success after settlement), completed at `at` (Unix s).
+pub fn relation_refund_response(o: &SampleOrder, fen: i64, refund_status: i64, at: i64) -> Vec<u8> {
+    json!({"tbk_relation_refund_response": {"result": {"data": {
+        "page_no": 1, "page_size": 100, "total_count": 1,
+        "results": {"result_data": [{
+            "tb_trade_parent_id": o.order_id.parse::<u64>().unwrap_or(0),
+            "tb_trade_id": o.sub_order_id.parse::<u64>().unwrap_or(0),
+            "relation_id": o.account_id.parse::<u64>().unwrap_or(0),
+            "refund_fee": yuan(fen),
+            "refund_status": refund_status,
+            "refund_type": 1,
+            "tb_trade_finish_price": yuan(o.paid_fen),
+            "tk_refund_suit_time": format_gmt8(at),
+            "tk_refund_time": format_gmt8(at - 3_600),
+            "earning_time": format_gmt8(o.paid_at + 86_400),
+            "tb_trade_create_time": format_gmt8(o.paid_at - 60),
+            "modified_time": format_gmt8(at),
+        }]}
+    }}, "request_id": "sample-request"}})
+    .to_string()
+    .into_bytes()
+}
+
+/// A successful answer of `taobao.tmc.messages.confirm`.
+pub fn tmc_confirm_response() -> Vec<u8> {
+    json!({"tmc_messages_confirm_response": {"is_success": true, "request_id": "sample-request"}})
+        .to_string()
+        .into_bytes()
+}
+
 /// A TOP error answer, e.g. `(25, "Invalid signature", "", "")`.
 pub fn error_response(code: i64, msg: &str, sub_code: &str, sub_msg: &str) -> Vec<u8> {
     json!({"error_response": {"code": code, "msg": msg, "sub_code": sub_code, "sub_msg": sub_msg, "request_id": "sample-request"}})
@@ -191,7 +234,7 @@ pub fn error_response(code: i64, msg: &str, sub_code: &str, sub_msg: &str) -> Ve
 }
 
 /// What a mock TOP gateway checks of a pull (a form body): `app_key`, `method` (either order
-/// details API; the `sc` one needs `session`), `v=2.0`, `timestamp`, `sign_method`, `sign`.
+/// details API, the `sc` one needs `session`, or a TMC consume / confirm), `v=2.0`, `timestamp`, `sign_method`, `sign`.
 /// Answers every parameter (e.g. to read `position_index`), or why the request is refused.
 pub fn verify_api_request(
     app_key: &str,
@@ -213,8 +256,11 @@ pub fn verify_api_request(
         METHOD_SC => {
             get("session")?;
         }
-        METHOD_SELF => {}
-        other => return Err(format!("method {other} is not an order details API")),
+        METHOD_SELF
+        | super::tmc::METHOD_CONSUME
+        | super::tmc::METHOD_CONFIRM
+        | super::refund::METHOD => {}
+        other => return Err(format!("method {other} is not an order details or TMC API")),
     }
     if get("v")? != "2.0" {
         return Err("v is not 2.0".into());

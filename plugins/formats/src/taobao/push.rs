@@ -5,7 +5,7 @@ use crate::json::{Id, Int};
 use crate::money::yuan_to_fen;
 use crate::time::gmt8_to_rfc3339;
 use crate::urlenc::parse_pairs;
-use crate::{Error, Event, EventBody, OrderPaid, OrderRefunded, ParsedDelivery, Reply, ct_eq};
+use crate::{Error, Event, EventBody, OrderNotice, OrderRefunded, ParsedDelivery, Reply, ct_eq};
 use serde::Deserialize;
 
 /// What the plugin answers.
@@ -56,18 +56,18 @@ pub fn verify(app_key: &str, app_secret: &str, query: &str, body: &[u8]) -> Resu
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Body {
+pub(crate) enum Body {
     One(Message),
     Many(Vec<Message>),
 }
 
 #[derive(Deserialize)]
-struct Message {
+pub(crate) struct Message {
     #[serde(default)]
-    id: Option<Id>,
-    topic: String,
-    content: String,
-    pub_time: String,
+    pub(crate) id: Option<Id>,
+    pub(crate) topic: String,
+    pub(crate) content: String,
+    pub(crate) pub_time: String,
 }
 
 #[derive(Deserialize)]
@@ -76,8 +76,6 @@ struct Paid {
     #[serde(default)]
     oid: Option<Id>,
     payment: String,
-    #[serde(default)]
-    num_iid: Option<Id>,
     #[serde(default)]
     num: Option<Int>,
     #[serde(default)]
@@ -102,17 +100,16 @@ fn content<T: for<'a> Deserialize<'a>>(m: &Message) -> Result<T, Error> {
         .map_err(|e| Error::malformed(format!("{} content: {e}", m.topic)))
 }
 
-fn event_of(m: &Message) -> Result<Option<Event>, Error> {
+/// The event of one TMC message (`None` for topics kolhost does not follow).
+pub(crate) fn event_of(m: &Message) -> Result<Option<Event>, Error> {
     let (fallback_key, body) = match m.topic.as_str() {
         TOPIC_PAID => {
             let c: Paid = content(m)?;
-            let units = match c.num {
-                Some(Int(n)) => u32::try_from(n)
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| Error::malformed(format!("num {n} is not a unit count")))?,
-                None => 1,
-            };
+            if let Some(Int(n)) = c.num
+                && n <= 0
+            {
+                return Err(Error::malformed(format!("num {n} is not a unit count")));
+            }
             let oid = c.oid.map(|o| o.0);
             (
                 format!(
@@ -122,16 +119,15 @@ fn event_of(m: &Message) -> Result<Option<Event>, Error> {
                     oid.as_deref().unwrap_or(""),
                     c.status.as_deref().unwrap_or("")
                 ),
-                EventBody::OrderPaid(OrderPaid {
+                // The trade message names no item the agency can attribute (and no KOL): a
+                // notice, completed by the Union order pull.
+                EventBody::OrderNotice(OrderNotice {
                     platform_order_id: c.tid.0,
-                    sub_order_id: oid,
-                    item_id: c.num_iid.map(|i| i.0).unwrap_or_default(),
-                    account_id: None,
-                    room_id: None,
-                    units,
-                    paid_fen: yuan_to_fen(&c.payment)?,
-                    commission_bp: None,
-                    paid_at: gmt8_to_rfc3339(c.pay_time.as_deref().unwrap_or(&m.pub_time))?,
+                    sub_order_ids: oid.into_iter().collect(),
+                    paid_fen: Some(yuan_to_fen(&c.payment)?),
+                    paid_at: Some(gmt8_to_rfc3339(
+                        c.pay_time.as_deref().unwrap_or(&m.pub_time),
+                    )?),
                 }),
             )
         }
@@ -149,7 +145,7 @@ fn event_of(m: &Message) -> Result<Option<Event>, Error> {
                 EventBody::OrderRefunded(OrderRefunded {
                     platform_order_id: c.tid.0,
                     sub_order_id: oid,
-                    refund_id: c.refund_id.0,
+                    refund_id: Some(c.refund_id.0),
                     refunded_fen: yuan_to_fen(&c.refund_fee)?,
                     refunded_at: gmt8_to_rfc3339(c.modified.as_deref().unwrap_or(&m.pub_time))?,
                 }),
@@ -157,10 +153,11 @@ fn event_of(m: &Message) -> Result<Option<Event>, Error> {
         }
         _ => return Ok(None),
     };
-    Ok(Some(Event {
-        key: m.id.as_ref().map(|i| i.0.clone()).unwrap_or(fallback_key),
+    Ok(Some(Event::new(
+        m.id.as_ref().map(|i| i.0.clone()).unwrap_or(fallback_key),
         body,
-    }))
+        m.topic.clone(),
+    )))
 }
 
 /// Parses a verified body into events; other topics give none.

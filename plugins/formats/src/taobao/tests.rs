@@ -54,19 +54,21 @@ fn valid_deliveries_parse() {
         assert_eq!(p.events.len(), 2);
         assert_eq!(p.events[0].key, "1001");
         match &p.events[0].body {
-            EventBody::OrderPaid(e) => {
+            EventBody::OrderNotice(e) => {
                 assert_eq!(e.platform_order_id, o.order_id);
-                assert_eq!(e.sub_order_id.as_deref(), Some(o.sub_order_id.as_str()));
-                assert_eq!(e.item_id, o.item_id);
-                assert_eq!(e.units, 2);
-                assert_eq!(e.paid_fen, 29_900);
-                assert_eq!(e.paid_at, "2024-05-20T06:00:00Z");
+                assert_eq!(e.sub_order_ids, [o.sub_order_id.clone()]);
+                assert_eq!(e.paid_fen, Some(29_900));
+                assert_eq!(e.paid_at.as_deref(), Some("2024-05-20T06:00:00Z"));
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(
+            p.events[0].platform_status.as_deref(),
+            Some("taobao_trade_TradeBuyerPay")
+        );
         match &p.events[1].body {
             EventBody::OrderRefunded(e) => {
-                assert_eq!(e.refund_id, "88001");
+                assert_eq!(e.refund_id.as_deref(), Some("88001"));
                 assert_eq!(e.refunded_fen, 9_900);
                 assert_eq!(e.refunded_at, "2024-05-21T06:00:00Z");
             }
@@ -244,4 +246,112 @@ fn pull_request_and_pages() {
         api::parse_order_page(503, b"", METHOD_SC),
         Err(Error::Upstream(_))
     ));
+}
+
+#[test]
+fn tmc_consume_and_confirm() {
+    use super::api::Credentials;
+    use super::tmc;
+    let o = SampleOrder::new(7);
+    let creds = Credentials {
+        api_base: "http://127.0.0.1:9",
+        app_key: KEY,
+        app_secret: SECRET,
+        session: None,
+        sign_method: SignMethod::Md5,
+    };
+    let req = tmc::consume_request(&creds, "default", 1_716_184_800);
+    let params = verify_api_request(KEY, SECRET, &req.body).unwrap();
+    assert!(
+        params
+            .iter()
+            .any(|(k, v)| k == "method" && v == tmc::METHOD_CONSUME)
+    );
+    assert!(
+        params
+            .iter()
+            .any(|(k, v)| k == "group_name" && v == "default")
+    );
+    let body = tmc_consume_response(&[
+        buyer_pay(501, &o),
+        tmc_message(
+            502,
+            "taobao_trade_TradeSellerShip",
+            &serde_json::json!({"tid": 1}),
+            o.paid_at,
+        ),
+    ]);
+    let batch = tmc::parse_consume(200, &body).unwrap();
+    assert_eq!(batch.ids, ["501", "502"], "every message is confirmed");
+    assert_eq!(
+        batch.events.len(),
+        1,
+        "only the followed topics give events"
+    );
+    assert_eq!(batch.events[0].key, "501");
+    let empty = tmc::parse_consume(200, &tmc_consume_response(&[])).unwrap();
+    assert!(empty.ids.is_empty());
+
+    let req = tmc::confirm_request(&creds, "default", &["501", "502"], 1_716_184_800);
+    let params = verify_api_request(KEY, SECRET, &req.body).unwrap();
+    assert!(
+        params
+            .iter()
+            .any(|(k, v)| k == "s_message_ids" && v == "501,502")
+    );
+    tmc::parse_confirm(200, &tmc_confirm_response()).unwrap();
+    assert!(tmc::parse_confirm(200, &error_response(7, "App Call Limited", "", "")).is_err());
+}
+
+#[test]
+fn relation_refunds_of_settled_orders() {
+    use super::api::Credentials;
+    use super::refund;
+    let o = SampleOrder::new(8);
+    let creds = Credentials {
+        api_base: "http://127.0.0.1:9",
+        app_key: KEY,
+        app_secret: SECRET,
+        session: Some("s"),
+        sign_method: SignMethod::Md5,
+    };
+    let req = refund::request(&creds, 1_716_184_800, 1_716_184_800);
+    let params = verify_api_request(KEY, SECRET, &req.body).unwrap();
+    assert!(params["search_option"].contains("\"search_type\":3"));
+    let events = refund::parse(
+        200,
+        &relation_refund_response(&o, 1_234, 5, o.paid_at + 9 * 86_400),
+    )
+    .unwrap();
+    assert_eq!(events.len(), 1);
+    match &events[0].body {
+        EventBody::OrderRefunded(r) => {
+            assert_eq!(r.platform_order_id, o.order_id);
+            assert_eq!(r.sub_order_id.as_deref(), Some(o.sub_order_id.as_str()));
+            assert_eq!((r.refunded_fen, r.refund_id.as_deref()), (1_234, None));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Created or failed rights protection: nothing refunded.
+    assert!(
+        refund::parse(200, &relation_refund_response(&o, 1, 6, o.paid_at))
+            .unwrap()
+            .is_empty()
+    );
+    let page = order_page_response(
+        super::api::METHOD_SC,
+        &[publisher_order(&o, 3, 1, o.paid_at)],
+        false,
+        "",
+        1,
+    );
+    assert!(refund::page_has_refund_tag(&page));
+    let page = order_page_response(
+        super::api::METHOD_SC,
+        &[publisher_order(&o, 3, 0, o.paid_at)],
+        false,
+        "",
+        1,
+    );
+    assert!(!refund::page_has_refund_tag(&page));
 }

@@ -56,6 +56,7 @@ fn stats(room: String) -> Event {
             gmv_fen: 1_000_000,
             orders: 42,
         }),
+        platform_status: None,
     }
 }
 
@@ -151,7 +152,12 @@ impl Platform for Hostile {
         Ok(PollResult {
             events: Vec::new(),
             next_cursor: None,
+            receipt: None,
         })
+    }
+
+    fn confirm(_receipt: String) -> Result<(), PluginError> {
+        Ok(())
     }
 }
 
