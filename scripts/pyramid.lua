@@ -166,77 +166,88 @@ function allocate(ctx)
   local EMPTY = {}
 
   -- 3. Each product to the qualifying KOLs of its role's tier.
-  for _, p in ipairs(products) do
+  local seen, top_kol, top_session, top_w, units = {}, {}, {}, {}, {}
+  for pi, p in ipairs(products) do
     local remaining = p.stock_units - (taken[p.id] or 0)
     if remaining <= 0 then
       no_stock[#no_stock + 1] = p.sku
     else
       local tier = tier_for_role[p.role]
-      local cands, seen = {}, {}
+      -- The heaviest max_kols qualifying KOLs by (weight, then KOL id), kept sorted while
+      -- scanning (the same as collecting all, sorting and cutting), in parallel arrays reused
+      -- for every product: no table is made per candidate.
+      local k = 0
       local pid, category = p.id, p.category
       for _, e in ipairs((by_brand_tier[p.brand_id] or EMPTY)[tier] or EMPTY) do
-        if not seen[e.kol_id] and e.cats[category] then
+        local kid = e.kol_id
+        if seen[kid] ~= pi and e.cats[category] then
           for _, s in ipairs(e.sessions) do
             local sid = s.id
             if used[sid] < s.slot_capacity and not has[sid][pid] then
-              cands[#cands + 1] = { kol = e.kol, session = s, w = e.w }
-              seen[e.kol_id] = true
+              seen[kid] = pi
+              local w = e.w
+              local pos = k + 1
+              while pos > 1 and (w > top_w[pos - 1] or (w == top_w[pos - 1] and kid < top_kol[pos - 1].id)) do
+                pos = pos - 1
+              end
+              if pos <= max_kols then
+                local last = k < max_kols and k + 1 or max_kols
+                for j = last, pos + 1, -1 do
+                  top_kol[j], top_session[j], top_w[j] = top_kol[j - 1], top_session[j - 1], top_w[j - 1]
+                end
+                top_kol[pos], top_session[pos], top_w[pos] = e.kol, s, w
+                k = last
+              end
               break
             end
           end
         end
       end
 
-      if #cands == 0 then
+      if k == 0 then
         unplaced[#unplaced + 1] = p.sku
       else
-        -- 4. Split the stock by expected GMV among the heaviest KOLs: the top max_kols by
-        -- (weight, then KOL id), picked in one pass (the same as sorting and cutting).
-        local top = {}
-        for _, c in ipairs(cands) do
-          local pos = #top + 1
-          while pos > 1 and (c.w > top[pos - 1].w or (c.w == top[pos - 1].w and c.kol.id < top[pos - 1].kol.id)) do
-            pos = pos - 1
-          end
-          if pos <= max_kols then
-            table.insert(top, pos, c)
-            top[max_kols + 1] = nil
-          end
-        end
-        cands = top
+        -- 4. Split the stock by expected GMV among them.
         local total = 0
-        for _, c in ipairs(cands) do total = total + c.w end
-        local units, given = {}, 0
-        for i, c in ipairs(cands) do
-          units[i] = remaining * c.w // total
-          given = given + units[i]
+        for i = 1, k do total = total + top_w[i] end
+        local given = 0
+        for i = 1, k do
+          local u = remaining * top_w[i] // total
+          units[i] = u
+          given = given + u
         end
         units[1] = units[1] + (remaining - given)
 
-        local price = p.list_price_fen * (10000 - discount[p.role]) // 10000
+        local list_price = p.list_price_fen
+        local price = list_price * (10000 - discount[p.role]) // 10000
         if price < p.floor_price_fen then price = p.floor_price_fen end
-        if price > p.list_price_fen then price = p.list_price_fen end
+        if price > list_price then price = list_price end
         local off_bp = 0
-        if p.list_price_fen > 0 then off_bp = (p.list_price_fen - price) * 10000 // p.list_price_fen end
+        if list_price > 0 then off_bp = (list_price - price) * 10000 // list_price end
 
         local stats = by_role[p.role]
         stats.products = stats.products + 1
-        for i, c in ipairs(cands) do
-          if units[i] > 0 then
+        -- One concatenation builds the reason: cheaper than string.format per assignment.
+        local head = p.role .. " product -> " .. tier .. " KOL "
+        local tail = " units by expected GMV, " .. off_bp .. " bp off list"
+        for i = 1, k do
+          local u = units[i]
+          if u > 0 then
+            local kol, session = top_kol[i], top_session[i]
+            local sid = session.id
             n = n + 1
             assignments[n] = {
-              product_id = p.id,
-              kol_id = c.kol.id,
-              session_id = c.session.id,
-              units = units[i],
+              product_id = pid,
+              kol_id = kol.id,
+              session_id = sid,
+              units = u,
               live_price_fen = price,
-              reason = string.format("%s product -> %s KOL %s (%s): %d of %d units by expected GMV, %d bp off list",
-                p.role, tier, c.kol.name, p.category, units[i], remaining, off_bp),
+              reason = head .. kol.name .. " (" .. category .. "): " .. u .. " of " .. remaining .. tail,
             }
-            used[c.session.id] = used[c.session.id] + 1
-            has[c.session.id][p.id] = true
+            used[sid] = used[sid] + 1
+            has[sid][pid] = true
             stats.assignments = stats.assignments + 1
-            stats.units = stats.units + units[i]
+            stats.units = stats.units + u
           end
         end
       end

@@ -8,13 +8,25 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use kolhost::domain::allocation::validate;
 use kolhost::scripting::{ScriptLimits, bundled, native_pyramid, run_strategy, synthetic};
 
+/// The pyramid's source: the bundled one, or the file `KOLHOST_BENCH_PYRAMID` names (to time an
+/// edit of the script without rebuilding the library it is bundled in).
+fn pyramid_source() -> String {
+    match std::env::var_os("KOLHOST_BENCH_PYRAMID") {
+        Some(path) => std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("KOLHOST_BENCH_PYRAMID={path:?}: {e}")),
+        None => bundled::PYRAMID.source.to_string(),
+    }
+}
+
 fn allocation(c: &mut Criterion) {
+    let source = pyramid_source();
+    let source = source.as_str();
     let ctx = synthetic::agency(10_000, 1_000, 42);
     let limits = ScriptLimits::default();
     let params = native_pyramid::PyramidParams::from_params(&ctx.params);
 
     // Same run, same data: check once that both give the same allocation.
-    let lua = run_strategy(bundled::PYRAMID.source, "pyramid.lua", &ctx, &limits).unwrap();
+    let lua = run_strategy(source, "pyramid.lua", &ctx, &limits).unwrap();
     let native = native_pyramid::allocate(&ctx, &params);
     assert_eq!(
         lua.assignments, native,
@@ -29,7 +41,7 @@ fn allocation(c: &mut Criterion) {
     let (mut lua_cpu, mut rust_cpu, mut rust_wall) = (0u64, 0u64, Duration::ZERO);
     for _ in 0..RUNS {
         let c0 = thread_cpu_ns();
-        let r = run_strategy(bundled::PYRAMID.source, "pyramid.lua", &ctx, &limits).unwrap();
+        let r = run_strategy(source, "pyramid.lua", &ctx, &limits).unwrap();
         lua_cpu += thread_cpu_ns() - c0;
         script += r.stats.script;
         ctx_build += r.stats.ctx_build;
@@ -66,7 +78,7 @@ fn allocation(c: &mut Criterion) {
         lua.stats.ctx_memory_bytes as f64 / 1048576.0,
     );
 
-    scaling();
+    scaling(source);
 
     let mut g = c.benchmark_group("pyramid 10k products x 1k KOLs");
     g.sample_size(20);
@@ -75,15 +87,7 @@ fn allocation(c: &mut Criterion) {
         "lua (fresh sandbox + ctx to Lua + allocate + result to Rust)",
         |b| {
             b.iter(|| {
-                black_box(
-                    run_strategy(
-                        bundled::PYRAMID.source,
-                        "pyramid.lua",
-                        black_box(&ctx),
-                        &limits,
-                    )
-                    .unwrap(),
-                )
+                black_box(run_strategy(source, "pyramid.lua", black_box(&ctx), &limits).unwrap())
             })
         },
     );
@@ -98,7 +102,7 @@ fn allocation(c: &mut Criterion) {
 
 /// How time and memory grow from 10k x 1k to 100k x 10k (a Double-11 catalogue): one run of
 /// each size, Lua beside Rust, with the limits the larger one needs stated.
-fn scaling() {
+fn scaling(source: &str) {
     let big = ScriptLimits {
         memory_bytes: 1024 * 1024 * 1024,
         max_assignments: 1_000_000,
@@ -109,7 +113,7 @@ fn scaling() {
         let ctx = synthetic::agency(products, kols, 42);
         let params = native_pyramid::PyramidParams::from_params(&ctx.params);
         let c0 = thread_cpu_ns();
-        let lua = run_strategy(bundled::PYRAMID.source, "pyramid.lua", &ctx, &big).unwrap();
+        let lua = run_strategy(source, "pyramid.lua", &ctx, &big).unwrap();
         let lua_cpu = thread_cpu_ns() - c0;
         let c0 = thread_cpu_ns();
         let native = native_pyramid::allocate(&ctx, &params);

@@ -7,6 +7,7 @@ use mlua::{Lua, Table, Value};
 
 use crate::domain::allocation::{AllocationContext, Assignment};
 
+use super::fast_read;
 use super::limits::ScriptLimits;
 use super::sandbox::{json_to_lua, truncate};
 
@@ -194,6 +195,7 @@ fn as_integer(v: Value, path: impl Fn() -> String) -> Result<i64, ShapeError> {
 
 /// Reads `{assignments = {...}, notes = {...}}`.
 pub(crate) fn result_from_lua(
+    lua: &Lua,
     v: Value,
     limits: &ScriptLimits,
 ) -> Result<(Vec<Assignment>, Vec<String>), ShapeError> {
@@ -228,35 +230,19 @@ pub(crate) fn result_from_lua(
     let assignments_v: Value = root
         .raw_get("assignments")
         .map_err(|e| shape("result", e.to_string()))?;
-    let mut assignments = Vec::new();
-    match assignments_v {
+    let assignments = match assignments_v {
         Value::Nil => return Err(shape("result.assignments", "missing")),
-        Value::Table(list) => {
-            let n = sequence_len(&list, "result.assignments")?;
-            if n > limits.max_assignments {
-                return Err(shape(
-                    "result.assignments",
-                    format!(
-                        "{n} assignments, at most {} allowed",
-                        limits.max_assignments
-                    ),
-                ));
-            }
-            assignments.reserve(n);
-            for i in 1..=n {
-                let item: Value = list
-                    .raw_get(i)
-                    .map_err(|e| shape(format!("result.assignments[{i}]"), e.to_string()))?;
-                assignments.push(assignment_from_lua(item, i)?);
-            }
-        }
+        Value::Table(list) => match fast_read::assignments(lua, &list, limits.max_assignments) {
+            Some(read) => read,
+            None => strict_assignments(&list, limits)?,
+        },
         other => {
             return Err(shape(
                 "result.assignments",
                 format!("expected an array of assignments, got {}", describe(&other)),
             ));
         }
-    }
+    };
 
     let notes_v: Value = root
         .raw_get("notes")
@@ -288,7 +274,29 @@ pub(crate) fn result_from_lua(
     Ok((assignments, notes))
 }
 
-const ASSIGNMENT_FIELDS: [&str; 6] = [
+/// The strict reader of `result.assignments`: names the path of the first problem.
+fn strict_assignments(list: &Table, limits: &ScriptLimits) -> Result<Vec<Assignment>, ShapeError> {
+    let n = sequence_len(list, "result.assignments")?;
+    if n > limits.max_assignments {
+        return Err(shape(
+            "result.assignments",
+            format!(
+                "{n} assignments, at most {} allowed",
+                limits.max_assignments
+            ),
+        ));
+    }
+    let mut assignments = Vec::with_capacity(n);
+    for i in 1..=n {
+        let item: Value = list
+            .raw_get(i)
+            .map_err(|e| shape(format!("result.assignments[{i}]"), e.to_string()))?;
+        assignments.push(assignment_from_lua(item, i)?);
+    }
+    Ok(assignments)
+}
+
+pub(crate) const ASSIGNMENT_FIELDS: [&str; 6] = [
     "product_id",
     "kol_id",
     "session_id",

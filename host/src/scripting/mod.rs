@@ -10,6 +10,7 @@
 mod cache;
 mod convert;
 mod error;
+mod fast_read;
 mod limits;
 mod runtime;
 mod sandbox;

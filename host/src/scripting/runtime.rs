@@ -184,10 +184,12 @@ pub fn run_strategy(
     // protects every string push with a pcall, which makes reading big results slow.
     let _ = lua.set_memory_limit(0);
     let (assignments, notes) =
-        result_from_lua(value, limits).map_err(|(path, message)| ScriptError::InvalidResult {
-            script: name.to_string(),
-            path,
-            message,
+        result_from_lua(&lua, value, limits).map_err(|(path, message)| {
+            ScriptError::InvalidResult {
+                script: name.to_string(),
+                path,
+                message,
+            }
         })?;
     stats.result_read = read_started.elapsed();
     stats.elapsed = started.elapsed();
