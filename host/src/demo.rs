@@ -542,7 +542,7 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()
         tokens::create(db, new, Some((*secret).to_owned())).await?;
     }
     let api = Api {
-        app: router(AppState::new(db.clone(), config.clone())),
+        app: router(AppState::new(db.clone(), config.clone())?),
     };
 
     let mut brands = Vec::new();

@@ -71,6 +71,8 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             max_body_bytes: 64 * 1024,
             webhook_max_body_bytes: 256 * 1024,
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
         };
         let app = router(AppState::start(db.clone(), config).await.expect("state"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
