@@ -1290,6 +1290,71 @@ async fn settle_statements_and_the_withholding_declaration_open_in_a_spreadsheet
     assert_eq!(problem["errors"][0]["field"], "month");
 }
 
+/// With `four_eyes = false` and `tax_method = "cumulative"`, on both databases.
+mod configured {
+    use kolhost::domain::TaxMethod;
+    use kolhost_e2e::{Backend, TestApp};
+
+    async fn run(backend: Backend) {
+        let app = TestApp::start_with(backend, |c| {
+            c.four_eyes = false;
+            c.tax_method = TaxMethod::Cumulative;
+        })
+        .await;
+        super::settle_without_four_eyes_by_the_cumulative_method(&app).await;
+        app.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        run(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        run(Backend::Postgres).await;
+    }
+}
+
+async fn settle_without_four_eyes_by_the_cumulative_method(app: &TestApp) {
+    let d = pass_through(app).await;
+    // Four-eyes is off: who computed it may approve it.
+    let s = month_draft(app, &d, 0, 1_000_000).await;
+    let (status, first) = app
+        .post(
+            &format!("/api/v1/settlements/{}/approve", id(&s)),
+            &app.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{first}");
+    // Cumulative: 10,000 × 80% − 5,000 × 1 month = 3,000 taxable; 预扣率表一 3%: 90 yuan.
+    assert_eq!(
+        first["tax_withheld_fen"],
+        9_000,
+        "{}",
+        how(&first, "tax_withheld")
+    );
+    let s = month_draft(app, &d, 1, 6_000_000).await;
+    let (_, second) = app
+        .post(
+            &format!("/api/v1/settlements/{}/approve", id(&s)),
+            &app.admin,
+            json!({}),
+        )
+        .await;
+    // The year so far 70,000 × 80% − 5,000 = 51,000 (> 36,000): × 10% − 2,520 = 2,580;
+    // 90 already withheld: 2,490.
+    assert_eq!(second["month_tax_due_fen"], 258_000);
+    assert_eq!(
+        second["tax_withheld_fen"],
+        249_000,
+        "{}",
+        how(&second, "tax_withheld")
+    );
+    assert!(how(&second, "tax_withheld").contains("cumulative"));
+}
+
 async fn settle_refuses_bad_input_and_hides_other_brands_settlements(app: &TestApp) {
     let d = deal(app, 5000, "individual", json!({})).await;
     let other = deal(app, 5000, "individual", json!({})).await;

@@ -114,6 +114,7 @@ string_enum!(
     }
 );
 
+#[allow(clippy::derivable_impls)] // the variants come from `string_enum!`
 impl Default for TaxMethod {
     fn default() -> Self {
         TaxMethod::PerMonth

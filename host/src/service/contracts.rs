@@ -428,17 +428,17 @@ pub async fn amend(
         .filter(contract_version::Column::Version.eq(before.version))
         .one(&txn)
         .await?;
-    if let Some(p) = previous.and_then(|p| p.effective_from) {
-        if effective_from < p {
-            return Err(Error::field(
-                "effective_from",
-                format!(
-                    "must not be before version {}'s effective_from ({})",
-                    before.version,
-                    p.to_rfc3339()
-                ),
-            ));
-        }
+    if let Some(p) = previous.and_then(|p| p.effective_from)
+        && effective_from < p
+    {
+        return Err(Error::field(
+            "effective_from",
+            format!(
+                "must not be before version {}'s effective_from ({})",
+                before.version,
+                p.to_rfc3339()
+            ),
+        ));
     }
     let version = before.version + 1;
     let mut am = row.into_active_model();

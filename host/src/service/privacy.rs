@@ -70,7 +70,7 @@ pub struct BrandSettlement {
 #[serde(untagged)]
 pub enum SettlementView {
     Full(Box<Settlement>),
-    Brand(BrandSettlement),
+    Brand(Box<BrandSettlement>),
 }
 
 impl From<&Settlement> for BrandSettlement {
@@ -117,7 +117,7 @@ pub fn brand_lines(lines: &[Line]) -> Vec<Line> {
 /// The settlement as `actor` may read it.
 pub fn settlement(actor: &Actor, s: Settlement) -> SettlementView {
     if is_brand(actor) {
-        SettlementView::Brand(BrandSettlement::from(&s))
+        SettlementView::Brand(Box::new(BrandSettlement::from(&s)))
     } else {
         SettlementView::Full(Box::new(s))
     }
