@@ -42,15 +42,24 @@ fn resident_id(n: &str) -> Result<(), String> {
     if NaiveDate::parse_from_str(date, "%Y%m%d").is_err() {
         return Err("the resident ID number's birth date is not a date".into());
     }
-    let sum: u32 = b[..17]
+    if resident_check(&n[..17]) != Some(b[17] as char) {
+        return Err("the resident ID number's check digit is wrong".into());
+    }
+    Ok(())
+}
+
+/// The check character of a resident ID's first 17 digits, or `None` when they are not that.
+pub fn resident_check(body: &str) -> Option<char> {
+    let b = body.as_bytes();
+    if b.len() != 17 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let sum: u32 = b
         .iter()
         .zip(WEIGHTS)
         .map(|(d, w)| (d - b'0') as u32 * w)
         .sum();
-    if CHECK[(sum % 11) as usize] != b[17] {
-        return Err("the resident ID number's check digit is wrong".into());
-    }
-    Ok(())
+    Some(CHECK[(sum % 11) as usize] as char)
 }
 
 /// The first 3 and the last 4 characters, the rest `*`.
