@@ -117,7 +117,7 @@ pub fn labour_remuneration(income_fen: i64) -> Withholding {
         )
     };
     let how = format!(
-        "labour remuneration (劳务报酬), withheld per payment: {step1}; {step2}; rounded half away from zero: {}",
+        "labour remuneration (劳务报酬), on one payment: {step1}; {step2}; rounded half away from zero: {}",
         money::fen(tax_fen)
     );
     Withholding {

@@ -64,7 +64,7 @@ pub struct KolIncome {
     /// The KOL's name as the agency holds it.
     pub name: String,
     pub tax_status: TaxStatus,
-    /// `labour_remuneration` (劳务报酬, withheld per payment) for individuals;
+    /// `labour_remuneration` (劳务报酬, withheld on the month's income as one payment) for individuals;
     /// `company_service_fee` (invoiced by the KOL's company, not withheld) for companies.
     pub income_type: String,
     pub gross_fen: i64,
