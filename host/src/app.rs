@@ -18,6 +18,7 @@ use crate::ingest::Ingest;
 use crate::plugins::{Registry, RegistryConfig, Runtime, RuntimeConfig};
 use crate::service::auth::TokenCache;
 use crate::store::plugins::DbKv;
+use crate::store::secrets::SecretBox;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -29,30 +30,34 @@ pub struct AppState {
     pub plugins: Arc<Registry>,
     /// The group-commit writer every delivery and polled page goes through.
     pub ingest: Ingest,
+    /// Seals secrets at rest (KOL ID numbers) under the server key.
+    pub secrets: Arc<SecretBox>,
 }
 
 impl AppState {
     /// State with an empty plugin registry (see [`AppState::start`] for a serving one).
-    pub fn new(db: DatabaseConnection, config: Config) -> Self {
+    pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
+        let secrets = SecretBox::load(&SecretBox::key_dir(&config.database_url, &config.data_dir))?;
         let kv = Arc::new(DbKv { db: db.clone() });
         let plugins = Arc::new(Registry::new(
             plugin_runtime(),
             kv,
             RegistryConfig::default(),
         ));
-        AppState {
+        Ok(AppState {
+            secrets: Arc::new(secrets),
             ingest: Ingest::start(db.clone()),
             db,
             config: Arc::new(config),
             metrics: metrics_handle(),
             tokens: Arc::new(TokenCache::new(Duration::from_secs(30))),
             plugins,
-        }
+        })
     }
 
     /// State for a server: the stored plugins loaded into the registry, pollers running.
     pub async fn start(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
-        let state = AppState::new(db, config);
+        let state = AppState::new(db, config)?;
         crate::store::plugins::restore(&state.db, &state.plugins).await?;
         crate::ingest::poller::spawn(
             state.db.clone(),

@@ -1,11 +1,13 @@
 //! Configuration: defaults, then an optional TOML file, then `KOLHOST_*` environment variables.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+
+use crate::domain::TaxMethod;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +21,25 @@ pub struct Config {
     /// Largest accepted webhook delivery, in bytes (larger: 413).
     #[serde(default = "default_webhook_max_body_bytes")]
     pub webhook_max_body_bytes: usize,
+    /// Four-eyes: a settlement is approved by someone other than who computed it (default on).
+    #[serde(default = "yes")]
+    pub four_eyes: bool,
+    /// How income tax on labour remuneration is withheld: `per_month` (default) or
+    /// `cumulative` (the 2025 rule for platforms).
+    #[serde(default)]
+    pub tax_method: TaxMethod,
+    /// Where the server keeps its files (the secret key file when `KOLHOST_SECRET_KEY` is not
+    /// set and the database is not an SQLite file).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
 }
 
 fn default_webhook_max_body_bytes() -> usize {
@@ -32,6 +53,9 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1024 * 1024,
             webhook_max_body_bytes: default_webhook_max_body_bytes(),
+            four_eyes: true,
+            tax_method: TaxMethod::PerMonth,
+            data_dir: default_data_dir(),
         }
     }
 }
@@ -49,6 +73,9 @@ impl Config {
             "listen",
             "max_body_bytes",
             "webhook_max_body_bytes",
+            "four_eyes",
+            "tax_method",
+            "data_dir",
         ]))
         .extract()
         .map_err(Box::new)

@@ -542,7 +542,7 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()
         tokens::create(db, new, Some((*secret).to_owned())).await?;
     }
     let api = Api {
-        app: router(AppState::new(db.clone(), config.clone())),
+        app: router(AppState::new(db.clone(), config.clone())?),
     };
 
     let mut brands = Vec::new();
@@ -553,19 +553,21 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()
         );
     }
     let mut kols = Vec::new();
-    for (name, tier, categories, accounts, share, tax) in KOLS {
+    for (i, (name, tier, categories, accounts, share, tax)) in KOLS.iter().enumerate() {
         let accounts: Vec<Value> = accounts
             .iter()
             .map(|(p, id, f)| json!({"platform": p, "account_id": id, "followers": f}))
             .collect();
-        kols.push(
-            api.post(
-                "/kols",
-                json!({"name": name, "tier": tier, "categories": categories, "accounts": accounts,
-                "revenue_share_bp": share, "tax_status": tax}),
-            )
-            .await?,
-        );
+        let mut body = json!({"name": name, "tier": tier, "categories": categories,
+            "accounts": accounts, "revenue_share_bp": share, "tax_status": tax});
+        if *tax == "individual" {
+            // A made-up tax identity (a well-formed test number), so demo settlements approve.
+            let id17 = format!("11010519900101{:03}", i + 1);
+            let check = crate::domain::identity::resident_check(&id17).unwrap_or('0');
+            body["legal_name"] = json!(name.split(' ').next().unwrap_or(name));
+            body["id_number"] = json!(format!("{id17}{check}"));
+        }
+        kols.push(api.post("/kols", body).await?);
     }
     let mut products = Vec::new();
     for (i, (b, sku, name, role, list, floor, stock)) in PRODUCTS.iter().enumerate() {

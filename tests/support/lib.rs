@@ -39,6 +39,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
+        TestApp::start_with(backend, |_| {}).await
+    }
+
+    /// A server whose configuration `tweak` changes first (e.g. `four_eyes = false`).
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, pg_database) = match backend {
             Backend::Sqlite => (
@@ -66,12 +71,15 @@ impl TestApp {
         };
         let db = store::connect(&url).await.expect("connect");
         store::prepare(&db).await.expect("prepare");
-        let config = Config {
+        let mut config = Config {
             database_url: url,
             listen: "127.0.0.1:0".parse().unwrap(),
             max_body_bytes: 64 * 1024,
             webhook_max_body_bytes: 256 * 1024,
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
         };
+        tweak(&mut config);
         let app = router(AppState::start(db.clone(), config).await.expect("state"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

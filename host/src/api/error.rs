@@ -31,7 +31,7 @@ pub fn status(e: &ApiError) -> StatusCode {
         ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ApiError::Unauthorized | ApiError::NotAuthentic(_) => StatusCode::UNAUTHORIZED,
         ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ApiError::Forbidden(_) | ApiError::Denied { .. } => StatusCode::FORBIDDEN,
         ApiError::NotFound(_) => StatusCode::NOT_FOUND,
         ApiError::Conflict(_) => StatusCode::CONFLICT,
         ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -78,6 +78,14 @@ impl IntoResponse for ApiError {
                 extensions,
                 ..problem
             },
+            ApiError::Denied { code, .. } => {
+                let mut extensions = serde_json::Map::new();
+                extensions.insert("code".into(), code.into());
+                Problem {
+                    extensions,
+                    ..problem
+                }
+            }
             ApiError::Script(e) => {
                 let mut extensions = serde_json::Map::new();
                 extensions.insert("code".into(), e.code().into());

@@ -80,3 +80,23 @@ impl IntoResponse for CsvDownload {
             .into_response()
     }
 }
+
+/// A file the service built (XLSX, CSV), sent as an attachment under its file name.
+pub struct FileDownload(pub crate::service::statements::Download);
+
+impl IntoResponse for FileDownload {
+    fn into_response(self) -> Response {
+        let d = self.0;
+        (
+            [
+                (header::CONTENT_TYPE, d.content_type.to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", d.filename),
+                ),
+            ],
+            d.body,
+        )
+            .into_response()
+    }
+}

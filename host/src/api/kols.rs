@@ -12,6 +12,7 @@ use super::extract::{JsonBody, Path, Query};
 use super::pagination::{Page, PageRequest};
 use crate::app::AppState;
 use crate::domain::{Actor, Tier};
+use crate::service::privacy::KolView;
 use crate::service::roster::kols::{self, Kol, KolPatch, KolQuery, NewKol};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -33,12 +34,12 @@ pub struct KolFilter {
 
 /// Lists KOLs, optionally of one tier or category.
 #[utoipa::path(get, path = "/kols", tag = "kols", params(KolFilter),
-    responses((status = 200, body = Page<Kol>), (status = 401, body = Problem)))]
+    responses((status = 200, body = Page<KolView>), (status = 401, body = Problem)))]
 async fn list_kols(
     State(s): State<AppState>,
     actor: Actor,
     Query(f): Query<KolFilter>,
-) -> ApiResult<Json<Page<Kol>>> {
+) -> ApiResult<Json<Page<KolView>>> {
     let page = PageRequest::parse(f.limit, f.cursor.as_deref())?;
     let query = KolQuery {
         tier: f.tier,
@@ -55,18 +56,18 @@ async fn create_kol(
     actor: Actor,
     JsonBody(input): JsonBody<NewKol>,
 ) -> ApiResult<(StatusCode, Json<Kol>)> {
-    let kol = kols::create(&s.db, &actor, input).await?;
+    let kol = kols::create(&s.db, &actor, input, &s.secrets).await?;
     Ok((StatusCode::CREATED, Json(kol)))
 }
 
 /// One KOL.
 #[utoipa::path(get, path = "/kols/{id}", tag = "kols", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Kol), (status = 404, body = Problem)))]
+    responses((status = 200, body = KolView), (status = 404, body = Problem)))]
 async fn get_kol(
     State(s): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
-) -> ApiResult<Json<Kol>> {
+) -> ApiResult<Json<KolView>> {
     Ok(Json(kols::get(&s.db, &actor, id).await?))
 }
 
@@ -79,5 +80,7 @@ async fn update_kol(
     Path(id): Path<Uuid>,
     JsonBody(input): JsonBody<KolPatch>,
 ) -> ApiResult<Json<Kol>> {
-    Ok(Json(kols::update(&s.db, &actor, id, input).await?))
+    Ok(Json(
+        kols::update(&s.db, &actor, id, input, &s.secrets).await?,
+    ))
 }

@@ -10,10 +10,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::error::{ApiResult, Problem};
-use super::extract::{CsvDownload, Query};
+use super::extract::{CsvDownload, FileDownload, Query};
 use crate::app::AppState;
 use crate::domain::Actor;
-use crate::service::reports::{self, Income, IncomeQuery, IncomeReport};
+use crate::service::reports::{
+    self, Income, IncomeQuery, IncomeReport, Withholding, WithholdingQuery, WithholdingReport,
+};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -27,7 +29,41 @@ pub struct IncomeFilter {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(kol_income))
+    OpenApiRouter::new()
+        .routes(routes!(kol_income))
+        .routes(routes!(withholding))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WithholdingFilter {
+    /// `YYYY-MM` (CST).
+    pub month: String,
+    /// `json` (default), `csv` or `xlsx`.
+    pub format: Option<String>,
+}
+
+/// The month's labour-remuneration withholding declaration (扣缴申报), per individual KOL, in
+/// the column order of the natural-person withholding client's import sheet (admin, manager).
+#[utoipa::path(get, path = "/reports/withholding", tag = "reports", params(WithholdingFilter),
+    responses((status = 200, body = WithholdingReport), (status = 200, content_type = "text/csv", body = String),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn withholding(
+    State(s): State<AppState>,
+    actor: Actor,
+    Query(f): Query<WithholdingFilter>,
+) -> ApiResult<Response> {
+    let query = WithholdingQuery {
+        month: f.month,
+        format: f.format,
+    };
+    let method = s.config.tax_method;
+    Ok(
+        match reports::withholding(&s.db, &actor, query, &s.secrets, method).await? {
+            Withholding::Report(report) => Json(report).into_response(),
+            Withholding::File(file) => FileDownload(file).into_response(),
+        },
+    )
 }
 
 /// KOL income for a half year, from approved settlements (JSON, or CSV with `format=csv`).

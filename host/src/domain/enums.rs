@@ -58,6 +58,24 @@ string_enum!(
 );
 
 string_enum!(
+    /// How labour remuneration is withheld (design §6a): `per_month`, the month's income as one
+    /// payment (the default); `cumulative`, the 2025 rule for platforms (income × 80% less 5,000
+    /// yuan a month, cumulative over the tax year, 预扣率表一).
+    TaxMethod { PerMonth => "per_month", Cumulative => "cumulative" }
+);
+
+string_enum!(
+    /// The kind of identity document a KOL's tax identity names.
+    IdType {
+        ResidentIdCard => "resident_id_card",
+        Passport => "passport",
+        HkMacauPass => "hk_macau_pass",
+        TaiwanPass => "taiwan_pass",
+        ForeignPermanentResident => "foreign_permanent_resident",
+    }
+);
+
+string_enum!(
     /// The contract lifecycle; see [`crate::domain::contract`].
     ContractStatus {
         Draft => "draft",
@@ -95,6 +113,13 @@ string_enum!(
         Kol => "kol",
     }
 );
+
+#[allow(clippy::derivable_impls)] // the variants come from `string_enum!`
+impl Default for TaxMethod {
+    fn default() -> Self {
+        TaxMethod::PerMonth
+    }
+}
 
 impl SessionStatus {
     /// Sessions move forward only: scheduled -> live -> ended, or scheduled -> cancelled.

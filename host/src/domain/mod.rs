@@ -6,6 +6,7 @@ pub mod allocation;
 pub mod compliance;
 pub mod contract;
 pub mod enums;
+pub mod identity;
 pub mod lineup;
 pub mod money;
 pub mod settlement;

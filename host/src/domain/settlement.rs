@@ -10,19 +10,28 @@
 //!   order's refunds now and the refunds approved settlements counted) lowers net GMV here; an
 //!   order whose `settled_at` falls in an approved period but that arrived after its approval
 //!   is counted here with its net amount.
-//! - **Commission** = net GMV × `commission_bp` / 10000.
-//! - **Slot fees** = `slot_fee_fen` × the lineup slots under C in sessions (not cancelled) that
-//!   start in the period.
+//! - **Terms by version**: each order is settled on the contract version in force at its
+//!   `paid_at` (an amendment never reprices the past), each slot on the version in force when
+//!   its session started. A settlement spanning an amendment shows one commission (and slot
+//!   fee) line per version, each line naming its version and window; the total is the sum of
+//!   those lines.
+//! - **Commission** = net GMV × `commission_bp` / 10000, per version.
+//! - **Slot fees** = `slot_fee_fen` × the lineup slots under C in sessions that took place:
+//!   not cancelled and started before the computation time (the service passes only those),
+//!   starting in the period.
 //! - **GMV guarantee**, assessed once, in the first settlement whose period reaches the
-//!   contract's end (`period_end ≥ ends_at`): shortfall = max(0, `gmv_guarantee_fen` − the net
+//!   contract's end after that end has passed (or the termination time of a terminated
+//!   contract): shortfall = max(0, `gmv_guarantee_fen` − the net
 //!   GMV of all C's settled orders up to the period's end). Remedy `slot_fee_refund_pro_rata`:
 //!   the brand gets back slot fees × shortfall / guarantee, on all of C's slot fees up to the
 //!   period's end; `make_good_session`: a line noting an extra session owed (0 fen); `none`.
 //! - **Platform fees**: the platform's own commission where orders carry it; shown, not
 //!   deducted (the agency's commission is on net GMV, so it is not counted twice).
 //! - **KOL share** = (commission + slot fees − guarantee refund) × `revenue_share_bp` / 10000.
-//! - **Tax withheld**: labour remuneration on the KOL share paid by this settlement
-//!   ([`super::tax`]) for an individual KOL; none for a company.
+//! - **Tax withheld**: labour remuneration by the month ([`super::tax::monthly`]): the tax on
+//!   the KOL's income from the agency in the CST month of approval (this settlement included)
+//!   minus what was already withheld that month; none for a company. A draft shows the figure
+//!   as if approved when computed; approval fixes it ([`apply_tax`]).
 //! - **Payable**: brand → agency = commission + slot fees − guarantee refund; agency → KOL =
 //!   KOL share − tax; agency → tax authority = tax. A negative amount flows the other way.
 //!
@@ -38,18 +47,78 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::money::{self, Exact};
-use super::tax;
+use super::tax::{self, MonthContext};
 use super::{GuaranteeRemedy, TaxStatus};
 
-/// The contract terms a settlement uses.
+/// One version of the contract's terms and when it took effect (`None`: since the start).
 #[derive(Debug, Clone)]
-pub struct Terms {
+pub struct Version {
     pub version: i32,
+    pub effective_from: Option<DateTime<Utc>>,
     pub commission_bp: i64,
     pub slot_fee_fen: i64,
+}
+
+/// The contract terms a settlement uses: every version (oldest first, at least one), and the
+/// guarantee of the current terms.
+#[derive(Debug, Clone)]
+pub struct Terms {
+    pub versions: Vec<Version>,
     pub gmv_guarantee_fen: Option<i64>,
     pub guarantee_remedy: GuaranteeRemedy,
+    /// When the guarantee is due: the contract's end, or its termination.
     pub ends_at: DateTime<Utc>,
+}
+
+impl Terms {
+    /// Terms of a single version (no amendments).
+    pub fn single(
+        version: i32,
+        commission_bp: i64,
+        slot_fee_fen: i64,
+        gmv_guarantee_fen: Option<i64>,
+        guarantee_remedy: GuaranteeRemedy,
+        ends_at: DateTime<Utc>,
+    ) -> Self {
+        Terms {
+            versions: vec![Version {
+                version,
+                effective_from: None,
+                commission_bp,
+                slot_fee_fen,
+            }],
+            gmv_guarantee_fen,
+            guarantee_remedy,
+            ends_at,
+        }
+    }
+
+    /// The index of the version in force at `at`: the latest one that took effect by then
+    /// (the first version covers everything before the first amendment).
+    pub fn index_at(&self, at: DateTime<Utc>) -> usize {
+        self.versions
+            .iter()
+            .rposition(|v| v.effective_from.is_none_or(|e| e <= at))
+            .unwrap_or(0)
+    }
+
+    pub fn at(&self, at: DateTime<Utc>) -> &Version {
+        &self.versions[self.index_at(at)]
+    }
+
+    /// `"contract version 2, in force [2026-07-15T00:00:00+00:00, open)"`.
+    pub fn window(&self, i: usize) -> String {
+        let v = &self.versions[i];
+        let from = v
+            .effective_from
+            .map_or("the contract's start".to_owned(), |e| e.to_rfc3339());
+        let until = self
+            .versions
+            .get(i + 1)
+            .and_then(|n| n.effective_from)
+            .map_or("open".to_owned(), |e| e.to_rfc3339());
+        format!("contract version {}, in force [{from}, {until})", v.version)
+    }
 }
 
 /// What a settlement needs to know of the KOL.
@@ -62,6 +131,8 @@ pub struct Payee {
 #[derive(Debug, Clone)]
 pub struct OrderFacts {
     pub id: Uuid,
+    /// When the buyer paid: the order is settled on the terms in force then.
+    pub paid_at: DateTime<Utc>,
     pub paid_fen: i64,
     pub refunded_fen: i64,
     pub platform_commission_fen: Option<i64>,
@@ -71,6 +142,7 @@ pub struct OrderFacts {
 #[derive(Debug, Clone)]
 pub struct LateRefund {
     pub order_id: Uuid,
+    pub paid_at: DateTime<Utc>,
     pub refunded_fen: i64,
     pub approved_in: Uuid,
 }
@@ -115,6 +187,8 @@ pub struct Input {
     pub late_refunds: Vec<LateRefund>,
     pub slots: Vec<SlotFacts>,
     pub guarantee: Guarantee,
+    /// What was approved to the KOL earlier in the withholding month (or year).
+    pub tax: MonthContext,
 }
 
 /// One line of a settlement: what it is, the amount (negative lowers what the brand owes or
@@ -125,6 +199,9 @@ pub struct Line {
     pub label: String,
     pub amount_fen: i64,
     pub how: String,
+    /// The contract version the line applies (commission and slot fee lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
 }
 
 /// The settlement's totals, in fen.
@@ -145,6 +222,11 @@ pub struct Totals {
     pub brand_payable_fen: i64,
     pub kol_payable_fen: i64,
     pub tax_payable_fen: i64,
+    /// The KOL's income from the agency in the withholding month (cumulative method: the tax
+    /// year) with this settlement, the tax due on it, and what was withheld before.
+    pub month_income_fen: i64,
+    pub month_tax_due_fen: i64,
+    pub month_tax_withheld_before_fen: i64,
 }
 
 /// What the settlement counted of one order (for carrying later differences).
@@ -170,6 +252,7 @@ fn line(kind: &str, label: &str, amount_fen: i64, how: String) -> Line {
         label: label.into(),
         amount_fen,
         how,
+        version: None,
     }
 }
 
@@ -319,52 +402,121 @@ pub fn compute(input: &Input) -> Computed {
         ),
     ));
 
-    // Commission.
-    let commission = Exact::fen(net).times(t.commission_bp as i128, 10_000);
-    let commission_fen = commission.round();
-    let adj_note = if adjustments != 0 {
-        let part = Exact::fen(adjustments).times(t.commission_bp as i128, 10_000);
-        format!(
-            "; of which the carried adjustments: {adjustments} × {} = {part}",
-            money::percent(t.commission_bp)
-        )
-    } else {
-        String::new()
-    };
-    lines.push(line(
-        "commission",
-        "Commission",
-        commission_fen,
-        format!(
-            "net GMV {net} fen × commission_bp {} / 10000 ({}, contract version {}) = {commission}, rounded half away from zero to {}{adj_note}",
-            t.commission_bp,
-            money::percent(t.commission_bp),
-            t.version,
-            money::fen(commission_fen)
-        ),
-    ));
+    // Commission, per version in force at each order's pay time.
+    let fallback = t.index_at(input.period_end - chrono::Duration::seconds(1));
+    // Per version index: (net GMV, of which adjustments, orders).
+    let mut by_version: std::collections::BTreeMap<usize, (i64, i64, usize)> =
+        std::collections::BTreeMap::new();
+    for o in &input.orders {
+        let e = by_version.entry(t.index_at(o.paid_at)).or_default();
+        e.0 += o.paid_fen - o.refunded_fen;
+        e.2 += 1;
+    }
+    for l in &input.late_orders {
+        let e = by_version.entry(t.index_at(l.order.paid_at)).or_default();
+        e.0 += l.order.paid_fen - l.order.refunded_fen;
+        e.1 += l.order.paid_fen - l.order.refunded_fen;
+        e.2 += 1;
+    }
+    for r in &input.late_refunds {
+        let e = by_version.entry(t.index_at(r.paid_at)).or_default();
+        e.0 -= r.refunded_fen;
+        e.1 -= r.refunded_fen;
+        e.2 += 1;
+    }
+    if by_version.is_empty() {
+        by_version.insert(fallback, (0, 0, 0));
+    }
+    let split = by_version.len() > 1;
+    let mut commission = Exact::ZERO;
+    let mut adj_commission = Exact::ZERO;
+    let mut commission_fen = 0i64;
+    for (&i, &(v_net, v_adj, v_orders)) in &by_version {
+        let v = &t.versions[i];
+        let c = Exact::fen(v_net).times(v.commission_bp as i128, 10_000);
+        let c_fen = c.round();
+        commission = commission + c;
+        adj_commission = adj_commission + Exact::fen(v_adj).times(v.commission_bp as i128, 10_000);
+        commission_fen += c_fen;
+        let adj_note = if v_adj != 0 {
+            let part = Exact::fen(v_adj).times(v.commission_bp as i128, 10_000);
+            format!(
+                "; of which the carried adjustments: {v_adj} × {} = {part}",
+                money::percent(v.commission_bp)
+            )
+        } else {
+            String::new()
+        };
+        let scope = if split {
+            format!(
+                "net GMV of the {v_orders} order(s) paid while {}: ",
+                t.window(i)
+            )
+        } else {
+            String::new()
+        };
+        let mut l = line(
+            "commission",
+            if split {
+                "Commission (by contract version)"
+            } else {
+                "Commission"
+            },
+            c_fen,
+            format!(
+                "{scope}net GMV {v_net} fen × commission_bp {} / 10000 ({}, {}) = {c}, rounded half away from zero to {}{adj_note}",
+                v.commission_bp,
+                money::percent(v.commission_bp),
+                t.window(i),
+                money::fen(c_fen)
+            ),
+        );
+        l.version = Some(v.version);
+        lines.push(l);
+    }
 
-    // Slot fees.
-    let slot_count = input.slots.len() as i64;
-    let slot_fees = slot_count * t.slot_fee_fen;
-    let mut sessions: Vec<(DateTime<Utc>, Uuid)> = input
-        .slots
-        .iter()
-        .map(|s| (s.starts_at, s.session_id))
-        .collect();
-    sessions.sort();
-    sessions.dedup();
-    lines.push(line(
-        "slot_fees",
-        "Slot fees",
-        slot_fees,
-        format!(
-            "{slot_count} lineup slot(s) under the contract in {} session(s) starting in {period} (cancelled sessions excluded) × slot_fee_fen {} = {}",
-            sessions.len(),
-            t.slot_fee_fen,
-            money::fen(slot_fees)
-        ),
-    ));
+    // Slot fees, per version in force when each session started.
+    let mut slots_by_version: std::collections::BTreeMap<usize, Vec<&SlotFacts>> =
+        std::collections::BTreeMap::new();
+    for slot in &input.slots {
+        slots_by_version
+            .entry(t.index_at(slot.starts_at))
+            .or_default()
+            .push(slot);
+    }
+    if slots_by_version.is_empty() {
+        slots_by_version.insert(fallback, Vec::new());
+    }
+    let split_slots = slots_by_version.len() > 1;
+    let mut slot_fees = 0i64;
+    for (&i, slots) in &slots_by_version {
+        let v = &t.versions[i];
+        let count = slots.len() as i64;
+        let fees = count * v.slot_fee_fen;
+        slot_fees += fees;
+        let mut sessions: Vec<(DateTime<Utc>, Uuid)> =
+            slots.iter().map(|s| (s.starts_at, s.session_id)).collect();
+        sessions.sort();
+        sessions.dedup();
+        let mut l = line(
+            "slot_fees",
+            if split_slots {
+                "Slot fees (by contract version)"
+            } else {
+                "Slot fees"
+            },
+            fees,
+            format!(
+                "{count} lineup slot(s) under the contract in {} session(s) starting in {period} that took place (not cancelled, started before the computation) × slot_fee_fen {} ({}) = {}",
+                sessions.len(),
+                v.slot_fee_fen,
+                t.window(i),
+                money::fen(fees)
+            ),
+        );
+        l.version = Some(v.version);
+        lines.push(l);
+    }
 
     // The GMV guarantee.
     let mut guarantee_refund = Exact::ZERO;
@@ -389,7 +541,7 @@ pub fn compute(input: &Input) -> Computed {
                 "GMV guarantee shortfall",
                 shortfall,
                 format!(
-                    "the period reaches the contract's end ({}), so the guarantee is assessed: max(0, gmv_guarantee_fen {g} − net GMV {total_net_gmv_fen} of all {settled_orders} settled order(s) of the contract up to the period's end) = {} ({}% of the guarantee); shown, not payable by itself",
+                    "the period reaches the contract's end or termination ({}), which has passed, so the guarantee is assessed: max(0, gmv_guarantee_fen {g} − net GMV {total_net_gmv_fen} of all {settled_orders} settled order(s) of the contract up to the period's end) = {} ({}% of the guarantee); shown, not payable by itself",
                     t.ends_at.to_rfc3339(),
                     money::fen(shortfall),
                     pct.decimal()
@@ -480,9 +632,8 @@ pub fn compute(input: &Input) -> Computed {
             money::percent(input.payee.revenue_share_bp),
             money::fen(share_fen),
             if adjustments != 0 {
-                let part = Exact::fen(adjustments)
-                    .times(t.commission_bp as i128, 10_000)
-                    .times(input.payee.revenue_share_bp as i128, 10_000);
+                let part =
+                    adj_commission.times(input.payee.revenue_share_bp as i128, 10_000);
                 format!("; of which the carried adjustments: {part}")
             } else {
                 String::new()
@@ -490,25 +641,8 @@ pub fn compute(input: &Input) -> Computed {
         ),
     ));
 
-    // Tax.
-    let w = tax::withholding(input.payee.tax_status, share_fen);
-    lines.push(line(
-        "tax_withheld",
-        "Income tax withheld",
-        w.tax_fen,
-        w.how,
-    ));
-
-    // Payables: sums of the rounded lines above.
+    // Payable by the brand: the sum of the rounded lines above it.
     let brand_payable = commission_fen + slot_fees + guarantee_refund_fen;
-    let kol_payable = share_fen - w.tax_fen;
-    let direction = |amount: i64, back: &str| {
-        if amount < 0 {
-            format!("; negative: {back}")
-        } else {
-            String::new()
-        }
-    };
     lines.push(line(
         "payable_brand_to_agency",
         "Payable by the brand to the agency",
@@ -519,25 +653,8 @@ pub fn compute(input: &Input) -> Computed {
             direction(brand_payable, "the agency owes the brand this amount")
         ),
     ));
-    lines.push(line(
-        "payable_agency_to_kol",
-        "Payable by the agency to the KOL",
-        kol_payable,
-        format!(
-            "KOL share {share_fen} − tax withheld {} = {}{}",
-            w.tax_fen,
-            money::fen(kol_payable),
-            direction(kol_payable, "the KOL owes the agency this amount")
-        ),
-    ));
-    lines.push(line(
-        "payable_agency_to_tax_authority",
-        "Tax payable by the agency to the tax authority",
-        w.tax_fen,
-        format!("the tax withheld: {}", money::fen(w.tax_fen)),
-    ));
 
-    let totals = Totals {
+    let mut totals = Totals {
         order_count: input.orders.len() as i64,
         gmv_fen: gmv,
         refunds_fen: refunds,
@@ -549,17 +666,84 @@ pub fn compute(input: &Input) -> Computed {
         guarantee_refund_fen,
         platform_fees_fen: platform_fees,
         kol_share_fen: share_fen,
-        tax_withheld_fen: w.tax_fen,
         brand_payable_fen: brand_payable,
-        kol_payable_fen: kol_payable,
-        tax_payable_fen: w.tax_fen,
+        ..Totals::default()
     };
+    apply_tax(&mut lines, &mut totals, input.payee.tax_status, &input.tax);
     Computed {
         lines,
         totals,
         items,
         guarantee_assessed: assessed,
     }
+}
+
+fn direction(amount: i64, back: &str) -> String {
+    if amount < 0 {
+        format!("; negative: {back}")
+    } else {
+        String::new()
+    }
+}
+
+/// Sets the tax withheld and what follows from it (the KOL's and the tax authority's payable
+/// lines and totals, the month's figures) from the KOL share already in `totals`, given what
+/// was approved to the KOL earlier in the withholding window. Used when computing (as if
+/// approved now) and at approval (fixed against what was approved by then); the lines are
+/// replaced in place, so a statement keeps its order.
+pub fn apply_tax(
+    lines: &mut Vec<Line>,
+    totals: &mut Totals,
+    status: super::TaxStatus,
+    ctx: &MonthContext,
+) {
+    let share_fen = totals.kol_share_fen;
+    let w = tax::monthly(status, ctx, share_fen);
+    let kol_payable = share_fen - w.tax_fen;
+    let new = [
+        line(
+            "tax_withheld",
+            "Income tax withheld",
+            w.tax_fen,
+            w.how.clone(),
+        ),
+        line(
+            "payable_agency_to_kol",
+            "Payable by the agency to the KOL",
+            kol_payable,
+            format!(
+                "KOL share {share_fen} − tax withheld {} = {}{}",
+                w.tax_fen,
+                money::fen(kol_payable),
+                direction(kol_payable, "the KOL owes the agency this amount")
+            ),
+        ),
+        line(
+            "payable_agency_to_tax_authority",
+            "Tax payable by the agency to the tax authority",
+            w.tax_fen,
+            format!(
+                "the tax withheld: {}{}",
+                money::fen(w.tax_fen),
+                direction(
+                    w.tax_fen,
+                    "the month's tax due fell below what was already withheld; the difference goes back to the KOL"
+                )
+            ),
+        ),
+    ];
+    for l in new {
+        match lines.iter_mut().find(|x| x.kind == l.kind) {
+            Some(old) => *old = l,
+            None => lines.push(l),
+        }
+    }
+    totals.tax_withheld_fen = w.tax_fen;
+    totals.tax_payable_fen = w.tax_fen;
+    totals.kol_payable_fen = kol_payable;
+    totals.month_income_fen = w.total_income_fen;
+    totals.month_tax_due_fen = w.tax_due_fen;
+    totals.month_tax_withheld_before_fen = w.withheld_before_fen;
 }
 
 #[cfg(test)]
@@ -573,6 +757,7 @@ mod tests {
     fn order(paid: i64, refunded: i64) -> OrderFacts {
         OrderFacts {
             id: Uuid::now_v7(),
+            paid_at: at("2026-07-05T00:00:00Z"),
             paid_fen: paid,
             refunded_fen: refunded,
             platform_commission_fen: None,
@@ -581,14 +766,14 @@ mod tests {
 
     fn input(orders: Vec<OrderFacts>, slots: usize, tax_status: TaxStatus) -> Input {
         Input {
-            terms: Terms {
-                version: 1,
-                commission_bp: 2000,
-                slot_fee_fen: 1_000_000,
-                gmv_guarantee_fen: None,
-                guarantee_remedy: GuaranteeRemedy::None,
-                ends_at: at("2026-12-31T00:00:00Z"),
-            },
+            terms: Terms::single(
+                1,
+                2000,
+                1_000_000,
+                None,
+                GuaranteeRemedy::None,
+                at("2026-12-31T00:00:00Z"),
+            ),
             payee: Payee {
                 revenue_share_bp: 5000,
                 tax_status,
@@ -605,6 +790,7 @@ mod tests {
                 })
                 .collect(),
             guarantee: Guarantee::NotDue,
+            tax: MonthContext::first(crate::domain::TaxMethod::PerMonth, "2026-08"),
         }
     }
 
@@ -645,16 +831,17 @@ mod tests {
         // Share 1,234.5 × 50% = 617.25 -> 617 (from the exact commission; 1,235 × 50% would
         // give 617.5 -> 618, a second rounding).
         let mut i = input(vec![order(12_345, 0)], 0, TaxStatus::Company);
-        i.terms.commission_bp = 1000;
+        i.terms.versions[0].commission_bp = 1000;
         let c = compute(&i);
         assert_eq!(c.totals.commission_fen, 1_235);
         assert_eq!(c.totals.kol_share_fen, 617);
         assert_eq!(c.totals.tax_withheld_fen, 0);
         // A negative half: net −12,345 × 10% = −1,234.5 -> −1,235.
         let mut i = input(vec![], 0, TaxStatus::Company);
-        i.terms.commission_bp = 1000;
+        i.terms.versions[0].commission_bp = 1000;
         i.late_refunds = vec![LateRefund {
             order_id: Uuid::nil(),
+            paid_at: at("2026-06-05T00:00:00Z"),
             refunded_fen: 12_345,
             approved_in: Uuid::nil(),
         }];
@@ -735,7 +922,7 @@ mod tests {
                 })
                 .collect();
             let mut i = input(orders, next(4) as usize, TaxStatus::Individual);
-            i.terms.commission_bp = next(10_001);
+            i.terms.versions[0].commission_bp = next(10_001);
             i.payee.revenue_share_bp = next(10_001);
             let c = compute(&i);
             let t = &c.totals;
@@ -747,8 +934,91 @@ mod tests {
             assert_eq!(t.kol_payable_fen, t.kol_share_fen - t.tax_withheld_fen);
             assert!(t.tax_withheld_fen * 10 <= t.kol_share_fen.max(0) * 4);
             // Commission within half a fen of the exact value.
-            let exact = t.net_gmv_fen as i128 * i.terms.commission_bp as i128;
+            let exact = t.net_gmv_fen as i128 * i.terms.versions[0].commission_bp as i128;
             assert!((t.commission_fen as i128 * 10_000 - exact).abs() <= 5_000);
         }
+    }
+
+    #[test]
+    fn an_amendment_mid_period_settles_each_order_on_its_version() {
+        // Version 1 at 20% until 2026-07-15, version 2 at 10% from then (slot fee 500,000).
+        let mut i = input(vec![], 0, TaxStatus::Company);
+        i.terms.versions.push(Version {
+            version: 2,
+            effective_from: Some(at("2026-07-15T00:00:00Z")),
+            commission_bp: 1000,
+            slot_fee_fen: 500_000,
+        });
+        let mut early = order(1_000_000, 0);
+        early.paid_at = at("2026-07-10T00:00:00Z");
+        let mut late = order(2_000_000, 0);
+        late.paid_at = at("2026-07-20T00:00:00Z");
+        i.orders = vec![early, late];
+        i.slots = vec![
+            SlotFacts {
+                session_id: Uuid::nil(),
+                starts_at: at("2026-07-12T12:00:00Z"),
+            },
+            SlotFacts {
+                session_id: Uuid::max(),
+                starts_at: at("2026-07-22T12:00:00Z"),
+            },
+        ];
+        let c = compute(&i);
+        // Version 1: 1,000,000 × 20% = 200,000; version 2: 2,000,000 × 10% = 200,000.
+        let commission: Vec<(Option<i32>, i64)> = c
+            .lines
+            .iter()
+            .filter(|l| l.kind == "commission")
+            .map(|l| (l.version, l.amount_fen))
+            .collect();
+        assert_eq!(commission, [(Some(1), 200_000), (Some(2), 200_000)]);
+        assert_eq!(c.totals.commission_fen, 400_000);
+        // Slots: 1 × 1,000,000 (v1) + 1 × 500,000 (v2) = 1,500,000.
+        assert_eq!(c.totals.slot_fees_fen, 1_500_000);
+        let v2 = c
+            .lines
+            .iter()
+            .find(|l| l.kind == "commission" && l.version == Some(2))
+            .unwrap();
+        assert!(
+            v2.how
+                .contains("contract version 2, in force [2026-07-15T00:00:00+00:00, open)"),
+            "{}",
+            v2.how
+        );
+    }
+
+    #[test]
+    fn tax_is_the_months_and_approval_can_refix_it() {
+        // Share 500,000 fen = 5,000 yuan, 3,000 yuan already approved this month with 440
+        // withheld: the month's 8,000 owes 1,280, so 840 here.
+        let mut i = input(vec![order(1_000_000, 0)], 0, TaxStatus::Individual);
+        i.terms.versions[0].commission_bp = 10_000;
+        i.terms.versions[0].slot_fee_fen = 0;
+        i.tax = MonthContext {
+            income_before_fen: 300_000,
+            withheld_before_fen: 44_000,
+            ..i.tax
+        };
+        let mut c = compute(&i);
+        assert_eq!(c.totals.kol_share_fen, 500_000);
+        assert_eq!(c.totals.tax_withheld_fen, 84_000);
+        assert_eq!(c.totals.month_income_fen, 800_000);
+        assert_eq!(c.totals.month_tax_due_fen, 128_000);
+        assert_eq!(c.totals.month_tax_withheld_before_fen, 44_000);
+        assert_eq!(c.totals.kol_payable_fen, 416_000);
+        // Approved in a month with nothing before: 5,000 × 80% × 20% = 800.
+        let n = c.lines.len();
+        apply_tax(
+            &mut c.lines,
+            &mut c.totals,
+            TaxStatus::Individual,
+            &MonthContext::first(crate::domain::TaxMethod::PerMonth, "2026-09"),
+        );
+        assert_eq!(c.lines.len(), n);
+        assert_eq!(c.totals.tax_withheld_fen, 80_000);
+        assert_eq!(amount(&c, "payable_agency_to_kol"), 420_000);
+        assert!(amount(&c, "tax_withheld") == 80_000);
     }
 }

@@ -14,7 +14,7 @@ use super::{Error, Page, PageRequest, Result};
 use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::contract::ContractTerms;
 use crate::domain::{ContractStatus, GuaranteeRemedy, Platform, Validator};
-use crate::store::entities::{brand, contract, contract_version, kol, kol_account};
+use crate::store::entities::{brand, contract, contract_version, kol, kol_account, settlement};
 use crate::store::{self, audit};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -81,11 +81,16 @@ pub struct TermsPatch {
     pub sessions_committed: Option<i64>,
 }
 
-/// An amendment: the changed terms and why.
+/// An amendment: the changed terms, why, and from when they apply (default: now). It may not
+/// take effect before the end of the contract's latest approved settlement (422
+/// `effective_before_settled`): an amendment never reprices what was settled.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Amendment {
     pub reason: String,
+    /// When the new terms take effect (RFC 3339); orders paid from then on settle on them.
+    #[serde(default)]
+    pub effective_from: Option<DateTime<Utc>>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     pub slot_fee_fen: Option<i64>,
@@ -100,7 +105,7 @@ pub struct Amendment {
 }
 
 impl Amendment {
-    fn into_parts(self) -> (String, TermsPatch) {
+    fn into_parts(self) -> (String, Option<DateTime<Utc>>, TermsPatch) {
         let terms = TermsPatch {
             starts_at: self.starts_at,
             ends_at: self.ends_at,
@@ -112,7 +117,7 @@ impl Amendment {
             lowest_price_clause: self.lowest_price_clause,
             sessions_committed: self.sessions_committed,
         };
-        (self.reason, terms)
+        (self.reason, self.effective_from, terms)
     }
 }
 
@@ -128,6 +133,11 @@ pub struct Transition {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ContractVersion {
     pub version: i32,
+    /// When these terms took effect: version 1 from the contract's start (it also covers
+    /// anything earlier), an amendment from its `effective_from`.
+    pub effective_from: DateTime<Utc>,
+    /// When the next version took effect; `null` for the version in force now.
+    pub effective_until: Option<DateTime<Utc>>,
     pub terms: ContractTerms,
     pub reason: Option<String>,
     pub created_by: String,
@@ -247,7 +257,7 @@ pub async fn create(
     };
     set_terms(&mut am, &terms);
     let view = Contract::from(am.insert(&txn).await?);
-    insert_version(&txn, id, 1, &terms, None, &actor.name).await?;
+    insert_version(&txn, id, 1, &terms, None, &actor.name, None).await?;
     audit::created(&txn, actor, "contract", id, &view).await?;
     txn.commit().await?;
     Ok(view)
@@ -337,6 +347,10 @@ pub async fn transition(
     let mut am = row.into_active_model();
     am.status = Set(t.to.as_str().to_owned());
     am.updated_at = Set(Utc::now());
+    if t.to == ContractStatus::Terminated {
+        // The guarantee is assessed at the termination time.
+        am.terminated_at = Set(Some(Utc::now()));
+    }
     let after = Contract::from(am.update(&txn).await?);
     let action = format!("contract.transition.{}", t.to);
     audit::record(
@@ -362,7 +376,7 @@ pub async fn amend(
     a: Amendment,
 ) -> Result<Contract> {
     actor.require(MANAGERS)?;
-    let (reason, patch) = a.into_parts();
+    let (reason, effective_from, patch) = a.into_parts();
     let mut v = Validator::new();
     v.non_empty(&reason, "reason", 2000);
     v.finish()?;
@@ -388,6 +402,44 @@ pub async fn amend(
             "an amendment must change at least one term",
         ));
     }
+    let now = Utc::now();
+    let effective_from = effective_from.unwrap_or(now);
+    // Never before what an approved settlement counted.
+    let settled = settlement::Entity::find()
+        .filter(settlement::Column::ContractId.eq(id))
+        .filter(settlement::Column::Status.eq("approved"))
+        .order_by_desc(settlement::Column::PeriodEnd)
+        .one(&txn)
+        .await?;
+    if let Some(s) = settled.filter(|s| effective_from < s.period_end) {
+        return Err(Error::rule(
+            "effective_before_settled",
+            Some("effective_from"),
+            format!(
+                "approved settlement {} covers the contract up to {}; an amendment takes effect from then on, not before {}",
+                s.id,
+                s.period_end.to_rfc3339(),
+                effective_from.to_rfc3339()
+            ),
+        ));
+    }
+    let previous = contract_version::Entity::find()
+        .filter(contract_version::Column::ContractId.eq(id))
+        .filter(contract_version::Column::Version.eq(before.version))
+        .one(&txn)
+        .await?;
+    if let Some(p) = previous.and_then(|p| p.effective_from)
+        && effective_from < p
+    {
+        return Err(Error::field(
+            "effective_from",
+            format!(
+                "must not be before version {}'s effective_from ({})",
+                before.version,
+                p.to_rfc3339()
+            ),
+        ));
+    }
     let version = before.version + 1;
     let mut am = row.into_active_model();
     set_terms(&mut am, &terms);
@@ -401,6 +453,7 @@ pub async fn amend(
         &terms,
         Some(reason.trim().to_owned()),
         &actor.name,
+        Some(effective_from),
     )
     .await?;
     audit::record(
@@ -424,22 +477,33 @@ pub async fn versions(
     id: Uuid,
 ) -> Result<Page<ContractVersion>> {
     visibility::find::<contract::Entity, _>(db, actor, id).await?;
-    let items = contract_version::Entity::find()
+    let rows = contract_version::Entity::find()
         .filter(contract_version::Column::ContractId.eq(id))
         .order_by_asc(contract_version::Column::Version)
         .all(db)
-        .await?
-        .into_iter()
-        .map(|v| {
-            Ok(ContractVersion {
-                version: v.version,
-                terms: serde_json::from_value(v.terms).map_err(|e| Error::Internal(e.into()))?,
-                reason: v.reason,
-                created_by: v.created_by,
-                created_at: v.created_at,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .await?;
+    let mut items = Vec::new();
+    for v in rows {
+        let terms: ContractTerms =
+            serde_json::from_value(v.terms).map_err(|e| Error::Internal(e.into()))?;
+        let effective_from = match (v.version, v.effective_from) {
+            (1, _) | (_, None) => terms.starts_at,
+            (_, Some(e)) => e,
+        };
+        if let Some(prev) = items.last_mut() {
+            let prev: &mut ContractVersion = prev;
+            prev.effective_until = Some(effective_from);
+        }
+        items.push(ContractVersion {
+            version: v.version,
+            effective_from,
+            effective_until: None,
+            terms,
+            reason: v.reason,
+            created_by: v.created_by,
+            created_at: v.created_at,
+        });
+    }
     Ok(Page {
         items,
         next_cursor: None,
@@ -546,6 +610,7 @@ async fn insert_version<C: ConnectionTrait>(
     terms: &ContractTerms,
     reason: Option<String>,
     by: &str,
+    effective_from: Option<DateTime<Utc>>,
 ) -> Result<()> {
     contract_version::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -555,6 +620,7 @@ async fn insert_version<C: ConnectionTrait>(
         reason: Set(reason),
         created_by: Set(by.to_owned()),
         created_at: Set(Utc::now()),
+        effective_from: Set(effective_from),
     }
     .insert(db)
     .await?;

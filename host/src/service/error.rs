@@ -15,6 +15,9 @@ pub enum Error {
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),
+    /// Not allowed by a rule with a stable `code` (403), e.g. `four_eyes`.
+    #[error("{detail}")]
+    Denied { code: &'static str, detail: String },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -53,6 +56,28 @@ impl Error {
             field: field.into(),
             message: message.into(),
         }])
+    }
+}
+
+impl Error {
+    /// A valid request that breaks a rule with a stable `code` (422), naming `field` when one
+    /// field is the cause.
+    pub fn rule(code: &'static str, field: Option<&str>, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        let mut extensions = serde_json::Map::new();
+        extensions.insert("code".into(), code.into());
+        Error::Rejected {
+            errors: field
+                .map(|f| {
+                    vec![FieldError {
+                        field: f.into(),
+                        message: detail.clone(),
+                    }]
+                })
+                .unwrap_or_default(),
+            detail,
+            extensions,
+        }
     }
 }
 

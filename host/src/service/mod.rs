@@ -16,12 +16,14 @@ pub mod ingest;
 pub mod orders;
 pub mod pagination;
 pub mod plugins;
+pub mod privacy;
 pub mod reconciliation;
 pub mod reports;
 pub mod roster;
 pub mod scripts;
 pub mod sessions;
 pub mod settlement;
+pub mod statements;
 pub mod visibility;
 
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod entities;
 pub mod plugins;
 pub mod scripts;
+pub mod secrets;
 pub mod tokens;
 
 use std::time::Duration;
@@ -70,7 +71,7 @@ pub async fn prepare(db: &DatabaseConnection) -> Result<(), DbErr> {
     plugins::sync_bundled(db).await
 }
 
-fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");

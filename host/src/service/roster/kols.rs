@@ -12,9 +12,12 @@ use uuid::Uuid;
 use super::handles::{self, Columns};
 use super::validate_categories;
 use crate::domain::actor::MANAGERS;
-use crate::domain::{Actor, Platform, TaxStatus, Tier, Validator};
+use crate::domain::identity;
+use crate::domain::{Actor, IdType, Platform, TaxStatus, Tier, Validator};
+use crate::service::privacy::{self, KolView};
 use crate::service::visibility::{self, visible_kols};
 use crate::service::{Page, PageRequest, Result, children};
+use crate::store::secrets::SecretBox;
 use crate::store::{self, audit, entities::kol, entities::kol_account};
 
 /// A KOL's account on one platform.
@@ -36,8 +39,22 @@ pub struct Kol {
     pub accounts: Vec<Account>,
     pub revenue_share_bp: i64,
     pub tax_status: TaxStatus,
+    /// Tax identity: the legal name and ID document income tax is declared under. The number
+    /// is stored sealed and shown masked (first 3 and last 4 characters).
+    pub legal_name: Option<String>,
+    pub id_type: Option<IdType>,
+    pub id_number_masked: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A tax identity as given: `id_number` is write-only (never shown back in clear); `id_type`
+/// defaults to `resident_id_card`, whose number is checked (18 characters with its checksum).
+#[derive(Debug, Default)]
+pub struct IdentityInput {
+    pub legal_name: Option<String>,
+    pub id_type: Option<IdType>,
+    pub id_number: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,6 +68,13 @@ pub struct NewKol {
     pub accounts: Vec<Account>,
     pub revenue_share_bp: i64,
     pub tax_status: TaxStatus,
+    #[serde(default)]
+    pub legal_name: Option<String>,
+    #[serde(default)]
+    pub id_type: Option<IdType>,
+    /// Write-only: stored sealed, shown as `id_number_masked`.
+    #[serde(default)]
+    pub id_number: Option<String>,
 }
 
 /// Changes to a KOL; `accounts`, when given, replaces the whole list.
@@ -63,6 +87,11 @@ pub struct KolPatch {
     pub accounts: Option<Vec<Account>>,
     pub revenue_share_bp: Option<i64>,
     pub tax_status: Option<TaxStatus>,
+    pub legal_name: Option<String>,
+    /// Given with `id_number`.
+    pub id_type: Option<IdType>,
+    /// Write-only: stored sealed, shown as `id_number_masked`.
+    pub id_number: Option<String>,
 }
 
 /// Which KOLs to list.
@@ -84,7 +113,7 @@ pub async fn list(
     actor: &Actor,
     query: KolQuery,
     page: PageRequest,
-) -> Result<Page<Kol>> {
+) -> Result<Page<KolView>> {
     let mut q = kol::Entity::find();
     if let Some(t) = query.tier {
         q = q.filter(kol::Column::Tier.eq(t.as_str()));
@@ -107,20 +136,84 @@ pub async fn list(
     };
     let Page { items, next_cursor } = rows;
     Ok(Page {
-        items: with_accounts(db, items).await?,
+        items: with_accounts(db, items)
+            .await?
+            .into_iter()
+            .map(|k| privacy::kol(actor, k))
+            .collect(),
         next_cursor,
     })
 }
 
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Kol> {
+/// One KOL, as the actor may read it (brands: [`privacy::BrandKol`]).
+pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<KolView> {
     let row = visibility::find::<kol::Entity, _>(db, actor, id).await?;
-    Ok(with_accounts(db, vec![row]).await?.remove(0))
+    Ok(privacy::kol(
+        actor,
+        with_accounts(db, vec![row]).await?.remove(0),
+    ))
+}
+
+/// A checked identity: (legal name, id type, the normalized number), each when given.
+type Identity = (Option<String>, Option<IdType>, Option<String>);
+
+fn check_identity(v: &mut Validator, i: IdentityInput) -> Identity {
+    if let Some(n) = &i.legal_name {
+        v.non_empty(n, "legal_name", 100);
+    }
+    let number = match (&i.id_number, i.id_type) {
+        (Some(n), t) => match identity::normalize(t.unwrap_or(IdType::ResidentIdCard), n) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                v.error("id_number", e);
+                None
+            }
+        },
+        (None, Some(_)) => {
+            v.error("id_number", "required when id_type is given");
+            None
+        }
+        (None, None) => None,
+    };
+    (
+        i.legal_name.map(|n| n.trim().to_owned()),
+        number
+            .as_ref()
+            .map(|_| i.id_type.unwrap_or(IdType::ResidentIdCard)),
+        number,
+    )
+}
+
+/// Writes a checked identity onto the row, sealing the number to the KOL's id.
+fn set_identity(am: &mut kol::ActiveModel, id: Uuid, ident: Identity, secrets: &SecretBox) {
+    let (name, id_type, number) = ident;
+    if let Some(n) = name {
+        am.legal_name = Set(Some(n));
+    }
+    if let (Some(t), Some(n)) = (id_type, number) {
+        am.id_type = Set(Some(t.as_str().to_owned()));
+        am.id_number_masked = Set(Some(identity::mask(&n)));
+        am.id_number_sealed = Set(Some(secrets.seal(n.as_bytes(), id.as_bytes())));
+    }
 }
 
 /// Adds a KOL to the roster.
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewKol) -> Result<Kol> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewKol,
+    secrets: &SecretBox,
+) -> Result<Kol> {
     actor.require(MANAGERS)?;
     let mut v = Validator::new();
+    let ident = check_identity(
+        &mut v,
+        IdentityInput {
+            legal_name: input.legal_name.clone(),
+            id_type: input.id_type,
+            id_number: input.id_number.clone(),
+        },
+    );
     v.non_empty(&input.name, "name", 200);
     validate_categories(&mut v, &input.categories, "categories");
     v.basis_points(input.revenue_share_bp, "revenue_share_bp");
@@ -134,7 +227,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewKol) -> Re
     let id = Uuid::now_v7();
     let now = Utc::now();
     let txn = store::write_txn(db).await?;
-    let row = kol::ActiveModel {
+    let mut am = kol::ActiveModel {
         id: Set(id),
         name: Set(input.name.trim().to_owned()),
         tier: Set(input.tier.as_str().to_owned()),
@@ -143,9 +236,13 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewKol) -> Re
         tax_status: Set(input.tax_status.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+        legal_name: Set(None),
+        id_type: Set(None),
+        id_number_sealed: Set(None),
+        id_number_masked: Set(None),
+    };
+    set_identity(&mut am, id, ident, secrets);
+    let row = am.insert(&txn).await?;
     let accounts = replace_accounts(&txn, id, input.accounts).await?;
     let view = to_view(row, accounts);
     audit::created(&txn, actor, "kol", id, &view).await?;
@@ -159,9 +256,18 @@ pub async fn update(
     actor: &Actor,
     id: Uuid,
     input: KolPatch,
+    secrets: &SecretBox,
 ) -> Result<Kol> {
     actor.require(MANAGERS)?;
     let mut v = Validator::new();
+    let ident = check_identity(
+        &mut v,
+        IdentityInput {
+            legal_name: input.legal_name.clone(),
+            id_type: input.id_type,
+            id_number: input.id_number.clone(),
+        },
+    );
     if let Some(n) = &input.name {
         v.non_empty(n, "name", 200);
     }
@@ -194,6 +300,7 @@ pub async fn update(
     if let Some(t) = input.tax_status {
         am.tax_status = Set(t.as_str().to_owned());
     }
+    set_identity(&mut am, id, ident, secrets);
     am.updated_at = Set(Utc::now());
     let row = am.update(&txn).await?;
     let accounts = match input.accounts {
@@ -256,6 +363,9 @@ fn to_view(m: kol::Model, accounts: Vec<Account>) -> Kol {
         accounts,
         revenue_share_bp: m.revenue_share_bp,
         tax_status: TaxStatus::parse(&m.tax_status).unwrap_or(TaxStatus::Individual),
+        legal_name: m.legal_name,
+        id_type: m.id_type.as_deref().and_then(IdType::parse),
+        id_number_masked: m.id_number_masked,
         created_at: m.created_at,
         updated_at: m.updated_at,
     }

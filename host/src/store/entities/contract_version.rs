@@ -13,6 +13,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub reason: Option<String>,
     pub created_by: String,
+    /// When these terms take effect; `None`: since the contract began.
+    pub effective_from: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

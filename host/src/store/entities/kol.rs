@@ -14,6 +14,13 @@ pub struct Model {
     pub tax_status: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Tax identity: the legal name, the ID type, the ID number sealed (`store::secrets`) and
+    /// masked for display.
+    pub legal_name: Option<String>,
+    pub id_type: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub id_number_sealed: Option<String>,
+    pub id_number_masked: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

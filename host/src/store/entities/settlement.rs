@@ -38,6 +38,12 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub approved_by: Option<String>,
     pub approved_at: Option<DateTimeUtc>,
+    /// The withholding month's (or, cumulative method, the tax year's) figures.
+    pub month_income_fen: i64,
+    pub month_tax_due_fen: i64,
+    pub month_tax_withheld_before_fen: i64,
+    /// The token that computed it (four-eyes compares it with the approver's).
+    pub created_by_token_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
