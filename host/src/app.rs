@@ -26,6 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     pub tokens: Arc<TokenCache>,
+    /// Rate limits: failed sign-ins per address, requests per token, deliveries per platform.
+    pub limits: Arc<crate::service::limits::Limits>,
     pub plugins: Arc<Registry>,
     /// The group-commit writer every delivery and polled page goes through.
     pub ingest: Ingest,
@@ -43,6 +45,7 @@ impl AppState {
         AppState {
             ingest: Ingest::start(db.clone()),
             db,
+            limits: Arc::new(config.rate_limits()),
             config: Arc::new(config),
             metrics: metrics_handle(),
             tokens: Arc::new(TokenCache::new(Duration::from_secs(30))),
@@ -59,6 +62,7 @@ impl AppState {
             state.plugins.clone(),
             state.ingest.clone(),
         );
+        crate::service::retention::spawn(state.db.clone(), state.config.retention());
         Ok(state)
     }
 }
@@ -105,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         )
         // The dashboard (`web/`) at `/`; unknown API paths stay problem+json 404s.
         .fallback(crate::web::fallback)
+        .layer(middleware::from_fn(api::error::uniform))
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
@@ -132,12 +137,11 @@ async fn record_metrics(req: Request, next: Next) -> Response {
 /// Connects, migrates and serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config, db: DatabaseConnection) -> anyhow::Result<()> {
     let listen = config.listen;
+    let limits = crate::server::Limits::from_config(&config);
     let app = router(AppState::start(db, config).await?);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!("kolhost listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    crate::server::serve(listener, app, limits, shutdown_signal()).await?;
     Ok(())
 }
 

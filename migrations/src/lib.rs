@@ -12,6 +12,8 @@ mod m20261125_000005_create_scripts;
 mod m20261125_000006_create_plugins;
 mod m20261125_000007_create_ingestion;
 mod m20261125_000008_create_settlements;
+mod m20261204_000001_token_lifecycle;
+mod m20261204_000002_delivery_digest;
 
 pub struct Migrator;
 
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_create_plugins::Migration),
             Box::new(m20261125_000007_create_ingestion::Migration),
             Box::new(m20261125_000008_create_settlements::Migration),
+            Box::new(m20261204_000001_token_lifecycle::Migration),
+            Box::new(m20261204_000002_delivery_digest::Migration),
         ]
     }
 }

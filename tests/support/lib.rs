@@ -39,6 +39,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
+        TestApp::start_with(backend, |_| {}).await
+    }
+
+    /// A server whose configuration `tune` adjusts first (shorter timeouts, tighter limits).
+    pub async fn start_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, pg_database) = match backend {
             Backend::Sqlite => (
@@ -66,19 +71,24 @@ impl TestApp {
         };
         let db = store::connect(&url).await.expect("connect");
         store::prepare(&db).await.expect("prepare");
-        let config = Config {
+        let mut config = Config {
             database_url: url,
             listen: "127.0.0.1:0".parse().unwrap(),
             max_body_bytes: 64 * 1024,
             webhook_max_body_bytes: 256 * 1024,
+            ..Config::default()
         };
+        tune(&mut config);
+        let limits = kolhost::server::Limits::from_config(&config);
         let app = router(AppState::start(db.clone(), config).await.expect("state"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
+            kolhost::server::serve(listener, app, limits, std::future::pending())
+                .await
+                .expect("serve");
         });
         let (admin, _) = tokens::create(
             &db,
@@ -196,6 +206,31 @@ macro_rules! both_databases {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     let app = $crate::TestApp::start($crate::Backend::Postgres).await;
+                    super::$name(&app).await;
+                    app.finish().await;
+                }
+            }
+        )+
+    };
+}
+
+/// [`both_databases!`] for servers with an adjusted configuration:
+/// `both_databases_with!(name => |c| c.idle_timeout_ms = 500);`
+#[macro_export]
+macro_rules! both_databases_with {
+    ($($name:ident => $tune:expr),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::TestApp::start_with($crate::Backend::Sqlite, $tune).await;
+                    super::$name(&app).await;
+                    app.finish().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let app = $crate::TestApp::start_with($crate::Backend::Postgres, $tune).await;
                     super::$name(&app).await;
                     app.finish().await;
                 }

@@ -18,6 +18,7 @@ pub mod reports;
 pub mod scripts;
 pub mod sessions;
 pub mod settlements;
+pub mod tokens;
 pub mod webhooks;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -63,7 +64,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(settlements::router())
         .merge(reports::router())
-        .merge(compliance::router());
+        .merge(compliance::router())
+        .merge(tokens::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(meta::root_router())

@@ -13,14 +13,17 @@ pub mod compliance;
 pub mod contracts;
 pub mod error;
 pub mod ingest;
+pub mod limits;
 pub mod orders;
 pub mod pagination;
 pub mod plugins;
 pub mod reports;
+pub mod retention;
 pub mod roster;
 pub mod scripts;
 pub mod sessions;
 pub mod settlement;
+pub mod tokens;
 pub mod visibility;
 
 pub use error::{Error, Result};

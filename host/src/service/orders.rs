@@ -454,7 +454,7 @@ pub async fn deliveries(
     page: PageRequest,
 ) -> Result<Page<DeliveryView>> {
     actor.require(STAFF)?;
-    // The body is only measured: deliveries can be large.
+    // The body is only measured (its full size, also for a digest or a pruned body).
     let mut q = webhook_delivery::Entity::find()
         .select_only()
         .columns([
@@ -468,7 +468,7 @@ pub async fn deliveries(
             webhook_delivery::Column::ReceivedAt,
         ])
         .expr_as(
-            sea_orm::sea_query::Expr::cust("CAST(length(body) AS BIGINT)"),
+            sea_orm::sea_query::Expr::cust("CAST(COALESCE(size_bytes, length(body)) AS BIGINT)"),
             "body_bytes",
         );
     if let Some(pl) = &query.platform {
