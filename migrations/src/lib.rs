@@ -14,6 +14,7 @@ mod m20261125_000007_create_ingestion;
 mod m20261125_000008_create_settlements;
 mod m20261204_000001_token_lifecycle;
 mod m20261204_000002_delivery_digest;
+mod m20261204_000003_finding_contract;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_create_settlements::Migration),
             Box::new(m20261204_000001_token_lifecycle::Migration),
             Box::new(m20261204_000002_delivery_digest::Migration),
+            Box::new(m20261204_000003_finding_contract::Migration),
         ]
     }
 }

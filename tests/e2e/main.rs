@@ -15,6 +15,7 @@ mod limits;
 mod meta;
 mod platforms;
 mod plugins;
+mod privilege;
 mod retention;
 mod roster;
 mod sessions;

@@ -14,6 +14,7 @@ use super::pagination::{Page, PageRequest};
 use crate::app::AppState;
 use crate::domain::Actor;
 use crate::service::settlement::{self, NewSettlement, Settlement, SettlementQuery};
+use crate::service::visibility;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -45,6 +46,9 @@ async fn list_settlements(
     actor: Actor,
     Query(f): Query<SettlementFilter>,
 ) -> ApiResult<Json<Page<Settlement>>> {
+    // Scripters and integrators read no money (service::visibility, the one place for it;
+    // service::settlement does not check roles on reads).
+    visibility::require_money_reader(&actor)?;
     let page = PageRequest::parse(f.limit, f.cursor.as_deref())?;
     let query = SettlementQuery {
         contract_id: f.contract_id,
@@ -76,6 +80,7 @@ async fn get_settlement(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Settlement>> {
+    visibility::require_money_reader(&actor)?;
     Ok(Json(settlement::get(&s.db, &actor, id).await?))
 }
 
@@ -100,6 +105,7 @@ async fn statement_csv(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<CsvDownload> {
+    visibility::require_money_reader(&actor)?;
     Ok(CsvDownload(
         settlement::statement_csv(&s.db, &actor, id).await?,
     ))

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::actor::{Actor, MANAGERS, STAFF, Scope};
+use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::ingest::attribution::{Attributor, OrderFacts};
 use crate::service::visibility;
 use crate::service::{Error, Page, PageRequest, Result};
@@ -453,7 +453,7 @@ pub async fn deliveries(
     query: DeliveryQuery,
     page: PageRequest,
 ) -> Result<Page<DeliveryView>> {
-    actor.require(STAFF)?;
+    actor.require(visibility::DELIVERY_READERS)?;
     // The body is only measured (its full size, also for a digest or a pruned body).
     let mut q = webhook_delivery::Entity::find()
         .select_only()
