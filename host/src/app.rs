@@ -97,10 +97,15 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// The OpenAPI document served at `/api/v1/openapi.json` (`kolhost openapi` prints it).
+pub fn openapi_document() -> serde_json::Value {
+    api::openapi::document(&api::router().split_for_parts().1)
+}
+
 /// The HTTP application, with its OpenAPI document served at `/api/v1/openapi.json`.
 pub fn router(state: AppState) -> Router {
     let (router, openapi) = api::router().split_for_parts();
-    let openapi = Arc::new(openapi);
+    let openapi = Arc::new(api::openapi::document(&openapi));
     let max_body = state.config.max_body_bytes;
     router
         .route(

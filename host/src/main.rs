@@ -38,6 +38,8 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Prints the HTTP API's OpenAPI document (no database needed).
+    Openapi,
     /// Works with Lua allocation strategies offline (no database needed).
     Script {
         #[command(subcommand)]
@@ -104,6 +106,10 @@ async fn main() -> anyhow::Result<()> {
     {
         std::process::exit(script_test(file, fixture.as_deref())?);
     }
+    if let Command::Openapi = &cli.command {
+        println!("{:#}", kolhost::app::openapi_document());
+        return Ok(());
+    }
     let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
     let db = store::connect(&config.database_url)
         .await
@@ -112,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("preparing the database")?;
     match cli.command {
-        Command::Script { .. } => unreachable!("handled before connecting"),
+        Command::Script { .. } | Command::Openapi => unreachable!("handled before connecting"),
         Command::Migrate => println!("database is up to date"),
         Command::Serve { demo } => {
             if demo {

@@ -223,6 +223,11 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Marks an answer whose body a third party defined (a platform's webhook acknowledgement, as
+/// its plugin composed it): [`uniform`] leaves it as it is, whatever its status.
+#[derive(Debug, Clone, Copy)]
+pub struct ForeignBody;
+
 /// Middleware making every error answer problem+json (design §3): whatever a layer below
 /// answered with another body (routing's 404 and 405, axum's extractor rejections, body
 /// limits, timeouts) is rewritten here, keeping its status and headers such as `Allow`.
@@ -232,6 +237,9 @@ pub async fn uniform(req: axum::extract::Request, next: axum::middleware::Next) 
         .get::<crate::server::BodyDeadline>()
         .cloned();
     let res = next.run(req).await;
+    if res.extensions().get::<ForeignBody>().is_some() {
+        return res;
+    }
     let mut status = res.status();
     if timed_out.as_ref().is_some_and(|d| d.expired()) && status.is_client_error() {
         status = StatusCode::REQUEST_TIMEOUT;

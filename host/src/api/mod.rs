@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod kols;
 pub mod meta;
+pub mod openapi;
 pub mod orders;
 pub mod pagination;
 pub mod plugins;
@@ -32,7 +33,7 @@ use crate::app::AppState;
     info(title = "kolhost", description = "Operations server for livestream-commerce agencies"),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    components(schemas(error::Problem, crate::domain::FieldError))
+    components(schemas(error::Problem, crate::domain::FieldError, crate::service::orders::GmvBy))
 )]
 struct ApiDoc;
 

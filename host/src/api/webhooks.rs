@@ -99,5 +99,7 @@ fn reply(r: Reply) -> Response {
     let content_type = HeaderValue::from_str(&r.content_type)
         .unwrap_or(HeaderValue::from_static("application/json"));
     res.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    // The platform's format, even for a status the platform reads as an error.
+    res.extensions_mut().insert(super::error::ForeignBody);
     res
 }

@@ -68,7 +68,8 @@ pub async fn list(
 }
 
 /// Revokes a token (admin): it fails from its next request on, on this host at once.
-/// Revoking a revoked token changes nothing.
+/// Revoking a revoked token changes nothing; the token making the request cannot revoke itself
+/// (409), so an admin cannot lock the last admin token out by mistake.
 pub async fn revoke(
     db: &DatabaseConnection,
     cache: &TokenCache,
@@ -76,6 +77,11 @@ pub async fn revoke(
     id: Uuid,
 ) -> Result<Token> {
     actor.require(&[Role::Admin])?;
+    if actor.token_id == Some(id) {
+        return Err(Error::Conflict(
+            "a token cannot revoke itself; revoke it with another admin token or `kolhost token revoke`".into(),
+        ));
+    }
     let txn = store::write_txn(db).await?;
     let before = api_token::Entity::find_by_id(id)
         .one(&txn)
