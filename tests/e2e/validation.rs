@@ -396,4 +396,23 @@ async fn control_characters_and_times_out_of_range(app: &TestApp) {
     assert!(list["items"].as_array().unwrap().is_empty());
     let (_, list) = app.get("/api/v1/brands?limit=500", &app.admin).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    // A whole number written with a fraction is still an integer; a real fraction is not.
+    let (status, p) = app
+        .patch(
+            &format!("/api/v1/products/{}", id(&a.product_a)),
+            &app.admin,
+            json!({"stock_units": 120.0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["stock_units"], 120);
+    let (status, p) = app
+        .patch(
+            &format!("/api/v1/products/{}", id(&a.product_a)),
+            &app.admin,
+            json!({"stock_units": 120.5}),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["errors"][0]["field"], "stock_units");
 }

@@ -153,8 +153,9 @@ fn is_json(content_type: &str) -> bool {
 /// Parses a JSON body: syntax errors are 400; control characters in text, times outside the
 /// years 1970-9999 and shape errors are 422 with the field's path.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    whole_numbers(&mut value);
     let problems = validation::json_text_problems(&value);
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
@@ -175,6 +176,25 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         ApiError::field(field, message)
     })
+}
+
+/// JSON has one number type: `159.0` is the integer 159 (JSON Schema's `integer` says so too),
+/// so numbers without a fraction read as integers wherever the body expects one.
+fn whole_numbers(value: &mut serde_json::Value) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every integer below is exact in f64
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < EXACT
+            {
+                *value = serde_json::Value::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// A CSV file the service built, sent as an attachment under its file name.

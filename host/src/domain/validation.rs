@@ -101,7 +101,7 @@ pub fn timestamp_problem(value: &str) -> Option<String> {
         _ => (1, value),
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let tail = rest[digits..].as_bytes();
+    let tail = &rest.as_bytes()[digits..];
     let looks_like_datetime = digits >= 4
         && tail.len() >= 7
         && tail[0] == b'-'
