@@ -415,4 +415,15 @@ async fn control_characters_and_times_out_of_range(app: &TestApp) {
         .await;
     assert_eq!(status, 422, "{p}");
     assert_eq!(p["errors"][0]["field"], "stock_units");
+    // A body is an object, not an array that serde would read field by field.
+    let (status, p) = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/compliance/rules",
+            Some(&app.admin),
+            Some(json!([null, null])),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["errors"][0]["field"], ".");
 }

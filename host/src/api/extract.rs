@@ -156,6 +156,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     whole_numbers(&mut value);
+    // Every body of this API is an object; serde would also read a struct from an array.
+    if !value.is_object() {
+        return Err(ApiError::field(".", "the body must be a JSON object"));
+    }
     let problems = validation::json_text_problems(&value);
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
