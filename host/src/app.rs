@@ -27,6 +27,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     pub tokens: Arc<TokenCache>,
+    /// Rate limits: failed sign-ins per address, requests per token, deliveries per platform.
+    pub limits: Arc<crate::service::limits::Limits>,
     pub plugins: Arc<Registry>,
     /// The group-commit writer every delivery and polled page goes through.
     pub ingest: Ingest,
@@ -48,6 +50,7 @@ impl AppState {
             secrets: Arc::new(secrets),
             ingest: Ingest::start(db.clone()),
             db,
+            limits: Arc::new(config.rate_limits()),
             config: Arc::new(config),
             metrics: metrics_handle(),
             tokens: Arc::new(TokenCache::new(Duration::from_secs(30))),
@@ -64,6 +67,7 @@ impl AppState {
             state.plugins.clone(),
             state.ingest.clone(),
         );
+        crate::service::retention::spawn(state.db.clone(), state.config.retention());
         Ok(state)
     }
 }
@@ -98,10 +102,15 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// The OpenAPI document served at `/api/v1/openapi.json` (`kolhost openapi` prints it).
+pub fn openapi_document() -> serde_json::Value {
+    api::openapi::document(&api::router().split_for_parts().1)
+}
+
 /// The HTTP application, with its OpenAPI document served at `/api/v1/openapi.json`.
 pub fn router(state: AppState) -> Router {
     let (router, openapi) = api::router().split_for_parts();
-    let openapi = Arc::new(openapi);
+    let openapi = Arc::new(api::openapi::document(&openapi));
     let max_body = state.config.max_body_bytes;
     router
         .route(
@@ -110,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         )
         // The dashboard (`web/`) at `/`; unknown API paths stay problem+json 404s.
         .fallback(crate::web::fallback)
+        .layer(middleware::from_fn(api::error::uniform))
         .layer(middleware::from_fn(record_metrics))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
@@ -137,12 +147,11 @@ async fn record_metrics(req: Request, next: Next) -> Response {
 /// Connects, migrates and serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config, db: DatabaseConnection) -> anyhow::Result<()> {
     let listen = config.listen;
+    let limits = crate::server::Limits::from_config(&config);
     let app = router(AppState::start(db, config).await?);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!("kolhost listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    crate::server::serve(listener, app, limits, shutdown_signal()).await?;
     Ok(())
 }
 

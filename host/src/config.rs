@@ -32,6 +32,54 @@ pub struct Config {
     /// set and the database is not an SQLite file).
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// A request's head (request line and headers) must arrive within this long of its first
+    /// byte, in milliseconds; else the connection is closed.
+    #[serde(default = "default_header_timeout_ms")]
+    pub header_timeout_ms: u64,
+    /// A request's body must arrive within this long of its head, in milliseconds (else 408):
+    /// with the body limits, a minimum rate.
+    #[serde(default = "default_body_timeout_ms")]
+    pub body_timeout_ms: u64,
+    /// A keep-alive connection with no request is closed after this long, in milliseconds.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Connections open at once; more wait in the listen backlog.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Largest request head, in bytes (larger: 431).
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: usize,
+    /// Failed authentications (a bearer token that is not valid) allowed per client address
+    /// and minute, after a burst of `failed_auth_burst`; beyond: 429. 0: no limit.
+    #[serde(default = "default_failed_auth_per_minute")]
+    pub failed_auth_per_minute: u32,
+    #[serde(default = "default_failed_auth_burst")]
+    pub failed_auth_burst: u32,
+    /// Requests allowed per token and second, after a burst of `token_burst`. 0: no limit.
+    #[serde(default = "default_token_requests_per_second")]
+    pub token_requests_per_second: u32,
+    #[serde(default = "default_token_burst")]
+    pub token_burst: u32,
+    /// Webhook deliveries allowed per platform and second, after a burst of `webhook_burst`.
+    /// 0: no limit.
+    #[serde(default = "default_webhook_deliveries_per_second")]
+    pub webhook_deliveries_per_second: u32,
+    #[serde(default = "default_webhook_burst")]
+    pub webhook_burst: u32,
+    /// Refused (rejected or malformed) deliveries stored per platform and minute; beyond, they
+    /// are only counted. 0: no cap.
+    #[serde(default = "default_rejected_deliveries_per_minute")]
+    pub rejected_deliveries_per_minute: u32,
+    /// Refused deliveries are deleted after this many days (0: kept).
+    #[serde(default = "default_rejected_retention_days")]
+    pub rejected_retention_days: u32,
+    /// Accepted (applied) deliveries lose their raw body after this many days (0: kept); the
+    /// row, its events and the orders stay.
+    #[serde(default = "default_accepted_body_retention_days")]
+    pub accepted_body_retention_days: u32,
+    /// How often the retention job runs, in seconds.
+    #[serde(default = "default_retention_interval_secs")]
+    pub retention_interval_secs: u64,
 }
 
 fn yes() -> bool {
@@ -40,6 +88,66 @@ fn yes() -> bool {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
+}
+
+fn default_rejected_deliveries_per_minute() -> u32 {
+    60
+}
+
+fn default_rejected_retention_days() -> u32 {
+    30
+}
+
+fn default_accepted_body_retention_days() -> u32 {
+    180
+}
+
+fn default_retention_interval_secs() -> u64 {
+    3600
+}
+
+fn default_failed_auth_per_minute() -> u32 {
+    30
+}
+
+fn default_failed_auth_burst() -> u32 {
+    10
+}
+
+fn default_token_requests_per_second() -> u32 {
+    200
+}
+
+fn default_token_burst() -> u32 {
+    2000
+}
+
+fn default_webhook_deliveries_per_second() -> u32 {
+    20_000
+}
+
+fn default_webhook_burst() -> u32 {
+    40_000
+}
+
+fn default_header_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_body_timeout_ms() -> u64 {
+    30_000
+}
+
+fn default_idle_timeout_ms() -> u64 {
+    60_000
+}
+
+fn default_max_connections() -> usize {
+    1024
+}
+
+fn default_max_header_bytes() -> usize {
+    64 * 1024
 }
 
 fn default_webhook_max_body_bytes() -> usize {
@@ -56,6 +164,21 @@ impl Default for Config {
             four_eyes: true,
             tax_method: TaxMethod::PerMonth,
             data_dir: default_data_dir(),
+            header_timeout_ms: default_header_timeout_ms(),
+            body_timeout_ms: default_body_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            max_connections: default_max_connections(),
+            max_header_bytes: default_max_header_bytes(),
+            failed_auth_per_minute: default_failed_auth_per_minute(),
+            failed_auth_burst: default_failed_auth_burst(),
+            token_requests_per_second: default_token_requests_per_second(),
+            token_burst: default_token_burst(),
+            webhook_deliveries_per_second: default_webhook_deliveries_per_second(),
+            webhook_burst: default_webhook_burst(),
+            rejected_deliveries_per_minute: default_rejected_deliveries_per_minute(),
+            rejected_retention_days: default_rejected_retention_days(),
+            accepted_body_retention_days: default_accepted_body_retention_days(),
+            retention_interval_secs: default_retention_interval_secs(),
         }
     }
 }
@@ -76,8 +199,68 @@ impl Config {
             "four_eyes",
             "tax_method",
             "data_dir",
+            "header_timeout_ms",
+            "body_timeout_ms",
+            "idle_timeout_ms",
+            "max_connections",
+            "max_header_bytes",
+            "failed_auth_per_minute",
+            "failed_auth_burst",
+            "token_requests_per_second",
+            "token_burst",
+            "webhook_deliveries_per_second",
+            "webhook_burst",
+            "rejected_deliveries_per_minute",
+            "rejected_retention_days",
+            "accepted_body_retention_days",
+            "retention_interval_secs",
         ]))
         .extract()
         .map_err(Box::new)
+    }
+}
+
+impl Config {
+    /// The rate limits these settings describe.
+    pub fn rate_limits(&self) -> crate::service::limits::Limits {
+        use crate::service::limits::{Limits, Rate};
+        use std::time::Duration;
+        let rate = |per_period, period, burst| Rate {
+            per_period,
+            period,
+            burst,
+        };
+        Limits::new(
+            rate(
+                self.failed_auth_per_minute,
+                Duration::from_secs(60),
+                self.failed_auth_burst,
+            ),
+            rate(
+                self.token_requests_per_second,
+                Duration::from_secs(1),
+                self.token_burst,
+            ),
+            rate(
+                self.webhook_deliveries_per_second,
+                Duration::from_secs(1),
+                self.webhook_burst,
+            ),
+        )
+        .with_refused_rows(rate(
+            self.rejected_deliveries_per_minute,
+            Duration::from_secs(60),
+            self.rejected_deliveries_per_minute,
+        ))
+    }
+
+    /// The retention policy these settings describe.
+    pub fn retention(&self) -> crate::service::retention::Policy {
+        let days = |d: u32| (d > 0).then(|| chrono::Duration::days(i64::from(d)));
+        crate::service::retention::Policy {
+            refused: days(self.rejected_retention_days),
+            accepted_bodies: days(self.accepted_body_retention_days),
+            every: std::time::Duration::from_secs(self.retention_interval_secs.max(1)),
+        }
     }
 }

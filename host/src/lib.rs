@@ -11,6 +11,7 @@ pub mod domain;
 pub mod ingest;
 pub mod plugins;
 pub mod scripting;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod web;

@@ -38,6 +38,8 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Prints the HTTP API's OpenAPI document (no database needed).
+    Openapi,
     /// Works with Lua allocation strategies offline (no database needed).
     Script {
         #[command(subcommand)]
@@ -75,6 +77,17 @@ enum TokenCommand {
         /// A label shown in the audit trail.
         #[arg(long)]
         name: Option<String>,
+        /// How long the token works, e.g. `30d`, `12h`, `90m` (default: until revoked).
+        #[arg(long, value_name = "LIFETIME")]
+        expires_in: Option<String>,
+    },
+    /// Lists tokens: id, role, owner, status, expiry and last use (never secrets).
+    List,
+    /// Revokes a token by id. A server on this database notices within its token cache
+    /// period (30 s); revoking through `DELETE /api/v1/tokens/{id}` takes effect at once.
+    Revoke {
+        /// The token's id (from `kolhost token list`).
+        id: Uuid,
     },
 }
 
@@ -93,6 +106,10 @@ async fn main() -> anyhow::Result<()> {
     {
         std::process::exit(script_test(file, fixture.as_deref())?);
     }
+    if let Command::Openapi = &cli.command {
+        println!("{:#}", kolhost::app::openapi_document());
+        return Ok(());
+    }
     let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
     let db = store::connect(&config.database_url)
         .await
@@ -101,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("preparing the database")?;
     match cli.command {
-        Command::Script { .. } => unreachable!("handled before connecting"),
+        Command::Script { .. } | Command::Openapi => unreachable!("handled before connecting"),
         Command::Migrate => println!("database is up to date"),
         Command::Serve { demo } => {
             if demo {
@@ -112,14 +129,62 @@ async fn main() -> anyhow::Result<()> {
             kolhost::app::serve(config, db).await?;
         }
         Command::Token {
+            command: TokenCommand::List,
+        } => {
+            let admin = kolhost::domain::Actor::system("kolhost token list");
+            let mut page = kolhost::service::PageRequest::default();
+            println!("id\trole\towner\tstatus\texpires_at\tlast_used_at\tname");
+            loop {
+                let listed = kolhost::service::tokens::list(&db, &admin, page).await?;
+                for t in &listed.items {
+                    let owner = t.brand_id.or(t.kol_id).map(|u| u.to_string());
+                    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                        t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339())
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        t.id,
+                        t.role,
+                        owner.as_deref().unwrap_or("-"),
+                        t.status,
+                        when(t.expires_at),
+                        when(t.last_used_at),
+                        t.name
+                    );
+                }
+                match listed.next_cursor.as_deref() {
+                    Some(c) => page = kolhost::service::PageRequest::parse(None, Some(c))?,
+                    None => break,
+                }
+            }
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { id },
+        } => {
+            let admin = kolhost::domain::Actor::system("kolhost token revoke");
+            let cache = kolhost::service::auth::TokenCache::new(std::time::Duration::ZERO);
+            let t = kolhost::service::tokens::revoke(&db, &cache, &admin, id).await?;
+            println!("revoked {} ({}, {})", t.id, t.role, t.name);
+        }
+        Command::Token {
             command:
                 TokenCommand::Create {
                     role,
                     brand,
                     kol,
                     name,
+                    expires_in,
                 },
         } => {
+            let expires_at = expires_in
+                .map(|s| {
+                    kolhost::service::tokens::parse_lifetime(&s)
+                        .map(|d| chrono::Utc::now() + d)
+                        .with_context(|| {
+                            format!("--expires-in {s:?}: a lifetime such as 30d, 12h or 90m")
+                        })
+                })
+                .transpose()?;
             let role = Role::parse(&role)
                 .with_context(|| format!("unknown role {role:?}; one of {}", Role::names()))?;
             match role {
@@ -137,7 +202,7 @@ async fn main() -> anyhow::Result<()> {
             }
             kolhost::store::tokens::check_owner(&db, role, brand, kol).await?;
             let name = name.unwrap_or_else(|| format!("{role} token"));
-            let (secret, _) = tokens::create(
+            let (secret, _) = tokens::create_expiring(
                 &db,
                 tokens::NewToken {
                     name,
@@ -146,6 +211,7 @@ async fn main() -> anyhow::Result<()> {
                     kol_id: kol,
                 },
                 None,
+                expires_at,
             )
             .await?;
             println!("{secret}");

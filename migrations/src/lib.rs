@@ -13,6 +13,9 @@ mod m20261125_000006_create_plugins;
 mod m20261125_000007_create_ingestion;
 mod m20261125_000008_create_settlements;
 mod m20261204_000001_order_notices;
+mod m20261204_000001_token_lifecycle;
+mod m20261204_000002_delivery_digest;
+mod m20261204_000003_finding_contract;
 mod m20261204_000009_money_terms_tax;
 
 pub struct Migrator;
@@ -30,6 +33,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_create_ingestion::Migration),
             Box::new(m20261125_000008_create_settlements::Migration),
             Box::new(m20261204_000001_order_notices::Migration),
+            Box::new(m20261204_000001_token_lifecycle::Migration),
+            Box::new(m20261204_000002_delivery_digest::Migration),
+            Box::new(m20261204_000003_finding_contract::Migration),
             Box::new(m20261204_000009_money_terms_tax::Migration),
         ]
     }

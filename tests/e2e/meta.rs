@@ -73,6 +73,46 @@ async fn health_metrics_and_openapi(app: &TestApp) {
     assert!(doc["components"]["schemas"]["Contract"]["properties"]["commission_bp"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 
+    // The document is complete: every reference resolves, errors are problems, public paths
+    // need no token, pages start at 1.
+    let text = doc.to_string();
+    for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = piece.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{name} is referenced, not defined"
+        );
+    }
+    assert!(!text.contains("GmvBy\"") || doc["components"]["schemas"]["GmvBy"].is_object());
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("default"), "{method} {path}");
+            for (status, r) in responses {
+                if status.starts_with('4') || status.starts_with('5') || status == "default" {
+                    assert!(
+                        r["content"]["application/problem+json"].is_object(),
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            let public = path == "/healthz" || path == "/metrics" || path.starts_with("/webhooks/");
+            assert_eq!(
+                op["security"] == serde_json::json!([]),
+                public,
+                "{method} {path}"
+            );
+            if !public {
+                assert!(responses.contains_key("401"), "{method} {path}");
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "limit" {
+                    assert_eq!(p["schema"]["minimum"], 1, "{method} {path}");
+                }
+            }
+        }
+    }
+
     let (status, p) = app.get("/api/v1/nothing-here", &app.admin).await;
     assert_eq!(status, 404);
     assert_eq!(p["status"], 404);

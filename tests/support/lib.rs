@@ -42,8 +42,9 @@ impl TestApp {
         TestApp::start_with(backend, |_| {}).await
     }
 
-    /// A server whose configuration `tweak` changes first (e.g. `four_eyes = false`).
-    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    /// A server whose configuration `tune` adjusts first (e.g. `four_eyes = false`, shorter
+    /// timeouts, tighter limits).
+    pub async fn start_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, pg_database) = match backend {
             Backend::Sqlite => (
@@ -79,14 +80,17 @@ impl TestApp {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
-        tweak(&mut config);
+        tune(&mut config);
+        let limits = kolhost::server::Limits::from_config(&config);
         let app = router(AppState::start(db.clone(), config).await.expect("state"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
+            kolhost::server::serve(listener, app, limits, std::future::pending())
+                .await
+                .expect("serve");
         });
         let (admin, _) = tokens::create(
             &db,
@@ -204,6 +208,31 @@ macro_rules! both_databases {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     let app = $crate::TestApp::start($crate::Backend::Postgres).await;
+                    super::$name(&app).await;
+                    app.finish().await;
+                }
+            }
+        )+
+    };
+}
+
+/// [`both_databases!`] for servers with an adjusted configuration:
+/// `both_databases_with!(name => |c| c.idle_timeout_ms = 500);`
+#[macro_export]
+macro_rules! both_databases_with {
+    ($($name:ident => $tune:expr),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::TestApp::start_with($crate::Backend::Sqlite, $tune).await;
+                    super::$name(&app).await;
+                    app.finish().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let app = $crate::TestApp::start_with($crate::Backend::Postgres, $tune).await;
                     super::$name(&app).await;
                     app.finish().await;
                 }

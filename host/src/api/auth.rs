@@ -1,7 +1,10 @@
 //! Bearer-token extraction (design §3): the header read here, the token resolved by
-//! `service::auth`.
+//! `service::auth`. A token that is not valid counts against its client address
+//! (`service::limits`); a valid one against its own budget.
 
-use axum::extract::FromRequestParts;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
@@ -28,6 +31,21 @@ impl FromRequestParts<AppState> for Actor {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or(ApiError::Unauthorized)?;
-        service::auth::authenticate(&state.db, &state.tokens, secret).await
+        let actor = match service::auth::authenticate(&state.db, &state.tokens, secret).await {
+            Err(ApiError::Unauthorized) => {
+                let addr = parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip());
+                metrics::counter!("kolhost_auth_failures_total").increment(1);
+                state.limits.failed_auth(addr)?;
+                return Err(ApiError::Unauthorized);
+            }
+            other => other?,
+        };
+        if let Some(id) = actor.token_id {
+            state.limits.request(id)?;
+        }
+        Ok(actor)
     }
 }

@@ -17,6 +17,8 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// A stable, machine-readable name of the problem (e.g. `validation_failed`, `not_found`).
+    pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Problem-specific members (RFC 9457 §3.2), e.g. a script error's `code` and `line`.
@@ -31,6 +33,7 @@ pub fn status(e: &ApiError) -> StatusCode {
         ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ApiError::Unauthorized | ApiError::NotAuthentic(_) => StatusCode::UNAUTHORIZED,
         ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::Forbidden(_) | ApiError::Denied { .. } => StatusCode::FORBIDDEN,
         ApiError::NotFound(_) => StatusCode::NOT_FOUND,
         ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -39,6 +42,89 @@ pub fn status(e: &ApiError) -> StatusCode {
         ApiError::Script(e) if e.is_script_fault() => StatusCode::UNPROCESSABLE_ENTITY,
         ApiError::Script(_) => StatusCode::INTERNAL_SERVER_ERROR,
         ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The stable `code` of each application error.
+pub fn code(e: &ApiError) -> &'static str {
+    match e {
+        ApiError::BadRequest(_) => "bad_request",
+        ApiError::Unauthorized => "unauthorized",
+        ApiError::NotAuthentic(_) => "not_authentic",
+        ApiError::Unavailable(_) => "unavailable",
+        ApiError::TooManyRequests { .. } => "too_many_requests",
+        ApiError::Forbidden(_) => "forbidden",
+        ApiError::Denied { code, .. } => code,
+        ApiError::NotFound(_) => "not_found",
+        ApiError::Conflict(_) => "conflict",
+        ApiError::PayloadTooLarge => "payload_too_large",
+        ApiError::Validation(_) => "validation_failed",
+        ApiError::Rejected { .. } => "rejected",
+        ApiError::Script(_) => "script_error",
+        ApiError::Internal(_) => "internal_error",
+    }
+}
+
+/// The stable `code` of a status that no application error produced (routing, limits,
+/// timeouts, the HTTP parser).
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        406 => "not_acceptable",
+        408 => "request_timeout",
+        409 => "conflict",
+        411 => "length_required",
+        413 => "payload_too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        422 => "validation_failed",
+        429 => "too_many_requests",
+        431 => "request_header_fields_too_large",
+        501 => "not_implemented",
+        503 => "unavailable",
+        504 => "timeout",
+        505 => "http_version_not_supported",
+        s if s >= 500 => "internal_error",
+        _ => "client_error",
+    }
+}
+
+impl Problem {
+    /// A problem with no field errors or extensions.
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.into(),
+            errors: Vec::new(),
+            extensions: serde_json::Map::new(),
+        }
+    }
+
+    /// The response: this body as `application/problem+json` under its status.
+    pub fn into_response_with(self, status: StatusCode) -> Response {
+        let mut res = (status, axum::Json(self)).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static(PROBLEM_JSON),
+        );
+        res
+    }
+}
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        self.into_response_with(status)
     }
 }
 
@@ -53,6 +139,10 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let bearer_challenge = matches!(self, ApiError::Unauthorized);
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let detail = match &self {
             ApiError::Validation(errors) => errors
                 .iter()
@@ -61,34 +151,29 @@ impl IntoResponse for ApiError {
                 .join("; "),
             other => other.to_string(),
         };
-        let problem = Problem {
-            kind: "about:blank".into(),
-            title: status.canonical_reason().unwrap_or("Error").into(),
-            status: status.as_u16(),
-            detail,
-            errors: Vec::new(),
-            extensions: serde_json::Map::new(),
-        };
+        let problem = Problem::new(status, code(&self), detail);
         let problem = match self {
             ApiError::Validation(errors) => Problem { errors, ..problem },
             ApiError::Rejected {
-                errors, extensions, ..
-            } => Problem {
                 errors,
-                extensions,
-                ..problem
-            },
-            ApiError::Denied { code, .. } => {
-                let mut extensions = serde_json::Map::new();
-                extensions.insert("code".into(), code.into());
+                mut extensions,
+                ..
+            } => {
+                // A rejection may name its own, more precise code (e.g. a plugin's error kind).
+                let code = match extensions.remove("code") {
+                    Some(serde_json::Value::String(c)) => c,
+                    _ => problem.code.clone(),
+                };
                 Problem {
+                    errors,
                     extensions,
+                    code,
                     ..problem
                 }
             }
             ApiError::Script(e) => {
                 let mut extensions = serde_json::Map::new();
-                extensions.insert("code".into(), e.code().into());
+                let code = e.code().to_string();
                 extensions.insert(
                     "line".into(),
                     e.line().map_or(serde_json::Value::Null, Into::into),
@@ -100,19 +185,20 @@ impl IntoResponse for ApiError {
                 Problem {
                     errors,
                     extensions,
+                    code,
                     ..problem
                 }
             }
             _ => problem,
         };
-        let mut res = (status, axum::Json(problem)).into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/problem+json"),
-        );
+        let mut res = problem.into_response_with(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
         }
         if bearer_challenge {
             res.headers_mut().insert(
@@ -137,3 +223,63 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Marks an answer whose body a third party defined (a platform's webhook acknowledgement, as
+/// its plugin composed it): [`uniform`] leaves it as it is, whatever its status.
+#[derive(Debug, Clone, Copy)]
+pub struct ForeignBody;
+
+/// Middleware making every error answer problem+json (design §3): whatever a layer below
+/// answered with another body (routing's 404 and 405, axum's extractor rejections, body
+/// limits, timeouts) is rewritten here, keeping its status and headers such as `Allow`.
+pub async fn uniform(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let timed_out = req
+        .extensions()
+        .get::<crate::server::BodyDeadline>()
+        .cloned();
+    let res = next.run(req).await;
+    if res.extensions().get::<ForeignBody>().is_some() {
+        return res;
+    }
+    let mut status = res.status();
+    if timed_out.as_ref().is_some_and(|d| d.expired()) && status.is_client_error() {
+        status = StatusCode::REQUEST_TIMEOUT;
+    }
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem && status == res.status() {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let detail = if status == StatusCode::REQUEST_TIMEOUT {
+        "the request was not received in time".to_owned()
+    } else if text.is_empty() || is_problem {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    let fresh = Problem::new(status, code_for_status(status), detail).into_response_with(status);
+    let (fresh_parts, body) = fresh.into_parts();
+    parts.status = status;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(PROBLEM_JSON),
+    );
+    if status == StatusCode::REQUEST_TIMEOUT {
+        parts.headers.insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    drop(fresh_parts);
+    Response::from_parts(parts, body)
+}

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod kols;
 pub mod meta;
+pub mod openapi;
 pub mod orders;
 pub mod pagination;
 pub mod plugins;
@@ -19,6 +20,7 @@ pub mod reports;
 pub mod scripts;
 pub mod sessions;
 pub mod settlements;
+pub mod tokens;
 pub mod webhooks;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -32,7 +34,7 @@ use crate::app::AppState;
     info(title = "kolhost", description = "Operations server for livestream-commerce agencies"),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    components(schemas(error::Problem, crate::domain::FieldError))
+    components(schemas(error::Problem, crate::domain::FieldError, crate::service::orders::GmvBy))
 )]
 struct ApiDoc;
 
@@ -65,7 +67,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(settlements::router())
         .merge(reports::router())
         .merge(reconciliation::router())
-        .merge(compliance::router());
+        .merge(compliance::router())
+        .merge(tokens::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(meta::root_router())

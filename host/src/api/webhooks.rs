@@ -33,8 +33,19 @@ async fn receive(
     Path(platform): Path<String>,
     req: Request,
 ) -> ApiResult<Response> {
+    // Only platforms with a plugin have their own budget, so paths cannot grow the limiter.
+    let key = if s.plugins.status(&platform).is_some() {
+        platform.as_str()
+    } else {
+        "unknown"
+    };
+    if let Err(e) = s.limits.delivery(key) {
+        metrics::counter!("kolhost_webhook_deliveries_total", "platform" => key.to_owned(), "outcome" => "limited")
+            .increment(1);
+        return Err(e);
+    }
     let request = read_delivery(req, s.config.webhook_max_body_bytes);
-    let result = ingest::receive(&s.plugins, &s.ingest, &platform, request)
+    let result = ingest::receive(&s.plugins, &s.ingest, &s.limits, &platform, request)
         .await
         .map(reply);
     let label = match &result {
@@ -88,5 +99,7 @@ fn reply(r: Reply) -> Response {
     let content_type = HeaderValue::from_str(&r.content_type)
         .unwrap_or(HeaderValue::from_static("application/json"));
     res.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    // The platform's format, even for a status the platform reads as an error.
+    res.extensions_mut().insert(super::error::ForeignBody);
     res
 }

@@ -77,6 +77,9 @@ pub struct Finding {
     pub message: String,
     /// Another record the finding refers to (e.g. the session with the cheaper price).
     pub related_id: Option<Uuid>,
+    /// For a lineup slot: the slot's contract, whose parties the finding belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract_id: Option<Uuid>,
 }
 
 /// A term as matched: lowercase ASCII, full-width forms folded.
@@ -137,6 +140,7 @@ pub fn banned_terms(field: &str, text: &str, terms: &[String]) -> Vec<Finding> {
                     terms[ti]
                 ),
                 related_id: None,
+                contract_id: None,
             }
         })
         .collect()
@@ -190,6 +194,7 @@ pub fn prices(
                     money::fen(s.floor_price_fen)
                 ),
                 related_id: None,
+                contract_id: Some(s.contract_id),
             });
         }
         let same = others.iter().filter(|o| o.product_id == s.product_id);
@@ -217,6 +222,7 @@ pub fn prices(
                         clause.1.to_rfc3339()
                     ),
                     related_id: Some(o.session_id),
+                    contract_id: Some(s.contract_id),
                 });
             }
         }
@@ -241,6 +247,7 @@ pub fn prices(
                         clause.1.to_rfc3339()
                     ),
                     related_id: Some(o.session_id),
+                    contract_id: Some(s.contract_id),
                 });
             }
         }

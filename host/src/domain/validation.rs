@@ -77,3 +77,133 @@ impl Validator {
 
 /// Largest money amount accepted anywhere, in fen.
 pub const MAX_FEN: i64 = 10_000_000_000_000;
+
+/// Why a piece of text cannot be stored: a C0 control character other than tab, line feed and
+/// carriage return (a NUL would be refused by PostgreSQL and kept by SQLite; none of them has a
+/// place in a name, a title or a filter).
+pub fn text_problem(value: &str) -> Option<&'static str> {
+    value
+        .chars()
+        .any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+        .then_some("must not contain control characters (only tab, line feed and carriage return are allowed)")
+}
+
+/// Earliest and latest year of a timestamp this server stores (both databases hold them alike).
+pub const MIN_YEAR: i64 = 1970;
+pub const MAX_YEAR: i64 = 9999;
+
+/// Why a string that reads as a date-time (`YYYY-MM-DDT...`, or an expanded `+YYYYYY-...`)
+/// cannot be stored: its year is outside [`MIN_YEAR`]..=[`MAX_YEAR`].
+pub fn timestamp_problem(value: &str) -> Option<String> {
+    let (sign, rest) = match value.as_bytes().first() {
+        Some(b'+') => (1, &value[1..]),
+        Some(b'-') => (-1, &value[1..]),
+        _ => (1, value),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let tail = &rest.as_bytes()[digits..];
+    let looks_like_datetime = digits >= 4
+        && tail.len() >= 7
+        && tail[0] == b'-'
+        && tail[1..3].iter().all(u8::is_ascii_digit)
+        && tail[3] == b'-'
+        && tail[4..6].iter().all(u8::is_ascii_digit)
+        && matches!(tail[6], b'T' | b't' | b' ');
+    if !looks_like_datetime {
+        return None;
+    }
+    let year = rest[..digits]
+        .parse::<i64>()
+        .map(|y| y * sign)
+        .unwrap_or(i64::MAX);
+    (!(MIN_YEAR..=MAX_YEAR).contains(&year))
+        .then(|| format!("must be a time between the years {MIN_YEAR} and {MAX_YEAR}"))
+}
+
+/// Every string of a JSON document (keys included) checked by [`text_problem`] and
+/// [`timestamp_problem`], each problem named by its JSON path (`name`, `lineup[0].title`).
+pub fn json_text_problems(value: &serde_json::Value) -> Vec<FieldError> {
+    fn walk(value: &serde_json::Value, path: &str, out: &mut Vec<FieldError>) {
+        match value {
+            serde_json::Value::String(s) => {
+                let name = if path.is_empty() { "." } else { path };
+                if let Some(m) = text_problem(s) {
+                    out.push(FieldError {
+                        field: name.into(),
+                        message: m.into(),
+                    });
+                } else if let Some(m) = timestamp_problem(s) {
+                    out.push(FieldError {
+                        field: name.into(),
+                        message: m,
+                    });
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}[{i}]"), out);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (key, item) in map {
+                    let field = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    if let Some(m) = text_problem(key) {
+                        out.push(FieldError {
+                            field: field.escape_debug().to_string(),
+                            message: format!("the field name {m}"),
+                        });
+                        continue;
+                    }
+                    walk(item, &field, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, "", &mut out);
+    out
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_refused_but_whitespace_is_kept() {
+        assert!(text_problem("a\u{0}b").is_some());
+        assert!(text_problem("a\u{1b}b").is_some());
+        assert!(text_problem("line\nnext\r\n\tindent").is_none());
+        assert!(text_problem("禾田优选").is_none());
+    }
+
+    #[test]
+    fn timestamps_outside_the_years_are_refused() {
+        assert!(timestamp_problem("2026-01-01T00:00:00Z").is_none());
+        assert!(timestamp_problem("1970-01-01T00:00:00Z").is_none());
+        assert!(timestamp_problem("9999-12-31T23:59:59Z").is_none());
+        assert!(timestamp_problem("1969-12-31T23:59:59Z").is_some());
+        assert!(timestamp_problem("0000-01-01T00:00:00Z").is_some());
+        assert!(timestamp_problem("+10000-01-01T00:00:00Z").is_some());
+        assert!(timestamp_problem("-0001-01-01T00:00:00Z").is_some());
+        assert!(
+            timestamp_problem("2026-01-01").is_none(),
+            "a date is not a time"
+        );
+        assert!(timestamp_problem("12345-678").is_none());
+    }
+
+    #[test]
+    fn problems_are_named_by_their_path() {
+        let v = serde_json::json!({"name": "ok", "lineup": [{"title": "x\u{0}"}], "at": "1900-01-01T00:00:00Z"});
+        let fields: Vec<_> = json_text_problems(&v)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["at", "lineup[0].title"]);
+    }
+}

@@ -572,6 +572,8 @@ pub async fn apply<C: ConnectionTrait>(
                 new_events: Set(c.new_events as i32),
                 error: Set(d.error.clone()),
                 received_at: Set(d.received_at),
+                size_bytes: Set(d.size_bytes),
+                body_sha256: Set(d.body_sha256.clone()),
             }),
             Source::Poll { .. } => None,
         })

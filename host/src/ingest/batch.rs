@@ -45,6 +45,9 @@ pub struct DeliveryRecord {
     pub body: Vec<u8>,
     pub error: Option<String>,
     pub received_at: DateTime<Utc>,
+    /// For a digest (a refused delivery, body cut to its first KiB): the full size and SHA-256.
+    pub size_bytes: Option<i64>,
+    pub body_sha256: Option<String>,
 }
 
 /// Where a batch of events came from.

@@ -1,17 +1,22 @@
 //! Who is calling: a bearer token's secret resolved to an [`Actor`] (design §3), through a
-//! short-lived cache so a hot read path does not hit the database for every request.
+//! short-lived cache so a hot read path does not hit the database for every request. A token
+//! revoked on this host leaves the cache at once ([`TokenCache::forget`]); an expired one is never
+//! answered from it.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
+use uuid::Uuid;
 
 use super::error::{Error, Result};
 use crate::domain::{Actor, Role};
 use crate::store::tokens;
 
-/// The actor a token secret stands for, or `Unauthorized`.
+/// The actor a token secret stands for, or `Unauthorized`. A lookup in the database (at most
+/// once per token and cache period) also notes the token's `last_used_at`.
 pub async fn authenticate(
     db: &DatabaseConnection,
     cache: &TokenCache,
@@ -30,14 +35,28 @@ pub async fn authenticate(
         brand_id: row.brand_id,
         kol_id: row.kol_id,
     };
-    cache.put(hash, actor.clone());
+    tokens::touch(db, row.id, Utc::now()).await?;
+    cache.put(hash, actor.clone(), row.expires_at);
     Ok(actor)
 }
 
-/// Verified tokens by hash. Entries expire after `ttl`; a revoked token stops working within it.
+/// Verified tokens by hash. Entries expire after `ttl` or at the token's own expiry, whichever
+/// comes first.
 pub struct TokenCache {
     ttl: Duration,
-    entries: RwLock<HashMap<String, (Actor, Instant)>>,
+    entries: RwLock<HashMap<String, Entry>>,
+}
+
+struct Entry {
+    actor: Actor,
+    at: Instant,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl Entry {
+    fn fresh(&self, ttl: Duration) -> bool {
+        self.at.elapsed() < ttl && self.expires_at.is_none_or(|e| e > Utc::now())
+    }
 }
 
 impl TokenCache {
@@ -54,18 +73,31 @@ impl TokenCache {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
             .get(hash)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(a, _)| a.clone())
+            .filter(|e| e.fresh(self.ttl))
+            .map(|e| e.actor.clone())
     }
 
-    fn put(&self, hash: String, actor: Actor) {
+    fn put(&self, hash: String, actor: Actor, expires_at: Option<DateTime<Utc>>) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= Self::MAX_ENTRIES {
-            entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            entries.retain(|_, e| e.fresh(self.ttl));
             if entries.len() >= Self::MAX_ENTRIES {
                 entries.clear();
             }
         }
-        entries.insert(hash, (actor, Instant::now()));
+        entries.insert(
+            hash,
+            Entry {
+                actor,
+                at: Instant::now(),
+                expires_at,
+            },
+        );
+    }
+
+    /// Drops token `id` from the cache: its next request is checked against the database.
+    pub fn forget(&self, id: Uuid) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, e| e.actor.token_id != Some(id));
     }
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -28,7 +28,7 @@ use super::error::{Error, Result};
 use super::sessions::LineupSlot;
 use super::visibility;
 use super::{Page, PageRequest};
-use crate::domain::actor::{Actor, STAFF, Scope};
+use crate::domain::actor::{Actor, STAFF};
 use crate::domain::compliance::{self as rules, Finding, Mode, OtherSlot, PricedSlot};
 use crate::domain::{FieldError, Role, Validator};
 use crate::store::entities::{
@@ -89,6 +89,8 @@ pub struct StoredFinding {
     pub char_offset: Option<i64>,
     pub message: String,
     pub related_id: Option<Uuid>,
+    /// For a lineup slot: the slot's contract.
+    pub contract_id: Option<Uuid>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
 }
@@ -120,12 +122,12 @@ pub async fn findings(
         }
         q = q.filter(compliance_finding::Column::Rule.eq(r.as_str()));
     }
-    if actor.scope() != Scope::All {
-        let visible = visible_entities(db, actor.scope()).await?;
-        q = q.filter(compliance_finding::Column::EntityId.is_in(visible));
+    let view = visibility::findings_view(db, actor.scope()).await?;
+    if let Some(view) = &view {
+        q = q.filter(view.condition());
     }
     let page = page.fetch(db, q, compliance_finding::Column::Id).await?;
-    Ok(page.map(|m| StoredFinding {
+    let page = page.map(|m| StoredFinding {
         id: m.id,
         entity_type: m.entity_type,
         entity_id: m.entity_id,
@@ -136,39 +138,34 @@ pub async fn findings(
         char_offset: m.char_offset,
         message: m.message,
         related_id: m.related_id,
+        contract_id: m.contract_id,
         created_by: m.created_by,
         created_at: m.created_at,
-    }))
+    });
+    Ok(match &view {
+        Some(view) => page.map(|f| view.redact(f)),
+        None => page,
+    })
 }
 
-/// Products and sessions a brand or KOL token sees.
-async fn visible_entities<C: ConnectionTrait>(db: &C, sc: Scope) -> Result<Vec<Uuid>> {
-    let mut ids: Vec<Uuid> = Vec::new();
-    if let Some(brands) = visibility::visible_brands(db, sc).await? {
-        ids.extend(
-            product::Entity::find()
-                .select_only()
-                .column(product::Column::Id)
-                .filter(product::Column::BrandId.is_in(brands))
-                .into_tuple::<Uuid>()
-                .all(db)
-                .await?,
-        );
+impl visibility::Redact for StoredFinding {
+    fn related_id(&self) -> Option<Uuid> {
+        self.related_id
     }
-    match sc {
-        Scope::Brand(b) => ids.extend(visibility::brand_session_ids(db, b).await?),
-        Scope::Kol(k) => ids.extend(
-            session::Entity::find()
-                .select_only()
-                .column(session::Column::Id)
-                .filter(session::Column::KolId.eq(k))
-                .into_tuple::<Uuid>()
-                .all(db)
-                .await?,
-        ),
-        Scope::All => {}
+
+    fn redact(&mut self) {
+        self.message = match self.rule.as_str() {
+            "lowest_price" => {
+                "the live price conflicts with a lowest-price promise in a session of another party"
+                    .into()
+            }
+            "floor_price" => {
+                "the floor price conflicts with a live price in a session of another party".into()
+            }
+            _ => "the finding concerns a record of another party".into(),
+        };
+        self.related_id = None;
     }
-    Ok(ids)
 }
 
 /// The rules with their modes, and the banned terms (staff).
@@ -348,6 +345,7 @@ async fn settle_findings<C: ConnectionTrait>(
             char_offset: Set(f.char_offset),
             message: Set(f.message),
             related_id: Set(f.related_id),
+            contract_id: Set(f.contract_id),
             created_by: Set(actor.name.clone()),
             created_at: Set(now),
         }
@@ -396,6 +394,7 @@ pub async fn check_product<C: ConnectionTrait>(
                         sess.starts_at.to_rfc3339()
                     ),
                     related_id: Some(sess.id),
+                    contract_id: Some(s.contract_id),
                 });
             }
         }

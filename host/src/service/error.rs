@@ -40,6 +40,9 @@ pub enum Error {
     /// token would help.
     #[error("{0}")]
     NotAuthentic(String),
+    /// The caller is over a rate limit; it may retry after this many seconds.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// The server cannot take the request now; the client should retry.
     #[error("{0}")]
     Unavailable(String),

@@ -5,14 +5,19 @@
 //! | what happened | answer | stored as |
 //! | --- | --- | --- |
 //! | verified, parsed, committed | the plugin's reply (e.g. Douyin `{"code":0,"msg":"success"}`) | `accepted` |
-//! | bad signature, cannot be decrypted | [`Error::NotAuthentic`] | `rejected`, never applied |
-//! | authentic but not understood | [`Error::BadRequest`] | `malformed` |
+//! | bad signature, cannot be decrypted | [`Error::NotAuthentic`] | `rejected` digest, never applied |
+//! | authentic but not understood | [`Error::BadRequest`] | `malformed` digest |
 //! | the plugin trapped, timed out or returned invalid events | [`Error::Unavailable`] | `failed`, kept for replay |
 //! | body too large (read by the caller) | [`Error::PayloadTooLarge`] | nothing |
 //! | plugin missing config, disabled, quarantined, busy; store down | [`Error::Unavailable`] | nothing (the platform retries) |
 //!
 //! A repeated delivery is acknowledged again and its events count once (they are deduplicated
 //! by their keys).
+//!
+//! Anyone can post to a webhook, so a refused (`rejected`, `malformed`) delivery is kept only as
+//! a digest: its size, SHA-256, first KiB and a few headers, and at most
+//! `rejected_deliveries_per_minute` of them per platform; beyond that they are only counted
+//! (`kolhost_webhook_unrecorded_total`). `service::retention` prunes them later.
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -22,6 +27,7 @@ use crate::ingest::{
 };
 use crate::plugins::bindings::PluginError;
 use crate::plugins::{CallError, Registry};
+use crate::service::limits::Limits;
 use crate::service::{Error, Result};
 
 pub use crate::plugins::bindings::Delivery;
@@ -40,6 +46,7 @@ pub struct Reply {
 pub async fn receive(
     registry: &Registry,
     ingest: &Ingest,
+    limits: &Limits,
     platform: &str,
     request: impl Future<Output = Result<Delivery>>,
 ) -> Result<Reply> {
@@ -66,12 +73,21 @@ pub async fn receive(
             body: delivery.body,
             error,
             received_at: Utc::now(),
+            size_bytes: None,
+            body_sha256: None,
         }),
         events,
     };
-    // A delivery that will not be applied: kept without events.
-    let unapplied =
-        |delivery, status, message| submission(delivery, status, Some(message), Vec::new());
+    // A delivery that will not be applied: kept without events; a refused one as a digest.
+    let unapplied = |delivery, status, message| {
+        let mut sub = submission(delivery, status, Some(message), Vec::new());
+        if let (Source::Webhook(d), DeliveryStatus::Rejected | DeliveryStatus::Malformed) =
+            (&mut sub.source, status)
+        {
+            digest(d);
+        }
+        sub
+    };
 
     let parsed = match registry.verify_webhook(&plugin, &delivery).await {
         Ok(()) => registry.parse_webhook(&plugin, &delivery).await,
@@ -83,6 +99,7 @@ pub async fn receive(
             let detail = format!("the delivery is not authentic: {m}");
             return keep(
                 ingest,
+                limits,
                 unapplied(delivery, DeliveryStatus::Rejected, m),
                 Error::NotAuthentic(detail),
             )
@@ -92,6 +109,7 @@ pub async fn receive(
             let detail = format!("the delivery cannot be understood: {m}");
             return keep(
                 ingest,
+                limits,
                 unapplied(delivery, DeliveryStatus::Malformed, m),
                 Error::BadRequest(detail),
             )
@@ -102,6 +120,7 @@ pub async fn receive(
             let detail = format!("the {plugin} plugin failed on this delivery: {m}");
             return keep(
                 ingest,
+                limits,
                 unapplied(delivery, DeliveryStatus::Failed, m),
                 Error::Unavailable(detail),
             )
@@ -119,6 +138,7 @@ pub async fn receive(
             let m = format!("the plugin returned an invalid event: {e}");
             return keep(
                 ingest,
+                limits,
                 unapplied(delivery, DeliveryStatus::Failed, m.clone()),
                 Error::Unavailable(m),
             )
@@ -140,12 +160,50 @@ pub async fn receive(
     })
 }
 
-/// Stores a delivery that will not be applied, then answers `err`.
-async fn keep(ingest: &Ingest, sub: Submission, err: Error) -> Result<Reply> {
+/// Stores a delivery that will not be applied, then answers `err`. A refused one (a digest) over
+/// its platform's cap is only counted.
+async fn keep(ingest: &Ingest, limits: &Limits, sub: Submission, err: Error) -> Result<Reply> {
+    if let Source::Webhook(d) = &sub.source
+        && d.body_sha256.is_some()
+        && limits.refused_delivery(&d.platform).is_err()
+    {
+        metrics::counter!("kolhost_webhook_unrecorded_total",
+            "platform" => d.platform.clone(), "status" => d.status.as_str())
+        .increment(1);
+        return Err(err);
+    }
     match ingest.submit(sub).await {
         Ok(_) => Err(err),
         Err(e) => Err(not_stored(e)),
     }
+}
+
+/// How much of a refused delivery is kept.
+const KEPT_BODY_BYTES: usize = 1024;
+const KEPT_HEADERS: usize = 16;
+const KEPT_HEADER_CHARS: usize = 256;
+
+/// Cuts a refused delivery down to what an operator needs: the body's size, SHA-256 and first
+/// KiB; at most 16 headers (no credentials), each cut to 256 characters.
+fn digest(d: &mut DeliveryRecord) {
+    use sha2::{Digest, Sha256};
+    d.size_bytes = Some(i64::try_from(d.body.len()).unwrap_or(i64::MAX));
+    d.body_sha256 = Some(hex::encode(Sha256::digest(&d.body)));
+    d.body.truncate(KEPT_BODY_BYTES);
+    d.body.shrink_to_fit();
+    d.headers.retain(|(k, _)| {
+        !matches!(
+            k.to_ascii_lowercase().as_str(),
+            "cookie" | "authorization" | "proxy-authorization"
+        )
+    });
+    d.headers.truncate(KEPT_HEADERS);
+    for (k, v) in &mut d.headers {
+        *k = k.chars().take(64).collect();
+        *v = v.chars().take(KEPT_HEADER_CHARS).collect();
+    }
+    d.query = d.query.chars().take(KEPT_HEADER_CHARS).collect();
+    d.path = d.path.chars().take(KEPT_HEADER_CHARS).collect();
 }
 
 fn not_stored(e: impl std::fmt::Display) -> Error {

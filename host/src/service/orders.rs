@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::actor::{Actor, MANAGERS, STAFF, Scope};
+use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::ingest::attribution::{Attributor, OrderFacts};
 use crate::service::visibility;
 use crate::service::{Error, Page, PageRequest, Result};
@@ -505,8 +505,8 @@ pub async fn deliveries(
     query: DeliveryQuery,
     page: PageRequest,
 ) -> Result<Page<DeliveryView>> {
-    actor.require(STAFF)?;
-    // The body is only measured: deliveries can be large.
+    actor.require(visibility::DELIVERY_READERS)?;
+    // The body is only measured (its full size, also for a digest or a pruned body).
     let mut q = webhook_delivery::Entity::find()
         .select_only()
         .columns([
@@ -520,7 +520,7 @@ pub async fn deliveries(
             webhook_delivery::Column::ReceivedAt,
         ])
         .expr_as(
-            sea_orm::sea_query::Expr::cust("CAST(length(body) AS BIGINT)"),
+            sea_orm::sea_query::Expr::cust("CAST(COALESCE(size_bytes, length(body)) AS BIGINT)"),
             "body_bytes",
         );
     if let Some(pl) = &query.platform {

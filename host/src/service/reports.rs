@@ -102,11 +102,13 @@ pub fn half_year(half: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
 }
 
 /// KOL income for a half year, from approved settlements (the report, or CSV with `format=csv`).
-/// Staff see every KOL; a KOL token sees only itself; brand tokens may not.
+/// Admins and managers see every KOL; a KOL token sees only itself; brand, scripter and
+/// integrator tokens may not.
 pub async fn kol_income(db: &DatabaseConnection, actor: &Actor, q: IncomeQuery) -> Result<Income> {
     if actor.role == Role::Brand {
         return Err(Error::Forbidden("KOL income is not shown to brands".into()));
     }
+    super::visibility::require_money_reader(actor)?;
     let Some((from, to)) = half_year(&q.half) else {
         return Err(Error::field(
             "half",

@@ -3,12 +3,13 @@
 //! Every resource decides here, in one place, and is loaded through [`find`] or [`find_for_write`].
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter,
+    QuerySelect,
 };
 use uuid::Uuid;
 
 use super::error::{Error, Result};
-use crate::domain::{Actor, Scope};
+use crate::domain::{Actor, Role, Scope};
 use crate::store::entities::{
     brand, contract, kol, order, product, session, session_slot, settlement,
 };
@@ -224,4 +225,108 @@ fn sorted_ids(mut ids: Vec<Uuid>) -> Result<Vec<Uuid>, DbErr> {
     ids.sort();
     ids.dedup();
     Ok(ids)
+}
+
+/// Roles that read money: settlements, statements and income reports. Scripters and
+/// integrators work on strategies and plugins and see none of it; brand and KOL tokens see
+/// their own (by scope).
+pub const MONEY_READERS: &[Role] = &[Role::Admin, Role::Manager, Role::Brand, Role::Kol];
+
+/// Roles that read raw webhook deliveries (bodies, headers, refusals).
+pub const DELIVERY_READERS: &[Role] = &[Role::Admin, Role::Manager];
+
+/// 403 unless the actor may read settlements and income reports.
+pub fn require_money_reader(actor: &Actor) -> Result<()> {
+    Ok(actor.require(MONEY_READERS)?)
+}
+
+/// A finding as a brand or KOL token sees it: only its own part of a record it shares.
+pub trait Redact {
+    /// The other record the finding refers to.
+    fn related_id(&self) -> Option<Uuid>;
+    /// Drops what names another party (its record, prices, contract).
+    fn redact(&mut self);
+}
+
+/// Which compliance findings a brand or KOL token sees: about its own products and sessions,
+/// and of a shared session or product only those about its own slots (its contracts); one
+/// that refers to a session it cannot see is shown without the other party's details.
+pub struct FindingsView {
+    products: Vec<Uuid>,
+    sessions: Vec<Uuid>,
+    contracts: Vec<Uuid>,
+}
+
+impl FindingsView {
+    /// The filter over `compliance_findings`.
+    pub fn condition(&self) -> Condition {
+        use crate::store::entities::compliance_finding::Column as F;
+        let own_part = Condition::any()
+            .add(F::ContractId.is_null())
+            .add(F::ContractId.is_in(self.contracts.clone()));
+        let entity = Condition::any()
+            .add(
+                Condition::all()
+                    .add(F::EntityType.eq("product"))
+                    .add(F::EntityId.is_in(self.products.clone())),
+            )
+            .add(
+                Condition::all()
+                    .add(F::EntityType.eq("session"))
+                    .add(F::EntityId.is_in(self.sessions.clone())),
+            );
+        Condition::all().add(entity).add(own_part)
+    }
+
+    /// `finding`, without another party's details where it refers to one.
+    pub fn redact<T: Redact>(&self, mut finding: T) -> T {
+        if finding
+            .related_id()
+            .is_some_and(|r| self.sessions.binary_search(&r).is_err())
+        {
+            finding.redact();
+        }
+        finding
+    }
+}
+
+/// The view of findings for `scope`; `None` for staff, who see all.
+pub async fn findings_view<C: ConnectionTrait>(
+    db: &C,
+    scope: Scope,
+) -> Result<Option<FindingsView>, DbErr> {
+    let (sessions, contracts) = match scope {
+        Scope::All => return Ok(None),
+        Scope::Brand(b) => (
+            brand_session_ids(db, b).await?,
+            brand_contract_ids(db, b).await?,
+        ),
+        Scope::Kol(k) => (
+            sorted_ids(
+                session::Entity::find()
+                    .select_only()
+                    .column(session::Column::Id)
+                    .filter(session::Column::KolId.eq(k))
+                    .into_tuple()
+                    .all(db)
+                    .await?,
+            )?,
+            contract_column(db, contract::Column::KolId.eq(k), contract::Column::Id).await?,
+        ),
+    };
+    let brands = visible_brands(db, scope).await?.unwrap_or_default();
+    let products = sorted_ids(
+        product::Entity::find()
+            .select_only()
+            .column(product::Column::Id)
+            .filter(product::Column::BrandId.is_in(brands))
+            .into_tuple()
+            .all(db)
+            .await?,
+    )?;
+    Ok(Some(FindingsView {
+        products,
+        sessions,
+        contracts,
+    }))
 }

@@ -17,6 +17,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub message: String,
     pub related_id: Option<Uuid>,
+    /// For a lineup slot: the slot's contract (whose parties see the finding).
+    pub contract_id: Option<Uuid>,
     pub created_by: String,
     pub created_at: DateTimeUtc,
 }

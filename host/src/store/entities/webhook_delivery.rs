@@ -23,6 +23,11 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub error: Option<String>,
     pub received_at: DateTimeUtc,
+    /// The body's full size, when only its first KiB is kept (refused deliveries), or once
+    /// retention dropped an applied delivery's body.
+    pub size_bytes: Option<i64>,
+    /// SHA-256 (hex) of the full body, when only its first KiB is kept.
+    pub body_sha256: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
