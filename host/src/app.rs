@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::plugins::{Registry, RegistryConfig, Runtime, RuntimeConfig};
 use crate::service::auth::TokenCache;
-use crate::store::plugins::DbKv;
+use crate::store::plugins::{DbKv, DbQuarantine};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -35,11 +35,11 @@ impl AppState {
     /// State with an empty plugin registry (see [`AppState::start`] for a serving one).
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
         let kv = Arc::new(DbKv { db: db.clone() });
-        let plugins = Arc::new(Registry::new(
-            plugin_runtime(),
-            kv,
-            RegistryConfig::default(),
-        ));
+        let quarantines = Arc::new(DbQuarantine { db: db.clone() });
+        let plugins = Arc::new(
+            Registry::new(plugin_runtime(), kv, RegistryConfig::default())
+                .with_quarantine_store(quarantines),
+        );
         AppState {
             ingest: Ingest::start(db.clone()),
             db,

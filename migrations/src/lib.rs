@@ -13,6 +13,7 @@ mod m20261125_000006_create_plugins;
 mod m20261125_000007_create_ingestion;
 mod m20261125_000008_create_settlements;
 mod m20261204_000001_order_notices;
+mod m20261204_000002_plugin_quarantine;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_create_ingestion::Migration),
             Box::new(m20261125_000008_create_settlements::Migration),
             Box::new(m20261204_000001_order_notices::Migration),
+            Box::new(m20261204_000002_plugin_quarantine::Migration),
         ]
     }
 }

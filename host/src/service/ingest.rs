@@ -117,6 +117,8 @@ pub async fn receive(
         Ok(ev) => ev,
         Err(e) => {
             let m = format!("the plugin returned an invalid event: {e}");
+            // The delivery verified, so this counts toward quarantine like a trap would.
+            registry.record_failure(&plugin, "parse_webhook", &m).await;
             return keep(
                 ingest,
                 unapplied(delivery, DeliveryStatus::Failed, m.clone()),

@@ -115,7 +115,7 @@ pub async fn upload(
     Ok(Plugin(status))
 }
 
-/// Enables a plugin, lifting a quarantine.
+/// Enables a plugin, lifting a quarantine (integrators and admins both may), stored.
 pub async fn enable(
     db: &DatabaseConnection,
     registry: &Registry,
@@ -254,6 +254,7 @@ async fn lifecycle(
     let saved = async {
         let txn = store::write_txn(db).await?;
         stored::save_state(&txn, name, &after.version, after.enabled).await?;
+        stored::save_quarantine(&txn, name, after.quarantine.as_ref()).await?;
         audit::record(
             &txn,
             actor,
@@ -275,6 +276,7 @@ async fn lifecycle(
         } else {
             registry.disable(name)
         };
+        let _ = registry.set_quarantine(name, before.quarantine.clone());
         return Err(e.into());
     }
     Ok(Plugin(after))

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::entities::{plugin, plugin_kv, plugin_version};
 use crate::plugins::artifacts::Bundled;
-use crate::plugins::{KvError, KvStore, Manifest, Registry, Settings};
+use crate::plugins::{KvError, KvStore, Manifest, Quarantine, QuarantineStore, Registry, Settings};
 
 /// Plugin key-value state kept in the database, scoped by plugin name.
 pub struct DbKv {
@@ -56,6 +56,39 @@ impl KvStore for DbKv {
             .map_err(|e| KvError(format!("kv delete failed: {e}")))?;
         Ok(())
     }
+}
+
+/// Plugin quarantines kept in the `plugins` table, so a restart keeps them.
+pub struct DbQuarantine {
+    pub db: DatabaseConnection,
+}
+
+#[async_trait::async_trait]
+impl QuarantineStore for DbQuarantine {
+    async fn save(&self, plugin: &str, q: Option<&Quarantine>) -> Result<(), String> {
+        save_quarantine(&self.db, plugin, q)
+            .await
+            .map_err(|e| format!("quarantine write failed: {e}"))
+    }
+}
+
+/// Stores a plugin's quarantine, or its absence.
+pub async fn save_quarantine<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    q: Option<&Quarantine>,
+) -> Result<(), DbErr> {
+    let row = plugin::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(name.to_owned()))?;
+    let mut am: plugin::ActiveModel = row.into();
+    am.quarantine_reason = Set(q.map(|q| q.reason.clone()));
+    am.quarantined_at = Set(q.map(|q| q.since));
+    am.quarantine_retry_at = Set(q.map(|q| q.retry_at));
+    am.quarantine_trips = Set(q.map_or(0, |q| q.trips as i32));
+    am.update(db).await?;
+    Ok(())
 }
 
 /// Where a stored version comes from, and whether it becomes the active one.
@@ -114,6 +147,10 @@ pub async fn save_version<C: ConnectionTrait>(
                 config: Set(serde_json::json!({})),
                 secrets: Set(serde_json::json!({})),
                 updated_at: Set(Utc::now()),
+                quarantine_reason: Set(None),
+                quarantined_at: Set(None),
+                quarantine_retry_at: Set(None),
+                quarantine_trips: Set(0),
             }
             .insert(db)
             .await?;
@@ -268,6 +305,17 @@ pub async fn restore(db: &DatabaseConnection, registry: &Registry) -> Result<(),
         }
         if !p.enabled {
             let _ = registry.disable(&p.name);
+        }
+        if let (Some(reason), Some(since), Some(retry_at)) =
+            (p.quarantine_reason, p.quarantined_at, p.quarantine_retry_at)
+        {
+            let q = Quarantine {
+                reason,
+                since,
+                retry_at,
+                trips: p.quarantine_trips.max(1) as u32,
+            };
+            let _ = registry.set_quarantine(&p.name, Some(q));
         }
     }
     Ok(())

@@ -33,7 +33,10 @@ pub fn registry(quarantine_after: u32) -> Registry {
     Registry::new(
         runtime(),
         Arc::new(MemoryKv::new()),
-        RegistryConfig { quarantine_after },
+        RegistryConfig {
+            quarantine_after,
+            ..Default::default()
+        },
     )
 }
 

@@ -6,6 +6,7 @@
 //! | `/loop` | loops forever |
 //! | `/alloc` | allocates memory without bound |
 //! | `/trap` | panics (a trap: `unreachable`) |
+//! | `/trap-secret` | panics with the secret named by the query in its message |
 //! | `/recurse` | recurses without bound (stack overflow) |
 //! | `/oversized` | returns ~2 MiB of events |
 //! | `/invalid-utf8` | returns a string that is not UTF-8 |
@@ -13,7 +14,12 @@
 //! | `/kv` | `kv.get(body)`, then `kv.set(body, old + "x")`, replies with the new value |
 //! | `/config` | replies with `config.get(query)` and `config.get-secret(query)` |
 //! | `/clock` | replies with `clock.now-ms()` |
+//! | `/bad-event` | returns an event the host refuses (an empty room id) |
 //! | anything else | well-behaved: one `live-stats` event, reply `ok` |
+//!
+//! A header `x-hostile: <path>` stands for the path (deliveries through `/webhooks/{platform}`
+//! all have the same one). `verify-webhook` accepts every delivery, except that it panics on
+//! `/verify-trap` (unauthenticated input making it trap).
 //!
 //! It imports every capability, so it loads only with all of them granted.
 
@@ -45,6 +51,14 @@ fn recurse(depth: u64) -> u64 {
         ^ 0x5a5a
 }
 
+/// What the delivery asks for: its `x-hostile` header, else its path.
+fn op(d: &Delivery) -> String {
+    d.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-hostile"))
+        .map_or_else(|| d.path.clone(), |(_, v)| v.clone())
+}
+
 fn stats(room: String) -> Event {
     Event {
         key: format!("stats-{room}"),
@@ -70,12 +84,15 @@ impl Platform for Hostile {
         }
     }
 
-    fn verify_webhook(_d: Delivery) -> Result<(), PluginError> {
+    fn verify_webhook(d: Delivery) -> Result<(), PluginError> {
+        if op(&d) == "/verify-trap" {
+            panic!("asked to trap in verify");
+        }
         Ok(())
     }
 
     fn parse_webhook(d: Delivery) -> Result<Parsed, PluginError> {
-        match d.path.as_str() {
+        match op(&d).as_str() {
             "/loop" => {
                 let mut i: u64 = 0;
                 loop {
@@ -91,6 +108,14 @@ impl Platform for Hostile {
                 }
             }
             "/trap" => panic!("asked to trap"),
+            "/trap-secret" => {
+                let secret = config::get_secret(&d.query).unwrap_or_default();
+                panic!("asked to trap, holding {secret}")
+            }
+            "/bad-event" => Ok(Parsed {
+                events: vec![stats(String::new())],
+                reply: reply("bad").reply,
+            }),
             "/recurse" => Ok(reply(recurse(black_box(0)).to_string())),
             "/oversized" => {
                 let events = (0..10_000).map(|i| stats(format!("{i:0>80}"))).collect();
