@@ -345,6 +345,57 @@ async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
     let hostile = std::fs::read(kolhost::plugins::artifacts::HOSTILE).unwrap();
     let m = "name = \"hostile\"\nversion = \"1.0.0\"\nworld = \"platform\"\n\
              grants = [\"log\", \"config\", \"clock\", \"kv\", \"http\"]\n";
+    // allowed_hosts: no metadata address, no loopback unless an admin allows private hosts.
+    let net = |hosts: &str, private: bool| {
+        format!(
+            "{}allowed_hosts = [{hosts}]\n{}",
+            m.replace("hostile", "hostile-net"),
+            if private {
+                "allow_private_hosts = true\n"
+            } else {
+                ""
+            }
+        )
+    };
+    for hosts in [
+        "\"169.254.169.254\"",
+        "\"localhost:9\"",
+        "\"*\"",
+        "\"metadata.google.internal\"",
+    ] {
+        let (status, p) = upload(
+            app,
+            &integrator,
+            Some(net(hosts, false)),
+            Some(hostile.clone()),
+        )
+        .await;
+        assert_eq!(status, 422, "{hosts}: {p}");
+        assert_eq!(p["errors"][0]["field"], "manifest", "{p}");
+    }
+    let (status, p) = upload(
+        app,
+        &integrator,
+        Some(net("\"127.0.0.1:9\"", true)),
+        Some(hostile.clone()),
+    )
+    .await;
+    assert_eq!(status, 403, "only an admin allows private hosts: {p}");
+    let (status, p) = upload(
+        app,
+        &admin,
+        Some(net("\"127.0.0.1:9\"", true)),
+        Some(hostile.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    assert_eq!(p["allowed_hosts"], json!(["127.0.0.1:9"]));
+    // Out of the way: the plugin below takes the `test` platform's deliveries.
+    let (status, _) = app
+        .post("/api/v1/plugins/hostile-net/disable", &admin, json!({}))
+        .await;
+    assert_eq!(status, 200);
+
     let (status, up) = upload(app, &integrator, Some(m.into()), Some(hostile)).await;
     assert_eq!(status, 201, "{up}");
     let secret = "hostile-secret-4f1c9e";

@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::Role;
 use crate::domain::Validator;
 use crate::domain::actor::{Actor, INTEGRATORS};
 use crate::ingest::Ingest;
@@ -71,6 +72,11 @@ pub async fn upload(
         Manifest::from_toml(&manifest_text)
     }
     .map_err(|e| Error::field("manifest", e.to_string()))?;
+    if manifest.allow_private_hosts && actor.require(&[Role::Admin]).is_err() {
+        return Err(Error::Forbidden(
+            "only an admin may allow a plugin private hosts (`allow_private_hosts`)".into(),
+        ));
+    }
     registry
         .check(manifest.clone(), &component)
         .await

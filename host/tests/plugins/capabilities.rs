@@ -104,7 +104,18 @@ async fn local_server() -> String {
                 } else {
                     ""
                 };
-                let answer = format!("hello from {path}{marker}");
+                // `/whoami` answers the Host headers it got.
+                let hosts: Vec<&str> = req
+                    .lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("host"))
+                    .map(|(_, v)| v.trim())
+                    .collect();
+                let answer = if path == "/whoami" {
+                    format!("host={}", hosts.join(","))
+                } else {
+                    format!("hello from {path}{marker}")
+                };
                 let resp = format!(
                     "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
                     answer.len()
@@ -122,6 +133,7 @@ async fn http_only_to_allowed_hosts() {
     let reg = registry(5);
     let mut m = hostile_manifest("h", "1.0.0");
     m.allowed_hosts = vec![addr.clone()];
+    m.allow_private_hosts = true;
     reg.load(m, &hostile()).await.unwrap();
 
     let ok = reg
@@ -272,4 +284,53 @@ async fn example_plugins_work() {
     // 20% off 10,000 is 8,000, under the floor: the floor holds.
     assert!(a.assignments.iter().all(|x| x.live_price_fen == 8_500));
     assert_eq!(a.assignments[1].units, 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_hosts_are_refused_at_upload_and_after_resolution() {
+    let addr = local_server().await;
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    let reg = registry(1000);
+    // Named in allowed_hosts without allow_private_hosts: refused at load.
+    for host in [
+        addr.clone(),
+        format!("localhost:{port}"),
+        "169.254.169.254".into(),
+        "*".into(),
+    ] {
+        let mut m = hostile_manifest("p", "1.0.0");
+        m.allowed_hosts = vec![host.clone()];
+        let e = reg.load(m, &hostile()).await.unwrap_err();
+        assert!(e.to_string().contains("allowed_hosts"), "{host}: {e}");
+    }
+    // `rebind.test` is a public-looking name that resolves to 127.0.0.1 (the runtime's host
+    // table, as a rebinding DNS server would answer): refused after resolution.
+    let mut m = hostile_manifest("p", "1.0.0");
+    m.allowed_hosts = vec![format!("rebind.test:{port}")];
+    reg.load(m, &hostile()).await.unwrap();
+    let e = reg
+        .parse_webhook(
+            "p",
+            &delivery("/http", &format!("http://rebind.test:{port}/whoami"), b""),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CallError::Plugin(PluginError::Upstream(m)) if m.contains("private address")),
+        "{e:?}"
+    );
+    // With allow_private_hosts (an admin's choice) it connects to the address it resolved,
+    // and the Host header is the URL's, not the one the plugin sent.
+    let mut m = hostile_manifest("q", "1.0.0");
+    m.allowed_hosts = vec![format!("rebind.test:{port}")];
+    m.allow_private_hosts = true;
+    reg.load(m, &hostile()).await.unwrap();
+    let ok = reg
+        .parse_webhook(
+            "q",
+            &delivery("/http", &format!("http://rebind.test:{port}/whoami"), b""),
+        )
+        .await
+        .unwrap();
+    assert_eq!(body(&ok), format!("host=rebind.test:{port}"));
 }

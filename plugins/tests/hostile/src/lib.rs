@@ -10,7 +10,7 @@
 //! | `/recurse` | recurses without bound (stack overflow) |
 //! | `/oversized` | returns ~2 MiB of events |
 //! | `/invalid-utf8` | returns a string that is not UTF-8 |
-//! | `/http` | GETs the URL in the query through the `http` import, replies with its body |
+//! | `/http` | GETs the URL in the query through the `http` import (with its own `Host` header), replies with its body |
 //! | `/kv` | `kv.get(body)`, then `kv.set(body, old + "x")`, replies with the new value |
 //! | `/config` | replies with `config.get(query)` and `config.get-secret(query)` |
 //! | `/clock` | replies with `clock.now-ms()` |
@@ -135,7 +135,11 @@ impl Platform for Hostile {
                 let resp = http::send(&http::Request {
                     method: "GET".into(),
                     url: d.query.clone(),
-                    headers: vec![("x-plugin".into(), "hostile".into())],
+                    // It tries to choose its own Host; the host uses the URL's.
+                    headers: vec![
+                        ("x-plugin".into(), "hostile".into()),
+                        ("host".into(), "evil.example".into()),
+                    ],
                     body: Vec::new(),
                     timeout_ms: Some(2_000),
                 })
