@@ -337,7 +337,7 @@ async fn hostile_delivery(app: &TestApp, op: &str, query: &str) -> (u16, String)
 }
 
 async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
-    use kolhost::store::entities::webhook_delivery;
+    use kolhost::store::entities::{plugin_kv, webhook_delivery};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let integrator = app.token(Role::Integrator, None).await;
@@ -489,4 +489,39 @@ async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
         .post("/api/v1/plugins/hostile/enable", &admin, json!({}))
         .await;
     assert_eq!(status, 200);
+
+    // kv in the database: writes per call are capped, and a call that traps after writing
+    // leaves the state as it was.
+    let (status, body) = hostile_delivery(app, "/kv-fill", "?e2e:300:10").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, "wrote 256: kv quota: at most 256 writes per call");
+    let res = app
+        .http
+        .post(format!("{}/webhooks/test", app.base))
+        .header("x-hostile", "/kv-then-trap")
+        .body("e2e-0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let rows = plugin_kv::Entity::find()
+        .filter(plugin_kv::Column::Plugin.eq("hostile"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 256);
+    let first = rows.iter().find(|r| r.key == "e2e-0").unwrap();
+    assert_eq!(
+        first.value,
+        vec![b'v'; 10],
+        "the trapped call's write was rolled back"
+    );
+    let u = kolhost::plugins::KvStore::usage(
+        &kolhost::store::plugins::DbKv { db: app.db.clone() },
+        "hostile",
+    )
+    .await
+    .unwrap();
+    let key_bytes: u64 = rows.iter().map(|r| r.key.len() as u64).sum();
+    assert_eq!((u.keys, u.bytes), (256, key_bytes + 256 * 10));
 }

@@ -37,7 +37,7 @@ pub use bindings::{
     PluginError, PluginInfo, PollResult, Product, ProductRole, Reply, Session, Tier,
 };
 pub use capabilities::http::HttpCapability;
-pub use capabilities::kv::{KvError, KvStore, MemoryKv};
+pub use capabilities::kv::{KvError, KvStore, KvUsage, KvWrites, MemoryKv};
 pub use error::{CallError, LoadError};
 pub use limits::{EngineLimits, Limits, LimitsOverride};
 pub use manifest::{Capability, Manifest, ManifestError, World};

@@ -97,6 +97,9 @@ fn ser_limits<S: serde::Serializer>(l: &Limits, s: S) -> Result<S::Ok, S::Error>
         max_table_elements: usize,
         max_instances: usize,
         max_output_bytes: usize,
+        kv_max_keys: usize,
+        kv_max_bytes: usize,
+        kv_max_writes_per_call: usize,
     }
     L {
         timeout_ms: l.timeout.as_millis(),
@@ -104,6 +107,9 @@ fn ser_limits<S: serde::Serializer>(l: &Limits, s: S) -> Result<S::Ok, S::Error>
         max_table_elements: l.max_table_elements,
         max_instances: l.max_instances,
         max_output_bytes: l.max_output_bytes,
+        kv_max_keys: l.kv_max_keys,
+        kv_max_bytes: l.kv_max_bytes,
+        kv_max_writes_per_call: l.kv_max_writes_per_call,
     }
     .serialize(s)
 }
@@ -163,6 +169,7 @@ impl Registry {
         let env = CallEnv {
             settings,
             kv: self.kv.clone(),
+            writes: Default::default(),
         };
         let plugin = self.runtime.compile(manifest, bytes, &env).await?;
         Ok(plugin.info().clone())
@@ -183,6 +190,7 @@ impl Registry {
         let env = CallEnv {
             settings,
             kv: self.kv.clone(),
+            writes: Default::default(),
         };
         let plugin = Arc::new(self.runtime.compile(manifest.clone(), bytes, &env).await?);
         {
@@ -423,6 +431,7 @@ impl Registry {
         let env = CallEnv {
             settings: entry.settings.load_full(),
             kv: self.kv.clone(),
+            writes: Default::default(),
         };
         Ok(Started {
             entry,
@@ -442,6 +451,19 @@ impl Registry {
     ) -> Result<R, CallError> {
         let elapsed = s.at.elapsed();
         let name = s.plugin.manifest().name.as_str();
+        // The call's key-value writes stand only if it returned (an `err(..)` is an answer);
+        // a fault leaves the state as it was.
+        let writes = s.env.writes.take();
+        let result = match result {
+            Err(e) if e.is_fault() => Err(e),
+            r if writes.is_empty() => r,
+            r => match self.kv.apply(name, writes).await {
+                Ok(()) => r,
+                Err(e) => Err(CallError::Host(format!(
+                    "the plugin's kv writes failed: {e}"
+                ))),
+            },
+        };
         let (outcome, label) = match &result {
             Ok(_) => (Outcome::Ok, "ok"),
             Err(e) if e.is_fault() => (Outcome::Failure, e.kind()),

@@ -6,15 +6,17 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::entities::{plugin, plugin_kv, plugin_version};
 use crate::plugins::artifacts::Bundled;
-use crate::plugins::{KvError, KvStore, Manifest, Quarantine, QuarantineStore, Registry, Settings};
+use crate::plugins::{
+    KvError, KvStore, KvUsage, Manifest, Quarantine, QuarantineStore, Registry, Settings,
+};
 
 /// Plugin key-value state kept in the database, scoped by plugin name.
 pub struct DbKv {
@@ -55,6 +57,74 @@ impl KvStore for DbKv {
             .await
             .map_err(|e| KvError(format!("kv delete failed: {e}")))?;
         Ok(())
+    }
+
+    async fn usage(&self, plugin: &str) -> Result<KvUsage, KvError> {
+        let backend = self.db.get_database_backend();
+        let sql = match backend {
+            DatabaseBackend::Postgres => {
+                "SELECT COUNT(*)::BIGINT AS n, COALESCE(SUM(OCTET_LENGTH(key) + OCTET_LENGTH(value)), 0)::BIGINT AS b FROM plugin_kv WHERE plugin = $1"
+            }
+            _ => {
+                "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(CAST(key AS BLOB)) + LENGTH(value)), 0) AS b FROM plugin_kv WHERE plugin = ?"
+            }
+        };
+        let fail = |e: DbErr| KvError(format!("kv usage read failed: {e}"));
+        let row = self
+            .db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [plugin.into()],
+            ))
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| KvError("kv usage read returned nothing".into()))?;
+        let n: i64 = row.try_get("", "n").map_err(fail)?;
+        let b: i64 = row.try_get("", "b").map_err(fail)?;
+        Ok(KvUsage {
+            keys: n.max(0) as u64,
+            bytes: b.max(0) as u64,
+        })
+    }
+
+    async fn apply(
+        &self,
+        plugin: &str,
+        writes: Vec<(String, Option<Vec<u8>>)>,
+    ) -> Result<(), KvError> {
+        let fail = |e: DbErr| KvError(format!("kv write failed: {e}"));
+        let txn = crate::store::write_txn(&self.db).await.map_err(fail)?;
+        for (key, value) in writes {
+            match value {
+                Some(value) => {
+                    plugin_kv::Entity::insert(plugin_kv::ActiveModel {
+                        plugin: Set(plugin.to_owned()),
+                        key: Set(key),
+                        value: Set(value),
+                        updated_at: Set(Utc::now()),
+                    })
+                    .on_conflict(
+                        OnConflict::columns([plugin_kv::Column::Plugin, plugin_kv::Column::Key])
+                            .update_columns([
+                                plugin_kv::Column::Value,
+                                plugin_kv::Column::UpdatedAt,
+                            ])
+                            .to_owned(),
+                    )
+                    .exec(&txn)
+                    .await
+                    .map_err(fail)?;
+                }
+                None => {
+                    plugin_kv::Entity::delete_by_id((plugin.to_owned(), key))
+                        .exec(&txn)
+                        .await
+                        .map_err(fail)?;
+                }
+            }
+        }
+        txn.commit().await.map_err(fail)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::*;
 use kolhost::plugins::{
-    AllocateInput, CallError, Contract, EventBody, Kol, PluginError, Product, ProductRole,
+    AllocateInput, CallError, Contract, EventBody, Kol, KvStore, PluginError, Product, ProductRole,
     Settings, Tier,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -333,4 +333,59 @@ async fn private_hosts_are_refused_at_upload_and_after_resolution() {
         .await
         .unwrap();
     assert_eq!(body(&ok), format!("host=rebind.test:{port}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_quotas_hold_and_writes_of_failed_calls_are_rolled_back() {
+    let kv = Arc::new(MemoryKv::new());
+    let reg = Registry::new(runtime(), kv.clone(), RegistryConfig::default());
+    let mut m = hostile_manifest("q", "1.0.0");
+    m.limits.kv_max_writes_per_call = Some(10);
+    m.limits.kv_max_keys = Some(15);
+    m.limits.kv_max_bytes = Some(2000);
+    let st = reg.load(m, &hostile()).await.unwrap();
+    assert_eq!(st.limits.kv_max_keys, 15);
+    let fill = |q: &'static str| {
+        let reg = &reg;
+        async move {
+            body(
+                &reg.parse_webhook("q", &delivery("/kv-fill", q, b""))
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    // Writes per call.
+    assert_eq!(
+        fill("a:20:10").await,
+        "wrote 10: kv quota: at most 10 writes per call"
+    );
+    let u = kv.usage("q").await.unwrap();
+    assert_eq!((u.keys, u.bytes), (10, 10 * (3 + 10)));
+    // Keys: overwriting does not add keys; new ones stop at the quota.
+    assert_eq!(fill("a:10:10").await, "wrote 10");
+    assert_eq!(fill("b:10:10").await, "wrote 5: kv quota: at most 15 keys");
+    assert_eq!(kv.usage("q").await.unwrap().keys, 15);
+    // Bytes: an overwrite that would pass the quota is refused.
+    assert_eq!(
+        fill("a:1:1990").await,
+        "wrote 0: kv quota: at most 2000 bytes"
+    );
+    assert_eq!(kv.get("q", "a-0").await.unwrap(), Some(vec![b'v'; 10]));
+
+    // A call that traps or times out after writing leaves nothing behind.
+    let before = kv.usage("q").await.unwrap();
+    let e = reg
+        .parse_webhook("q", &delivery("/kv-then-trap", "", b"b-0"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, CallError::Trap(_)), "{e:?}");
+    let e = reg
+        .parse_webhook("q", &delivery("/kv-then-loop", "", b"a-1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, CallError::Timeout(_)), "{e:?}");
+    assert_eq!(kv.get("q", "b-0").await.unwrap(), Some(vec![b'v'; 10]));
+    assert_eq!(kv.get("q", "a-1").await.unwrap(), Some(vec![b'v'; 10]));
+    assert_eq!(kv.usage("q").await.unwrap(), before);
 }

@@ -12,6 +12,9 @@
 //! | `/invalid-utf8` | returns a string that is not UTF-8 |
 //! | `/http` | GETs the URL in the query through the `http` import (with its own `Host` header), replies with its body |
 //! | `/kv` | `kv.get(body)`, then `kv.set(body, old + "x")`, replies with the new value |
+//! | `/kv-fill` | query `prefix:count:size`: sets `count` keys `prefix-<i>` of `size` bytes, stops at the first error; replies `wrote <n>` and the error |
+//! | `/kv-then-trap` | `kv.set(body, "doomed")`, then panics |
+//! | `/kv-then-loop` | `kv.set(body, "doomed")`, then loops forever |
 //! | `/config` | replies with `config.get(query)` and `config.get-secret(query)` |
 //! | `/clock` | replies with `clock.now-ms()` |
 //! | `/bad-event` | returns an event the host refuses (an empty room id) |
@@ -163,6 +166,32 @@ impl Platform for Hostile {
                 new.push(b'x');
                 kv::set(&key, &new).map_err(PluginError::Other)?;
                 Ok(reply(new))
+            }
+            "/kv-fill" => {
+                let mut parts = d.query.split(':');
+                let prefix = parts.next().unwrap_or("k").to_owned();
+                let count: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(1);
+                let size: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(1);
+                let value = vec![b'v'; size];
+                for i in 0..count {
+                    if let Err(e) = kv::set(&format!("{prefix}-{i}"), &value) {
+                        return Ok(reply(format!("wrote {i}: {e}")));
+                    }
+                }
+                Ok(reply(format!("wrote {count}")))
+            }
+            "/kv-then-trap" => {
+                let key = String::from_utf8_lossy(&d.body).into_owned();
+                kv::set(&key, b"doomed").map_err(PluginError::Other)?;
+                panic!("asked to trap after a write")
+            }
+            "/kv-then-loop" => {
+                let key = String::from_utf8_lossy(&d.body).into_owned();
+                kv::set(&key, b"doomed").map_err(PluginError::Other)?;
+                let mut i: u64 = 0;
+                loop {
+                    i = black_box(i.wrapping_add(1));
+                }
             }
             "/config" => {
                 let v = config::get(&d.query).unwrap_or_else(|| "-".into());
