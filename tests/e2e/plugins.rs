@@ -344,7 +344,8 @@ async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
     let admin = app.token(Role::Admin, None).await;
     let hostile = std::fs::read(kolhost::plugins::artifacts::HOSTILE).unwrap();
     let m = "name = \"hostile\"\nversion = \"1.0.0\"\nworld = \"platform\"\n\
-             grants = [\"log\", \"config\", \"clock\", \"kv\", \"http\"]\n";
+             grants = [\"log\", \"config\", \"clock\", \"kv\", \"http\"]\n\
+             limits = { timeout_ms = 5000, kv_max_writes_per_call = 20 }\n";
     // allowed_hosts: no metadata address, no loopback unless an admin allows private hosts.
     let net = |hosts: &str, private: bool| {
         format!(
@@ -492,9 +493,9 @@ async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
 
     // kv in the database: writes per call are capped, and a call that traps after writing
     // leaves the state as it was.
-    let (status, body) = hostile_delivery(app, "/kv-fill", "?e2e:300:10").await;
+    let (status, body) = hostile_delivery(app, "/kv-fill", "?e2e:30:10").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body, "wrote 256: kv quota: at most 256 writes per call");
+    assert_eq!(body, "wrote 20: kv quota: at most 20 writes per call");
     let res = app
         .http
         .post(format!("{}/webhooks/test", app.base))
@@ -509,7 +510,7 @@ async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
         .all(&app.db)
         .await
         .unwrap();
-    assert_eq!(rows.len(), 256);
+    assert_eq!(rows.len(), 20);
     let first = rows.iter().find(|r| r.key == "e2e-0").unwrap();
     assert_eq!(
         first.value,
@@ -523,5 +524,5 @@ async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
     .await
     .unwrap();
     let key_bytes: u64 = rows.iter().map(|r| r.key.len() as u64).sum();
-    assert_eq!((u.keys, u.bytes), (256, key_bytes + 256 * 10));
+    assert_eq!((u.keys, u.bytes), (20, key_bytes + 20 * 10));
 }
