@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::plugins::{Registry, RegistryConfig, Runtime, RuntimeConfig};
 use crate::service::auth::TokenCache;
-use crate::store::plugins::DbKv;
+use crate::store::plugins::{DbKv, DbQuarantine};
 use crate::store::secrets::SecretBox;
 
 /// What every handler can reach.
@@ -41,11 +41,11 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
         let secrets = SecretBox::load(&SecretBox::key_dir(&config.database_url, &config.data_dir))?;
         let kv = Arc::new(DbKv { db: db.clone() });
-        let plugins = Arc::new(Registry::new(
-            plugin_runtime(),
-            kv,
-            RegistryConfig::default(),
-        ));
+        let quarantines = Arc::new(DbQuarantine { db: db.clone() });
+        let plugins = Arc::new(
+            Registry::new(plugin_runtime(), kv, RegistryConfig::default())
+                .with_quarantine_store(quarantines),
+        );
         Ok(AppState {
             secrets: Arc::new(secrets),
             ingest: Ingest::start(db.clone()),

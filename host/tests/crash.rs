@@ -336,7 +336,7 @@ async fn tmc_crash_between_consume_and_confirm(db_url: &str) {
         .replace("version = \"1.0.0\"", "version = \"1.0.0-staging\"")
         .replace(
             "allowed_hosts = [",
-            &format!("allowed_hosts = [\"{addr}\", "),
+            &format!("allow_private_hosts = true\nallowed_hosts = [\"{addr}\", "),
         );
     let form = reqwest::multipart::Form::new()
         .text("manifest", manifest)

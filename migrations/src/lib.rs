@@ -15,6 +15,7 @@ mod m20261125_000008_create_settlements;
 mod m20261204_000001_order_notices;
 mod m20261204_000001_token_lifecycle;
 mod m20261204_000002_delivery_digest;
+mod m20261204_000002_plugin_quarantine;
 mod m20261204_000003_finding_contract;
 mod m20261204_000009_money_terms_tax;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_order_notices::Migration),
             Box::new(m20261204_000001_token_lifecycle::Migration),
             Box::new(m20261204_000002_delivery_digest::Migration),
+            Box::new(m20261204_000002_plugin_quarantine::Migration),
             Box::new(m20261204_000003_finding_contract::Migration),
             Box::new(m20261204_000009_money_terms_tax::Migration),
         ]

@@ -310,7 +310,7 @@ async fn install_staging(app: &TestApp, addr: &str, manifest: &str, wasm: &str) 
         .replace("version = \"1.0.0\"", "version = \"1.0.0-staging\"")
         .replace(
             "allowed_hosts = [",
-            &format!("allowed_hosts = [\"{addr}\", "),
+            &format!("allow_private_hosts = true\nallowed_hosts = [\"{addr}\", "),
         );
     assert!(manifest.contains(addr), "{manifest}");
     let component = std::fs::read(wasm).unwrap();
@@ -505,7 +505,7 @@ async fn taobao_pull(app: &TestApp, m: TopMock) -> Value {
         .replace("version = \"1.0.0\"", "version = \"1.0.0-staging\"")
         .replace(
             "allowed_hosts = [",
-            &format!("allowed_hosts = [\"{addr}\", "),
+            &format!("allow_private_hosts = true\nallowed_hosts = [\"{addr}\", "),
         );
     let component = std::fs::read(kolhost::plugins::artifacts::TAOBAO).unwrap();
     let form = Form::new()
@@ -652,7 +652,7 @@ async fn douyin_orders_are_pulled_and_polling_resumes_after_a_restart(app: &Test
         .replace("version = \"1.0.0\"", "version = \"1.0.0-staging\"")
         .replace(
             "allowed_hosts = [",
-            &format!("allowed_hosts = [\"{addr}\", "),
+            &format!("allow_private_hosts = true\nallowed_hosts = [\"{addr}\", "),
         );
     assert!(manifest.contains(&addr), "{manifest}");
     let component = std::fs::read(kolhost::plugins::artifacts::DOUYIN).unwrap();

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 both_databases!(
     plugin_lifecycle_over_http_persists,
-    invalid_uploads_change_nothing
+    invalid_uploads_change_nothing,
+    hostile_deliveries_neither_quarantine_nor_leak
 );
 
 fn manifest(name: &str, version: &str, world: &str) -> String {
@@ -320,4 +321,208 @@ async fn a_wasm_allocator_is_a_strategy(app: &TestApp) {
         .await;
     assert_eq!(status, 422);
     assert_eq!(p["errors"][0]["field"], "strategy.plugin");
+}
+
+/// One delivery to the hostile test plugin (platform `test`), asking for `op`.
+async fn hostile_delivery(app: &TestApp, op: &str, query: &str) -> (u16, String) {
+    let res = app
+        .http
+        .post(format!("{}/webhooks/test{query}", app.base))
+        .header("x-hostile", op)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
+    use kolhost::store::entities::{plugin_kv, webhook_delivery};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let integrator = app.token(Role::Integrator, None).await;
+    let admin = app.token(Role::Admin, None).await;
+    let hostile = std::fs::read(kolhost::plugins::artifacts::HOSTILE).unwrap();
+    let m = "name = \"hostile\"\nversion = \"1.0.0\"\nworld = \"platform\"\n\
+             grants = [\"log\", \"config\", \"clock\", \"kv\", \"http\"]\n\
+             limits = { timeout_ms = 5000, kv_max_writes_per_call = 20 }\n";
+    // allowed_hosts: no metadata address, no loopback unless an admin allows private hosts.
+    let net = |hosts: &str, private: bool| {
+        format!(
+            "{}allowed_hosts = [{hosts}]\n{}",
+            m.replace("hostile", "hostile-net"),
+            if private {
+                "allow_private_hosts = true\n"
+            } else {
+                ""
+            }
+        )
+    };
+    for hosts in [
+        "\"169.254.169.254\"",
+        "\"localhost:9\"",
+        "\"*\"",
+        "\"metadata.google.internal\"",
+    ] {
+        let (status, p) = upload(
+            app,
+            &integrator,
+            Some(net(hosts, false)),
+            Some(hostile.clone()),
+        )
+        .await;
+        assert_eq!(status, 422, "{hosts}: {p}");
+        assert_eq!(p["errors"][0]["field"], "manifest", "{p}");
+    }
+    let (status, p) = upload(
+        app,
+        &integrator,
+        Some(net("\"127.0.0.1:9\"", true)),
+        Some(hostile.clone()),
+    )
+    .await;
+    assert_eq!(status, 403, "only an admin allows private hosts: {p}");
+    let (status, p) = upload(
+        app,
+        &admin,
+        Some(net("\"127.0.0.1:9\"", true)),
+        Some(hostile.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    assert_eq!(p["allowed_hosts"], json!(["127.0.0.1:9"]));
+    // Out of the way: the plugin below takes the `test` platform's deliveries.
+    let (status, _) = app
+        .post("/api/v1/plugins/hostile-net/disable", &admin, json!({}))
+        .await;
+    assert_eq!(status, 200);
+
+    let (status, up) = upload(app, &integrator, Some(m.into()), Some(hostile)).await;
+    assert_eq!(status, 201, "{up}");
+    let secret = "hostile-secret-4f1c9e";
+    let (status, _) = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/plugins/hostile/config",
+            Some(&integrator),
+            Some(json!({"app_secret": secret})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // Anyone can send bytes that make verify-webhook trap: 503, never counted.
+    for _ in 0..8 {
+        let (status, body) = hostile_delivery(app, "/verify-trap", "").await;
+        assert_eq!(status, 503, "{body}");
+        assert!(!body.contains("asked to trap"), "no trap text: {body}");
+    }
+    let (_, st) = app.get("/api/v1/plugins/hostile", &integrator).await;
+    assert_eq!(st["quarantined"], false, "{st}");
+
+    // Verified deliveries whose parse traps (panicking with the secret) count, per delivery.
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let (status, body) = hostile_delivery(app, "/trap-secret", "?app_secret").await;
+        assert_eq!(status, 503, "{body}");
+        let problem: Value = serde_json::from_str(&body).unwrap();
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            !body.contains(secret) && !body.contains("asked to trap"),
+            "{body}"
+        );
+        let id = detail.rsplit(' ').next().unwrap().to_owned();
+        assert!(
+            uuid::Uuid::parse_str(&id).is_ok(),
+            "names the delivery: {detail}"
+        );
+        ids.push(uuid::Uuid::parse_str(&id).unwrap());
+    }
+    // What is stored says what happened, without the secret.
+    let stored = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Id.is_in(ids.clone()))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 5);
+    for d in &stored {
+        assert_eq!(d.status, "failed");
+        let error = d.error.as_deref().unwrap();
+        assert!(
+            error.contains("asked to trap, holding [redacted]"),
+            "{error}"
+        );
+        assert!(!error.contains(secret), "{error}");
+    }
+    let (_, st) = app.get("/api/v1/plugins/hostile", &integrator).await;
+    assert_eq!(st["quarantined"], true, "{st}");
+    let reason = st["quarantine"]["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("5 failures in a row"), "{reason}");
+    assert!(!reason.contains(secret), "{reason}");
+    let (status, body) = hostile_delivery(app, "/fine", "").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("quarantined"), "{body}");
+    assert!(
+        !body.contains("asked to trap"),
+        "the reason stays inside: {body}"
+    );
+
+    // A restart keeps the quarantine.
+    let restarted = AppState::start(app.db.clone(), Config::default())
+        .await
+        .unwrap();
+    let st = restarted.plugins.status("hostile").unwrap();
+    assert!(st.quarantined);
+    assert_eq!(st.quarantine.as_ref().unwrap().reason, reason);
+
+    // An integrator lifts it (an admin may as well), and that is stored too.
+    let (status, on) = app
+        .post("/api/v1/plugins/hostile/enable", &integrator, json!({}))
+        .await;
+    assert_eq!(status, 200, "{on}");
+    assert_eq!(on["quarantined"], false);
+    let (status, body) = hostile_delivery(app, "/fine", "").await;
+    assert_eq!(status, 200, "{body}");
+    let restarted = AppState::start(app.db.clone(), Config::default())
+        .await
+        .unwrap();
+    assert!(!restarted.plugins.status("hostile").unwrap().quarantined);
+    let (status, _) = app
+        .post("/api/v1/plugins/hostile/enable", &admin, json!({}))
+        .await;
+    assert_eq!(status, 200);
+
+    // kv in the database: writes per call are capped, and a call that traps after writing
+    // leaves the state as it was.
+    let (status, body) = hostile_delivery(app, "/kv-fill", "?e2e:30:10").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, "wrote 20: kv quota: at most 20 writes per call");
+    let res = app
+        .http
+        .post(format!("{}/webhooks/test", app.base))
+        .header("x-hostile", "/kv-then-trap")
+        .body("e2e-0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let rows = plugin_kv::Entity::find()
+        .filter(plugin_kv::Column::Plugin.eq("hostile"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 20);
+    let first = rows.iter().find(|r| r.key == "e2e-0").unwrap();
+    assert_eq!(
+        first.value,
+        vec![b'v'; 10],
+        "the trapped call's write was rolled back"
+    );
+    let u = kolhost::plugins::KvStore::usage(
+        &kolhost::store::plugins::DbKv { db: app.db.clone() },
+        "hostile",
+    )
+    .await
+    .unwrap();
+    let key_bytes: u64 = rows.iter().map(|r| r.key.len() as u64).sum();
+    assert_eq!((u.keys, u.bytes), (20, key_bytes + 20 * 10));
 }

@@ -48,7 +48,9 @@ pub fn spawn(db: DatabaseConnection, registry: Arc<Registry>, ingest: Ingest) {
         loop {
             tick.tick().await;
             for p in registry.list() {
-                if p.world != World::Platform || !p.enabled || p.quarantined {
+                // A quarantined plugin is polled again once its half-open retry is due.
+                let held = p.quarantine.as_ref().is_some_and(|q| !q.retry_due());
+                if p.world != World::Platform || !p.enabled || held {
                     continue;
                 }
                 let Some(every) = p

@@ -54,9 +54,13 @@ pub enum CallError {
     #[error("plugin `{0}` is disabled")]
     Disabled(String),
     #[error(
-        "plugin `{name}` is quarantined after {failures} failures in a row; an admin must re-enable it"
+        "plugin `{name}` is quarantined ({reason}); one retry is let through from {retry_at}, and an admin or integrator may lift it by enabling the plugin"
     )]
-    Quarantined { name: String, failures: u32 },
+    Quarantined {
+        name: String,
+        reason: String,
+        retry_at: String,
+    },
     #[error("plugin `{name}` is a {world} plugin")]
     WrongWorld { name: String, world: World },
     #[error("the call ran past its deadline of {0:?}")]

@@ -19,6 +19,12 @@ pub struct Limits {
     pub max_instances: usize,
     /// Maximum size of a call's result, in bytes of its JSON form.
     pub max_output_bytes: usize,
+    /// Keys the plugin may keep in its key-value state.
+    pub kv_max_keys: usize,
+    /// Bytes (keys and values) the plugin may keep in its key-value state.
+    pub kv_max_bytes: usize,
+    /// Key-value writes (sets and deletes) one call may make.
+    pub kv_max_writes_per_call: usize,
 }
 
 impl Default for Limits {
@@ -29,6 +35,9 @@ impl Default for Limits {
             max_table_elements: 20_000,
             max_instances: 32,
             max_output_bytes: 1 << 20,
+            kv_max_keys: 10_000,
+            kv_max_bytes: 16 << 20,
+            kv_max_writes_per_call: 256,
         }
     }
 }
@@ -42,6 +51,9 @@ pub struct LimitsOverride {
     pub max_table_elements: Option<usize>,
     pub max_instances: Option<usize>,
     pub max_output_bytes: Option<usize>,
+    pub kv_max_keys: Option<usize>,
+    pub kv_max_bytes: Option<usize>,
+    pub kv_max_writes_per_call: Option<usize>,
 }
 
 impl Limits {
@@ -56,6 +68,11 @@ impl Limits {
             max_table_elements: o.max_table_elements.unwrap_or(self.max_table_elements),
             max_instances: o.max_instances.unwrap_or(self.max_instances),
             max_output_bytes: o.max_output_bytes.unwrap_or(self.max_output_bytes),
+            kv_max_keys: o.kv_max_keys.unwrap_or(self.kv_max_keys),
+            kv_max_bytes: o.kv_max_bytes.unwrap_or(self.kv_max_bytes),
+            kv_max_writes_per_call: o
+                .kv_max_writes_per_call
+                .unwrap_or(self.kv_max_writes_per_call),
         }
     }
 
@@ -88,6 +105,19 @@ impl Limits {
                 self.max_instances, engine.max_core_instances_per_component
             ));
         }
+        for (name, value, max) in [
+            ("kv_max_keys", self.kv_max_keys, engine.max_kv_keys),
+            ("kv_max_bytes", self.kv_max_bytes, engine.max_kv_bytes),
+            (
+                "kv_max_writes_per_call",
+                self.kv_max_writes_per_call,
+                engine.max_kv_writes_per_call,
+            ),
+        ] {
+            if value > max {
+                return Err(format!("{name} {value} is above the host's maximum {max}"));
+            }
+        }
         Ok(())
     }
 }
@@ -109,6 +139,10 @@ pub struct EngineLimits {
     pub max_wasm_stack: usize,
     /// Granularity of timeouts: how often the engine's epoch ticks.
     pub epoch_tick: Duration,
+    /// Ceilings of the key-value quotas in [`Limits`].
+    pub max_kv_keys: usize,
+    pub max_kv_bytes: usize,
+    pub max_kv_writes_per_call: usize,
 }
 
 impl Default for EngineLimits {
@@ -121,6 +155,9 @@ impl Default for EngineLimits {
             max_timeout: Duration::from_secs(60),
             max_wasm_stack: 512 << 10,
             epoch_tick: Duration::from_millis(2),
+            max_kv_keys: 1_000_000,
+            max_kv_bytes: 1 << 30,
+            max_kv_writes_per_call: 10_000,
         }
     }
 }

@@ -7,7 +7,8 @@
 //! version = "1.0.0"
 //! world = "platform"          # or "allocator"
 //! grants = ["log", "config", "clock", "kv", "http"]
-//! allowed_hosts = ["openapi-fxg.jinritemai.com", "127.0.0.1:8080"]
+//! allowed_hosts = ["openapi-fxg.jinritemai.com", "gw.api.taobao.com:443"]
+//! allow_private_hosts = false # true lets it reach private addresses: only an admin may set it
 //!
 //! [limits]                    # optional, each field optional
 //! timeout_ms = 2000
@@ -111,6 +112,10 @@ pub struct Manifest {
     /// Hosts (`host` or `host:port`) outbound HTTP may reach; requires the `http` grant.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// Lets `allowed_hosts` name private, loopback and link-local hosts (local mocks, a
+    /// gateway inside the network). Only an admin may upload a manifest that sets it.
+    #[serde(default)]
+    pub allow_private_hosts: bool,
     #[serde(default)]
     pub limits: LimitsOverride,
 }
@@ -180,16 +185,12 @@ impl Manifest {
             return invalid("allowed_hosts", "needs the `http` grant");
         }
         for h in &self.allowed_hosts {
-            if h.is_empty()
-                || h.contains('/')
-                || h.contains('@')
-                || h.chars().any(char::is_whitespace)
-            {
-                return Err(ManifestError::Invalid {
+            super::capabilities::hosts::check_allowed_host(h, self.allow_private_hosts).map_err(
+                |message| ManifestError::Invalid {
                     field: "allowed_hosts",
-                    message: format!("`{h}` is not a host or host:port"),
-                });
-            }
+                    message,
+                },
+            )?;
         }
         Ok(())
     }

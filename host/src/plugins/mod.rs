@@ -15,7 +15,8 @@
 //! Every call runs in a fresh store from the pre-instantiated component, bounded by a deadline
 //! (epoch interruption), a memory and table limiter, the WASM stack limit and an output-size
 //! cap; the host checks the output. A plugin failing `quarantine_after` calls in a row is
-//! quarantined until [`Registry::enable`].
+//! quarantined (persisted through a [`QuarantineStore`]) until [`Registry::enable`] or a
+//! successful half-open retry after a back-off.
 
 pub mod artifacts;
 pub mod bindings;
@@ -24,6 +25,7 @@ mod error;
 mod limits;
 mod manifest;
 mod plugin;
+mod quarantine;
 mod registry;
 mod runtime;
 mod state;
@@ -35,11 +37,12 @@ pub use bindings::{
     PluginError, PluginInfo, PollResult, Product, ProductRole, Reply, Session, Tier,
 };
 pub use capabilities::http::HttpCapability;
-pub use capabilities::kv::{KvError, KvStore, MemoryKv};
+pub use capabilities::kv::{KvError, KvStore, KvUsage, KvWrites, MemoryKv};
 pub use error::{CallError, LoadError};
 pub use limits::{EngineLimits, Limits, LimitsOverride};
 pub use manifest::{Capability, Manifest, ManifestError, World};
 pub use plugin::{Plugin, json_size, validate_events};
+pub use quarantine::{MemoryQuarantine, Quarantine, QuarantineStore, redact};
 pub use registry::{PluginStatus, Registry, RegistryConfig, RegistryError};
 pub use runtime::{
     PACKAGE, Runtime, RuntimeConfig, SUPPORTED_LIST, SUPPORTED_VERSION, SUPPORTED_VERSIONS,

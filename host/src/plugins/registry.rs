@@ -10,6 +10,7 @@ use super::error::{CallError, LoadError};
 use super::limits::Limits;
 use super::manifest::{Capability, Manifest, World};
 use super::plugin::Plugin;
+use super::quarantine::{Quarantine, QuarantineStore, redact};
 use super::runtime::Runtime;
 use super::state::{CallEnv, Settings};
 use super::stats::{Outcome, Stats, StatsSnapshot};
@@ -19,18 +20,25 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
     /// Failures in a row (traps, timeouts, limits, invalid output) that quarantine a plugin.
+    /// Failures of `verify-webhook` (unauthenticated input) never count.
     pub quarantine_after: u32,
+    /// Wait before the first half-open retry of a quarantined plugin; doubles with each trip.
+    pub quarantine_backoff: Duration,
+    /// The longest wait between half-open retries.
+    pub quarantine_max_backoff: Duration,
 }
 
 impl Default for RegistryConfig {
     fn default() -> Self {
         RegistryConfig {
             quarantine_after: 5,
+            quarantine_backoff: Duration::from_secs(60),
+            quarantine_max_backoff: Duration::from_secs(3600),
         }
     }
 }
@@ -51,7 +59,9 @@ struct Entry {
     versions: Mutex<Vec<Arc<Plugin>>>,
     active: ArcSwap<Plugin>,
     enabled: AtomicBool,
-    quarantined: AtomicBool,
+    quarantine: Mutex<Option<Quarantine>>,
+    /// A half-open retry is running.
+    probing: AtomicBool,
     settings: ArcSwap<Settings>,
     stats: Stats,
 }
@@ -67,6 +77,8 @@ pub struct PluginStatus {
     pub versions: Vec<String>,
     pub enabled: bool,
     pub quarantined: bool,
+    /// Why and until when, while quarantined.
+    pub quarantine: Option<Quarantine>,
     pub info: PluginInfo,
     pub grants: Vec<Capability>,
     pub allowed_hosts: Vec<String>,
@@ -85,6 +97,9 @@ fn ser_limits<S: serde::Serializer>(l: &Limits, s: S) -> Result<S::Ok, S::Error>
         max_table_elements: usize,
         max_instances: usize,
         max_output_bytes: usize,
+        kv_max_keys: usize,
+        kv_max_bytes: usize,
+        kv_max_writes_per_call: usize,
     }
     L {
         timeout_ms: l.timeout.as_millis(),
@@ -92,6 +107,9 @@ fn ser_limits<S: serde::Serializer>(l: &Limits, s: S) -> Result<S::Ok, S::Error>
         max_table_elements: l.max_table_elements,
         max_instances: l.max_instances,
         max_output_bytes: l.max_output_bytes,
+        kv_max_keys: l.kv_max_keys,
+        kv_max_bytes: l.kv_max_bytes,
+        kv_max_writes_per_call: l.kv_max_writes_per_call,
     }
     .serialize(s)
 }
@@ -100,6 +118,7 @@ pub struct Registry {
     runtime: Arc<Runtime>,
     kv: Arc<dyn KvStore>,
     cfg: RegistryConfig,
+    quarantines: Option<Arc<dyn QuarantineStore>>,
     plugins: RwLock<BTreeMap<String, Arc<Entry>>>,
 }
 
@@ -109,6 +128,10 @@ struct Started {
     plugin: Arc<Plugin>,
     env: CallEnv,
     at: Instant,
+    /// Whether the outcome counts toward quarantine.
+    counts: bool,
+    /// This call is the half-open retry of a quarantined plugin.
+    probe: bool,
 }
 
 impl Registry {
@@ -117,8 +140,15 @@ impl Registry {
             runtime,
             kv,
             cfg,
+            quarantines: None,
             plugins: RwLock::new(BTreeMap::new()),
         }
+    }
+
+    /// Keeps quarantines in `store` (the database in the server), so a restart keeps them.
+    pub fn with_quarantine_store(mut self, store: Arc<dyn QuarantineStore>) -> Registry {
+        self.quarantines = Some(store);
+        self
     }
 
     pub fn runtime(&self) -> &Arc<Runtime> {
@@ -139,6 +169,7 @@ impl Registry {
         let env = CallEnv {
             settings,
             kv: self.kv.clone(),
+            writes: Default::default(),
         };
         let plugin = self.runtime.compile(manifest, bytes, &env).await?;
         Ok(plugin.info().clone())
@@ -159,6 +190,7 @@ impl Registry {
         let env = CallEnv {
             settings,
             kv: self.kv.clone(),
+            writes: Default::default(),
         };
         let plugin = Arc::new(self.runtime.compile(manifest.clone(), bytes, &env).await?);
         {
@@ -177,7 +209,8 @@ impl Registry {
                             versions: Mutex::new(vec![plugin.clone()]),
                             active: ArcSwap::new(plugin),
                             enabled: AtomicBool::new(true),
-                            quarantined: AtomicBool::new(false),
+                            quarantine: Mutex::new(None),
+                            probing: AtomicBool::new(false),
                             settings: ArcSwap::new(Arc::new(Settings::default())),
                             stats: Stats::default(),
                         }),
@@ -213,16 +246,35 @@ impl Registry {
         Ok(())
     }
 
-    /// Enables a plugin, lifting a quarantine and resetting its failure streak.
+    /// Enables a plugin, lifting a quarantine and resetting its failure streak (the caller
+    /// stores the lifted quarantine with the rest of the plugin's state).
     pub fn enable(&self, name: &str) -> Result<PluginStatus, RegistryError> {
         let e = self
             .entry(name)
             .ok_or_else(|| RegistryError::NotFound(name.into()))?;
         e.stats.reset_consecutive_failures();
-        e.quarantined.store(false, Ordering::SeqCst);
+        *e.quarantine.lock().unwrap() = None;
         e.enabled.store(true, Ordering::SeqCst);
         tracing::info!(plugin = %name, "plugin enabled");
         Ok(self.status(name).expect("exists"))
+    }
+
+    /// Sets a plugin's quarantine as stored (at start, or to undo a change that could not be
+    /// stored), without storing it again.
+    pub fn set_quarantine(&self, name: &str, q: Option<Quarantine>) -> Result<(), RegistryError> {
+        let e = self
+            .entry(name)
+            .ok_or_else(|| RegistryError::NotFound(name.into()))?;
+        *e.quarantine.lock().unwrap() = q;
+        Ok(())
+    }
+
+    /// `text` with the named plugin's secret values redacted (for what is stored or logged).
+    pub fn redact(&self, name: &str, text: &str) -> String {
+        match self.entry(name) {
+            Some(e) => redact(text, e.settings.load().secrets.values()),
+            None => text.to_owned(),
+        }
     }
 
     /// Disables a plugin: new calls fail with [`CallError::Disabled`]; calls in flight finish.
@@ -299,6 +351,7 @@ impl Registry {
         let active = e.active.load_full();
         let m = active.manifest();
         let settings = e.settings.load();
+        let quarantine = e.quarantine.lock().unwrap().clone();
         Some(PluginStatus {
             name: name.to_string(),
             world: e.world,
@@ -311,7 +364,8 @@ impl Registry {
                 .map(|p| p.manifest().version.clone())
                 .collect(),
             enabled: e.enabled.load(Ordering::SeqCst),
-            quarantined: e.quarantined.load(Ordering::SeqCst),
+            quarantined: quarantine.is_some(),
+            quarantine,
             info: active.info().clone(),
             grants: m.grants.clone(),
             allowed_hosts: m.allowed_hosts.clone(),
@@ -346,33 +400,50 @@ impl Registry {
         names.iter().filter_map(|n| self.status(n)).collect()
     }
 
-    fn start(&self, name: &str) -> Result<Started, CallError> {
+    /// Starts a call. A quarantined plugin takes calls only once its retry is due, and then
+    /// one counted call at a time (the half-open retry); calls that do not count (verifying
+    /// a delivery before its parse) pass while the retry is due.
+    fn start(&self, name: &str, counts: bool) -> Result<Started, CallError> {
         let entry = self
             .entry(name)
             .ok_or_else(|| CallError::NotFound(name.into()))?;
-        if entry.quarantined.load(Ordering::SeqCst) {
-            return Err(CallError::Quarantined {
-                name: name.into(),
-                failures: entry.stats.snapshot().consecutive_failures as u32,
-            });
-        }
         if !entry.enabled.load(Ordering::SeqCst) {
             return Err(CallError::Disabled(name.into()));
+        }
+        let mut probe = false;
+        if let Some(q) = entry.quarantine.lock().unwrap().as_ref() {
+            let refuse = || CallError::Quarantined {
+                name: name.into(),
+                reason: q.reason.clone(),
+                retry_at: q.retry_at.to_rfc3339(),
+            };
+            if !q.retry_due() {
+                return Err(refuse());
+            }
+            if counts {
+                if entry.probing.swap(true, Ordering::SeqCst) {
+                    return Err(refuse());
+                }
+                probe = true;
+            }
         }
         let plugin = entry.active.load_full();
         let env = CallEnv {
             settings: entry.settings.load_full(),
             kv: self.kv.clone(),
+            writes: Default::default(),
         };
         Ok(Started {
             entry,
             plugin,
             env,
             at: Instant::now(),
+            counts,
+            probe,
         })
     }
 
-    fn finish<R>(
+    async fn finish<R>(
         &self,
         s: Started,
         call: &'static str,
@@ -380,35 +451,121 @@ impl Registry {
     ) -> Result<R, CallError> {
         let elapsed = s.at.elapsed();
         let name = s.plugin.manifest().name.as_str();
+        // The call's key-value writes stand only if it returned (an `err(..)` is an answer);
+        // a fault leaves the state as it was.
+        let writes = s.env.writes.take();
+        let result = match result {
+            Err(e) if e.is_fault() => Err(e),
+            r if writes.is_empty() => r,
+            r => match self.kv.apply(name, writes).await {
+                Ok(()) => r,
+                Err(e) => Err(CallError::Host(format!(
+                    "the plugin's kv writes failed: {e}"
+                ))),
+            },
+        };
         let (outcome, label) = match &result {
             Ok(_) => (Outcome::Ok, "ok"),
             Err(e) if e.is_fault() => (Outcome::Failure, e.kind()),
             Err(e) => (Outcome::Error, e.kind()),
         };
-        let streak = s.entry.stats.record(elapsed, outcome);
+        let streak = s.entry.stats.record(elapsed, outcome, s.counts);
         metrics::counter!("kolhost_plugin_calls_total", "plugin" => name.to_string(), "call" => call, "outcome" => label)
             .increment(1);
         metrics::histogram!("kolhost_plugin_call_duration_seconds", "plugin" => name.to_string(), "call" => call)
             .record(elapsed.as_secs_f64());
-        if let Err(e) = &result
-            && e.is_fault()
-        {
-            tracing::warn!(plugin = %name, call, error = %e, streak, "plugin call failed");
-            if streak >= u64::from(self.cfg.quarantine_after)
-                && !s.entry.quarantined.swap(true, Ordering::SeqCst)
-            {
-                tracing::error!(plugin = %name, streak, "plugin quarantined");
+        let error = match &result {
+            Err(e) if e.is_fault() => {
+                let error = redact(&e.to_string(), s.env.settings.secrets.values());
+                tracing::warn!(plugin = %name, call, error = %error, streak, counts = s.counts, "plugin call failed");
+                Some(error)
             }
+            _ => None,
+        };
+        if s.probe {
+            s.entry.probing.store(false, Ordering::SeqCst);
+            match outcome {
+                Outcome::Ok => self.lift(&s.entry, name).await,
+                Outcome::Failure => {
+                    let why = format!(
+                        "the half-open retry failed: {call}: {}",
+                        error.as_deref().unwrap_or("")
+                    );
+                    self.trip(&s.entry, name, why).await;
+                }
+                // The plugin answered; no verdict either way.
+                Outcome::Error => {}
+            }
+        } else if s.counts
+            && let Some(error) = error
+            && streak >= u64::from(self.cfg.quarantine_after)
+        {
+            let why = format!("{streak} failures in a row; the last: {call}: {error}");
+            self.trip(&s.entry, name, why).await;
         }
         result
     }
 
+    /// Quarantines a plugin (again, with a longer back-off, if it already is) and stores it.
+    async fn trip(&self, entry: &Entry, name: &str, reason: String) {
+        let q = {
+            let mut slot = entry.quarantine.lock().unwrap();
+            let trips = slot.as_ref().map_or(1, |q| q.trips + 1);
+            let q = Quarantine::trip(
+                reason,
+                trips,
+                self.cfg.quarantine_backoff,
+                self.cfg.quarantine_max_backoff,
+            );
+            *slot = Some(q.clone());
+            q
+        };
+        tracing::error!(plugin = %name, reason = %q.reason, retry_at = %q.retry_at, trips = q.trips, "plugin quarantined");
+        self.store_quarantine(name, Some(&q)).await;
+    }
+
+    /// Lifts a quarantine after a successful half-open retry, and stores that.
+    async fn lift(&self, entry: &Entry, name: &str) {
+        if entry.quarantine.lock().unwrap().take().is_some() {
+            entry.stats.reset_consecutive_failures();
+            tracing::info!(plugin = %name, "plugin quarantine lifted: the half-open retry succeeded");
+            self.store_quarantine(name, None).await;
+        }
+    }
+
+    async fn store_quarantine(&self, name: &str, q: Option<&Quarantine>) {
+        if let Some(store) = &self.quarantines
+            && let Err(e) = store.save(name, q).await
+        {
+            tracing::error!(plugin = %name, error = %e, "the plugin's quarantine could not be stored");
+        }
+    }
+
+    /// Counts a failure the host found in what a call returned (e.g. a delivery's events it
+    /// refused): the delivery failed though the call returned.
+    pub async fn record_failure(&self, name: &str, call: &'static str, error: &str) {
+        let Some(entry) = self.entry(name) else {
+            return;
+        };
+        let streak = entry.stats.record_late_failure();
+        let error = redact(error, entry.settings.load().secrets.values());
+        tracing::warn!(plugin = %name, call, error = %error, streak, "plugin output refused");
+        if entry.quarantine.lock().unwrap().is_some() {
+            let why = format!("the half-open retry failed: {call}: {error}");
+            self.trip(&entry, name, why).await;
+        } else if streak >= u64::from(self.cfg.quarantine_after) {
+            let why = format!("{streak} failures in a row; the last: {call}: {error}");
+            self.trip(&entry, name, why).await;
+        }
+    }
+
     /// `verify-webhook` on the named platform plugin.
+    /// Its failures do not count toward quarantine: it runs on unauthenticated input.
     pub async fn verify_webhook(&self, name: &str, delivery: &Delivery) -> Result<(), CallError> {
-        let s = self.start(name)?;
+        let s = self.start(name, false)?;
         let (plugin, env, d) = (s.plugin.clone(), s.env.clone(), delivery.clone());
         let r = on_plugin_threads(async move { plugin.verify_webhook(&env, &d).await }).await;
-        self.finish(s, "verify_webhook", r)
+        self.finish(s, "verify_webhook", r).await
     }
 
     /// `parse-webhook` on the named platform plugin.
@@ -417,26 +574,26 @@ impl Registry {
         name: &str,
         delivery: &Delivery,
     ) -> Result<Parsed, CallError> {
-        let s = self.start(name)?;
+        let s = self.start(name, true)?;
         let (plugin, env, d) = (s.plugin.clone(), s.env.clone(), delivery.clone());
         let r = on_plugin_threads(async move { plugin.parse_webhook(&env, &d).await }).await;
-        self.finish(s, "parse_webhook", r)
+        self.finish(s, "parse_webhook", r).await
     }
 
     /// `poll` on the named platform plugin.
     pub async fn poll(&self, name: &str, cursor: Option<&str>) -> Result<PollResult, CallError> {
-        let s = self.start(name)?;
+        let s = self.start(name, true)?;
         let (plugin, env, c) = (s.plugin.clone(), s.env.clone(), cursor.map(str::to_owned));
         let r = on_plugin_threads(async move { plugin.poll(&env, c.as_deref()).await }).await;
-        self.finish(s, "poll", r)
+        self.finish(s, "poll", r).await
     }
 
     /// `confirm` on the named platform plugin: acknowledges a committed poll page's receipt.
     pub async fn confirm(&self, name: &str, receipt: &str) -> Result<(), CallError> {
-        let s = self.start(name)?;
+        let s = self.start(name, true)?;
         let (plugin, env, r) = (s.plugin.clone(), s.env.clone(), receipt.to_owned());
         let r = on_plugin_threads(async move { plugin.confirm(&env, &r).await }).await;
-        self.finish(s, "confirm", r)
+        self.finish(s, "confirm", r).await
     }
 
     /// `allocate` on the named allocator plugin.
@@ -445,10 +602,10 @@ impl Registry {
         name: &str,
         input: &AllocateInput,
     ) -> Result<Allocation, CallError> {
-        let s = self.start(name)?;
+        let s = self.start(name, true)?;
         let (plugin, env, i) = (s.plugin.clone(), s.env.clone(), input.clone());
         let r = on_plugin_threads(async move { plugin.allocate(&env, &i).await }).await;
-        self.finish(s, "allocate", r)
+        self.finish(s, "allocate", r).await
     }
 
     /// Per-plugin figures as Prometheus text (for `/metrics`). Call counts by outcome and the

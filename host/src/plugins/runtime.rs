@@ -1,12 +1,14 @@
 //! The engine: built once, with the pooling allocator, epoch interruption and a ticker thread.
 //! [`Runtime::compile`] checks and compiles a component once and pre-instantiates it.
 
-use super::capabilities::{self, http::HttpCapability};
+use super::capabilities::{self, hosts::GuardedResolver, http::HttpCapability};
 use super::error::LoadError;
 use super::limits::{EngineLimits, Limits};
 use super::manifest::{Capability, Manifest, World};
 use super::plugin::{Compiled, Plugin};
 use super::state::{CallEnv, HostState};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::component::{Component, Linker};
@@ -33,13 +35,18 @@ pub struct RuntimeConfig {
     pub engine: EngineLimits,
     /// Per-call limits of a plugin whose manifest says nothing.
     pub defaults: Limits,
+    /// Names plugins' outbound HTTP resolves from this table before DNS (as `curl --resolve`):
+    /// for tests, and hosts without DNS. The private-address rule applies to them too.
+    pub http_hosts: BTreeMap<String, Vec<IpAddr>>,
 }
 
 pub struct Runtime {
     engine: Engine,
     limits: EngineLimits,
     defaults: Limits,
+    /// For plugins that may not reach private addresses, and for those that may.
     http_client: reqwest::Client,
+    http_client_private: reqwest::Client,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -114,12 +121,20 @@ impl Runtime {
                     }
                 })?;
         }
-        let http_client = HttpCapability::client().map_err(wasmtime::Error::msg)?;
+        let table = Arc::new(cfg.http_hosts.clone());
+        let resolver = |allow_private| GuardedResolver {
+            table: table.clone(),
+            allow_private,
+        };
+        let http_client = HttpCapability::client(resolver(false)).map_err(wasmtime::Error::msg)?;
+        let http_client_private =
+            HttpCapability::client(resolver(true)).map_err(wasmtime::Error::msg)?;
         Ok(Arc::new(Runtime {
             engine,
             limits: l,
             defaults: cfg.defaults,
             http_client,
+            http_client_private,
             stop_ticker,
         }))
     }
@@ -188,9 +203,15 @@ impl Runtime {
             }
         };
         let http = manifest.grants(Capability::Http).then(|| {
+            let client = if manifest.allow_private_hosts {
+                &self.http_client_private
+            } else {
+                &self.http_client
+            };
             Arc::new(HttpCapability::new(
-                self.http_client.clone(),
+                client.clone(),
                 &manifest.allowed_hosts,
+                manifest.allow_private_hosts,
             ))
         });
         let mut plugin = Plugin::new(manifest, limits, compiled, http);

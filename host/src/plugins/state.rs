@@ -3,7 +3,7 @@
 //! only what Rust's std needs), and the resource limiter.
 
 use super::capabilities::http::HttpCapability;
-use super::capabilities::kv::KvStore;
+use super::capabilities::kv::{KvStore, KvWrites};
 use super::limits::Limits;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,11 +20,13 @@ pub struct Settings {
     pub secrets: BTreeMap<String, String>,
 }
 
-/// What the host hands a plugin call: its settings and the key-value store.
+/// What the host hands a plugin call: its settings, the key-value store, and the call's
+/// buffered key-value writes (applied by the registry when the call returns).
 #[derive(Clone)]
 pub struct CallEnv {
     pub settings: Arc<Settings>,
     pub kv: Arc<dyn KvStore>,
+    pub writes: Arc<KvWrites>,
 }
 
 /// Which limit stopped the plugin, recorded by the limiter so the error can say so.

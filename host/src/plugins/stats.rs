@@ -72,8 +72,10 @@ pub enum Outcome {
 }
 
 impl Stats {
-    /// Records one call; returns the consecutive failures after it.
-    pub fn record(&self, elapsed: Duration, outcome: Outcome) -> u64 {
+    /// Records one call; returns the consecutive failures after it. A call that does not
+    /// `count` (e.g. `verify-webhook` on unauthenticated input) is tallied but leaves the
+    /// failures in a row as they were.
+    pub fn record(&self, elapsed: Duration, outcome: Outcome, count: bool) -> u64 {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let us = elapsed.as_micros().min(u64::MAX as u128) as u64;
         self.total_micros.fetch_add(us, Ordering::Relaxed);
@@ -84,14 +86,27 @@ impl Stats {
                 if outcome == Outcome::Error {
                     self.errors.fetch_add(1, Ordering::Relaxed);
                 }
+                if !count {
+                    return self.consecutive_failures.load(Ordering::Relaxed);
+                }
                 self.consecutive_failures.store(0, Ordering::Relaxed);
                 0
             }
             Outcome::Failure => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
+                if !count {
+                    return self.consecutive_failures.load(Ordering::Relaxed);
+                }
                 self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1
             }
         }
+    }
+
+    /// Counts a failure found after a call that returned (e.g. events the host refused):
+    /// returns the consecutive failures after it.
+    pub fn record_late_failure(&self) -> u64 {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     pub fn reset_consecutive_failures(&self) {
@@ -140,10 +155,16 @@ mod tests {
     fn percentiles_and_failures() {
         let s = Stats::default();
         for _ in 0..98 {
-            s.record(Duration::from_micros(10), Outcome::Ok);
+            s.record(Duration::from_micros(10), Outcome::Ok, true);
         }
-        assert_eq!(s.record(Duration::from_millis(5), Outcome::Failure), 1);
-        assert_eq!(s.record(Duration::from_millis(5), Outcome::Failure), 2);
+        assert_eq!(
+            s.record(Duration::from_millis(5), Outcome::Failure, true),
+            1
+        );
+        assert_eq!(
+            s.record(Duration::from_millis(5), Outcome::Failure, true),
+            2
+        );
         let snap = s.snapshot();
         assert_eq!(snap.calls, 100);
         assert_eq!(snap.failures, 2);
@@ -151,7 +172,7 @@ mod tests {
         let p50 = snap.p50_us.unwrap();
         assert!((10..=13).contains(&p50), "{p50}");
         assert!(snap.p99_us.unwrap() >= 5000);
-        s.record(Duration::from_micros(10), Outcome::Error);
+        s.record(Duration::from_micros(10), Outcome::Error, true);
         assert_eq!(s.snapshot().consecutive_failures, 0);
     }
 }

@@ -7,9 +7,13 @@
 //! | verified, parsed, committed | the plugin's reply (e.g. Douyin `{"code":0,"msg":"success"}`) | `accepted` |
 //! | bad signature, cannot be decrypted | [`Error::NotAuthentic`] | `rejected` digest, never applied |
 //! | authentic but not understood | [`Error::BadRequest`] | `malformed` digest |
-//! | the plugin trapped, timed out or returned invalid events | [`Error::Unavailable`] | `failed`, kept for replay |
+//! | the plugin trapped, timed out or returned invalid events | [`Error::Unavailable`], generic, with the delivery id | `failed`, kept for replay, the error redacted of the plugin's secrets |
 //! | body too large (read by the caller) | [`Error::PayloadTooLarge`] | nothing |
 //! | plugin missing config, disabled, quarantined, busy; store down | [`Error::Unavailable`] | nothing (the platform retries) |
+//!
+//! What a plugin fault says (a trap's panic text, which may hold anything the plugin read) never
+//! goes back to the caller: the answer names the delivery, the stored record and the log say
+//! what happened, with the plugin's secret values redacted.
 //!
 //! A repeated delivery is acknowledged again and its events count once (they are deduplicated
 //! by their keys).
@@ -57,12 +61,19 @@ pub async fn receive(
         .platform_plugin(platform)
         .ok_or(Error::NotFound("platform plugin"))?;
     let delivery = request.await?;
+    let id = Uuid::now_v7();
+    // What the caller is told when the plugin fails: nothing of what the plugin said.
+    let failed = || {
+        Error::Unavailable(format!(
+            "the {plugin} plugin could not process this delivery; it is kept as delivery {id}"
+        ))
+    };
     // Every path below stores the delivery at most once, so it is moved, not copied.
     let submission = |delivery: Delivery, status, error, events| Submission {
         plugin: plugin.clone(),
         platform: platform.to_owned(),
         source: Source::Webhook(DeliveryRecord {
-            id: Uuid::now_v7(),
+            id,
             platform: platform.to_owned(),
             plugin: plugin.clone(),
             status,
@@ -116,31 +127,44 @@ pub async fn receive(
             .await;
         }
         Err(e) if e.is_fault() => {
-            let m = e.to_string();
-            let detail = format!("the {plugin} plugin failed on this delivery: {m}");
+            let m = registry.redact(&plugin, &e.to_string());
             return keep(
                 ingest,
                 limits,
                 unapplied(delivery, DeliveryStatus::Failed, m),
-                Error::Unavailable(detail),
+                failed(),
             )
             .await;
         }
         Err(e) => {
+            // Disabled, quarantined (its reason stays with the integrators), busy, missing.
+            let why = match &e {
+                CallError::Quarantined { retry_at, .. } => {
+                    format!("it is quarantined until at least {retry_at}")
+                }
+                CallError::Disabled(_) => "it is disabled".to_owned(),
+                CallError::Busy => "it is busy".to_owned(),
+                _ => "it is not available".to_owned(),
+            };
             return Err(Error::Unavailable(format!(
-                "the {plugin} plugin cannot take deliveries now: {e}"
+                "the {plugin} plugin cannot take deliveries now: {why}"
             )));
         }
     };
     let events = match validate_all(parsed.events) {
         Ok(ev) => ev,
         Err(e) => {
-            let m = format!("the plugin returned an invalid event: {e}");
+            let m = registry.redact(
+                &plugin,
+                &format!("the plugin returned an invalid event: {e}"),
+            );
+            // The delivery verified, so this counts toward quarantine like a trap would.
+            registry.record_failure(&plugin, "parse_webhook", &m).await;
             return keep(
                 ingest,
                 limits,
-                unapplied(delivery, DeliveryStatus::Failed, m.clone()),
-                Error::Unavailable(m),
+                unapplied(delivery, DeliveryStatus::Failed, m),
+                failed(),
             )
             .await;
         }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::Role;
 use crate::domain::Validator;
 use crate::domain::actor::{Actor, INTEGRATORS};
 use crate::ingest::Ingest;
@@ -71,6 +72,11 @@ pub async fn upload(
         Manifest::from_toml(&manifest_text)
     }
     .map_err(|e| Error::field("manifest", e.to_string()))?;
+    if manifest.allow_private_hosts && actor.require(&[Role::Admin]).is_err() {
+        return Err(Error::Forbidden(
+            "only an admin may allow a plugin private hosts (`allow_private_hosts`)".into(),
+        ));
+    }
     registry
         .check(manifest.clone(), &component)
         .await
@@ -115,7 +121,7 @@ pub async fn upload(
     Ok(Plugin(status))
 }
 
-/// Enables a plugin, lifting a quarantine.
+/// Enables a plugin, lifting a quarantine (integrators and admins both may), stored.
 pub async fn enable(
     db: &DatabaseConnection,
     registry: &Registry,
@@ -254,6 +260,7 @@ async fn lifecycle(
     let saved = async {
         let txn = store::write_txn(db).await?;
         stored::save_state(&txn, name, &after.version, after.enabled).await?;
+        stored::save_quarantine(&txn, name, after.quarantine.as_ref()).await?;
         audit::record(
             &txn,
             actor,
@@ -275,6 +282,7 @@ async fn lifecycle(
         } else {
             registry.disable(name)
         };
+        let _ = registry.set_quarantine(name, before.quarantine.clone());
         return Err(e.into());
     }
     Ok(Plugin(after))

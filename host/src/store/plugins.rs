@@ -6,15 +6,17 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::entities::{plugin, plugin_kv, plugin_version};
 use crate::plugins::artifacts::Bundled;
-use crate::plugins::{KvError, KvStore, Manifest, Registry, Settings};
+use crate::plugins::{
+    KvError, KvStore, KvUsage, Manifest, Quarantine, QuarantineStore, Registry, Settings,
+};
 
 /// Plugin key-value state kept in the database, scoped by plugin name.
 pub struct DbKv {
@@ -56,6 +58,107 @@ impl KvStore for DbKv {
             .map_err(|e| KvError(format!("kv delete failed: {e}")))?;
         Ok(())
     }
+
+    async fn usage(&self, plugin: &str) -> Result<KvUsage, KvError> {
+        let backend = self.db.get_database_backend();
+        let sql = match backend {
+            DatabaseBackend::Postgres => {
+                "SELECT COUNT(*)::BIGINT AS n, COALESCE(SUM(OCTET_LENGTH(key) + OCTET_LENGTH(value)), 0)::BIGINT AS b FROM plugin_kv WHERE plugin = $1"
+            }
+            _ => {
+                "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(CAST(key AS BLOB)) + LENGTH(value)), 0) AS b FROM plugin_kv WHERE plugin = ?"
+            }
+        };
+        let fail = |e: DbErr| KvError(format!("kv usage read failed: {e}"));
+        let row = self
+            .db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [plugin.into()],
+            ))
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| KvError("kv usage read returned nothing".into()))?;
+        let n: i64 = row.try_get("", "n").map_err(fail)?;
+        let b: i64 = row.try_get("", "b").map_err(fail)?;
+        Ok(KvUsage {
+            keys: n.max(0) as u64,
+            bytes: b.max(0) as u64,
+        })
+    }
+
+    async fn apply(
+        &self,
+        plugin: &str,
+        writes: Vec<(String, Option<Vec<u8>>)>,
+    ) -> Result<(), KvError> {
+        let fail = |e: DbErr| KvError(format!("kv write failed: {e}"));
+        let txn = crate::store::write_txn(&self.db).await.map_err(fail)?;
+        for (key, value) in writes {
+            match value {
+                Some(value) => {
+                    plugin_kv::Entity::insert(plugin_kv::ActiveModel {
+                        plugin: Set(plugin.to_owned()),
+                        key: Set(key),
+                        value: Set(value),
+                        updated_at: Set(Utc::now()),
+                    })
+                    .on_conflict(
+                        OnConflict::columns([plugin_kv::Column::Plugin, plugin_kv::Column::Key])
+                            .update_columns([
+                                plugin_kv::Column::Value,
+                                plugin_kv::Column::UpdatedAt,
+                            ])
+                            .to_owned(),
+                    )
+                    .exec(&txn)
+                    .await
+                    .map_err(fail)?;
+                }
+                None => {
+                    plugin_kv::Entity::delete_by_id((plugin.to_owned(), key))
+                        .exec(&txn)
+                        .await
+                        .map_err(fail)?;
+                }
+            }
+        }
+        txn.commit().await.map_err(fail)
+    }
+}
+
+/// Plugin quarantines kept in the `plugins` table, so a restart keeps them.
+pub struct DbQuarantine {
+    pub db: DatabaseConnection,
+}
+
+#[async_trait::async_trait]
+impl QuarantineStore for DbQuarantine {
+    async fn save(&self, plugin: &str, q: Option<&Quarantine>) -> Result<(), String> {
+        save_quarantine(&self.db, plugin, q)
+            .await
+            .map_err(|e| format!("quarantine write failed: {e}"))
+    }
+}
+
+/// Stores a plugin's quarantine, or its absence.
+pub async fn save_quarantine<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    q: Option<&Quarantine>,
+) -> Result<(), DbErr> {
+    let row = plugin::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(name.to_owned()))?;
+    let mut am: plugin::ActiveModel = row.into();
+    am.quarantine_reason = Set(q.map(|q| q.reason.clone()));
+    am.quarantined_at = Set(q.map(|q| q.since));
+    am.quarantine_retry_at = Set(q.map(|q| q.retry_at));
+    am.quarantine_trips = Set(q.map_or(0, |q| q.trips as i32));
+    am.update(db).await?;
+    Ok(())
 }
 
 /// Where a stored version comes from, and whether it becomes the active one.
@@ -114,6 +217,10 @@ pub async fn save_version<C: ConnectionTrait>(
                 config: Set(serde_json::json!({})),
                 secrets: Set(serde_json::json!({})),
                 updated_at: Set(Utc::now()),
+                quarantine_reason: Set(None),
+                quarantined_at: Set(None),
+                quarantine_retry_at: Set(None),
+                quarantine_trips: Set(0),
             }
             .insert(db)
             .await?;
@@ -268,6 +375,17 @@ pub async fn restore(db: &DatabaseConnection, registry: &Registry) -> Result<(),
         }
         if !p.enabled {
             let _ = registry.disable(&p.name);
+        }
+        if let (Some(reason), Some(since), Some(retry_at)) =
+            (p.quarantine_reason, p.quarantined_at, p.quarantine_retry_at)
+        {
+            let q = Quarantine {
+                reason,
+                since,
+                retry_at,
+                trips: p.quarantine_trips.max(1) as u32,
+            };
+            let _ = registry.set_quarantine(&p.name, Some(q));
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use super::*;
 use kolhost::plugins::{
-    AllocateInput, CallError, Contract, EventBody, Kol, PluginError, Product, ProductRole,
+    AllocateInput, CallError, Contract, EventBody, Kol, KvStore, PluginError, Product, ProductRole,
     Settings, Tier,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -104,7 +104,18 @@ async fn local_server() -> String {
                 } else {
                     ""
                 };
-                let answer = format!("hello from {path}{marker}");
+                // `/whoami` answers the Host headers it got.
+                let hosts: Vec<&str> = req
+                    .lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("host"))
+                    .map(|(_, v)| v.trim())
+                    .collect();
+                let answer = if path == "/whoami" {
+                    format!("host={}", hosts.join(","))
+                } else {
+                    format!("hello from {path}{marker}")
+                };
                 let resp = format!(
                     "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
                     answer.len()
@@ -122,6 +133,7 @@ async fn http_only_to_allowed_hosts() {
     let reg = registry(5);
     let mut m = hostile_manifest("h", "1.0.0");
     m.allowed_hosts = vec![addr.clone()];
+    m.allow_private_hosts = true;
     reg.load(m, &hostile()).await.unwrap();
 
     let ok = reg
@@ -272,4 +284,108 @@ async fn example_plugins_work() {
     // 20% off 10,000 is 8,000, under the floor: the floor holds.
     assert!(a.assignments.iter().all(|x| x.live_price_fen == 8_500));
     assert_eq!(a.assignments[1].units, 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_hosts_are_refused_at_upload_and_after_resolution() {
+    let addr = local_server().await;
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    let reg = registry(1000);
+    // Named in allowed_hosts without allow_private_hosts: refused at load.
+    for host in [
+        addr.clone(),
+        format!("localhost:{port}"),
+        "169.254.169.254".into(),
+        "*".into(),
+    ] {
+        let mut m = hostile_manifest("p", "1.0.0");
+        m.allowed_hosts = vec![host.clone()];
+        let e = reg.load(m, &hostile()).await.unwrap_err();
+        assert!(e.to_string().contains("allowed_hosts"), "{host}: {e}");
+    }
+    // `rebind.test` is a public-looking name that resolves to 127.0.0.1 (the runtime's host
+    // table, as a rebinding DNS server would answer): refused after resolution.
+    let mut m = hostile_manifest("p", "1.0.0");
+    m.allowed_hosts = vec![format!("rebind.test:{port}")];
+    reg.load(m, &hostile()).await.unwrap();
+    let e = reg
+        .parse_webhook(
+            "p",
+            &delivery("/http", &format!("http://rebind.test:{port}/whoami"), b""),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CallError::Plugin(PluginError::Upstream(m)) if m.contains("private address")),
+        "{e:?}"
+    );
+    // With allow_private_hosts (an admin's choice) it connects to the address it resolved,
+    // and the Host header is the URL's, not the one the plugin sent.
+    let mut m = hostile_manifest("q", "1.0.0");
+    m.allowed_hosts = vec![format!("rebind.test:{port}")];
+    m.allow_private_hosts = true;
+    reg.load(m, &hostile()).await.unwrap();
+    let ok = reg
+        .parse_webhook(
+            "q",
+            &delivery("/http", &format!("http://rebind.test:{port}/whoami"), b""),
+        )
+        .await
+        .unwrap();
+    assert_eq!(body(&ok), format!("host=rebind.test:{port}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_quotas_hold_and_writes_of_failed_calls_are_rolled_back() {
+    let kv = Arc::new(MemoryKv::new());
+    let reg = Registry::new(runtime(), kv.clone(), RegistryConfig::default());
+    let mut m = hostile_manifest("q", "1.0.0");
+    m.limits.kv_max_writes_per_call = Some(10);
+    m.limits.kv_max_keys = Some(15);
+    m.limits.kv_max_bytes = Some(2000);
+    let st = reg.load(m, &hostile()).await.unwrap();
+    assert_eq!(st.limits.kv_max_keys, 15);
+    let fill = |q: &'static str| {
+        let reg = &reg;
+        async move {
+            body(
+                &reg.parse_webhook("q", &delivery("/kv-fill", q, b""))
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    // Writes per call.
+    assert_eq!(
+        fill("a:20:10").await,
+        "wrote 10: kv quota: at most 10 writes per call"
+    );
+    let u = kv.usage("q").await.unwrap();
+    assert_eq!((u.keys, u.bytes), (10, 10 * (3 + 10)));
+    // Keys: overwriting does not add keys; new ones stop at the quota.
+    assert_eq!(fill("a:10:10").await, "wrote 10");
+    assert_eq!(fill("b:10:10").await, "wrote 5: kv quota: at most 15 keys");
+    assert_eq!(kv.usage("q").await.unwrap().keys, 15);
+    // Bytes: an overwrite that would pass the quota is refused.
+    assert_eq!(
+        fill("a:1:1990").await,
+        "wrote 0: kv quota: at most 2000 bytes"
+    );
+    assert_eq!(kv.get("q", "a-0").await.unwrap(), Some(vec![b'v'; 10]));
+
+    // A call that traps or times out after writing leaves nothing behind.
+    let before = kv.usage("q").await.unwrap();
+    let e = reg
+        .parse_webhook("q", &delivery("/kv-then-trap", "", b"b-0"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, CallError::Trap(_)), "{e:?}");
+    let e = reg
+        .parse_webhook("q", &delivery("/kv-then-loop", "", b"a-1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, CallError::Timeout(_)), "{e:?}");
+    assert_eq!(kv.get("q", "b-0").await.unwrap(), Some(vec![b'v'; 10]));
+    assert_eq!(kv.get("q", "a-1").await.unwrap(), Some(vec![b'v'; 10]));
+    assert_eq!(kv.usage("q").await.unwrap(), before);
 }

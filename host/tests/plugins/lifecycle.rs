@@ -138,6 +138,7 @@ async fn swap_lets_calls_in_flight_finish_on_their_version() {
     let reg = Arc::new(registry(5));
     let mut v1 = hostile_manifest("p", "1.0.0");
     v1.allowed_hosts = vec![addr.clone()];
+    v1.allow_private_hosts = true;
     v1.limits.timeout_ms = Some(2000);
     reg.load(v1, &hostile()).await.unwrap();
 

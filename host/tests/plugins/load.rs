@@ -137,10 +137,16 @@ fn manifests_are_checked() {
         world = "platform"
         grants = ["log", "config", "http"]
         allowed_hosts = ["127.0.0.1:8080"]
+        allow_private_hosts = true
         [limits]
         timeout_ms = 2000
     "#;
     let m = Manifest::from_toml(toml).unwrap();
+    let e = Manifest::from_toml(&toml.replace("allow_private_hosts = true", "")).unwrap_err();
+    assert!(
+        matches!(&e, ManifestError::Invalid { field: "allowed_hosts", message } if message.contains("private")),
+        "{e}"
+    );
     assert_eq!(m.world, World::Platform);
     assert_eq!(m.limits.timeout_ms, Some(2000));
     let json = r#"{"name":"alloc","version":"0.1.0","world":"allocator","grants":["http"]}"#;

@@ -22,6 +22,12 @@ pub fn runtime() -> Arc<Runtime> {
                 max_concurrent_calls: 64,
                 ..Default::default()
             },
+            // A name that resolves to loopback, as a rebinding DNS server would answer.
+            http_hosts: [(
+                "rebind.test".to_owned(),
+                vec![std::net::IpAddr::from([127, 0, 0, 1])],
+            )]
+            .into(),
             ..Default::default()
         })
         .expect("engine")
@@ -33,7 +39,10 @@ pub fn registry(quarantine_after: u32) -> Registry {
     Registry::new(
         runtime(),
         Arc::new(MemoryKv::new()),
-        RegistryConfig { quarantine_after },
+        RegistryConfig {
+            quarantine_after,
+            ..Default::default()
+        },
     )
 }
 
@@ -60,6 +69,7 @@ pub fn manifest(name: &str, version: &str, world: World, grants: &[Capability]) 
         world,
         grants: grants.to_vec(),
         allowed_hosts: Vec::new(),
+        allow_private_hosts: false,
         limits: LimitsOverride::default(),
     }
 }

@@ -1,7 +1,7 @@
 //! Hostile plugins fail their calls within their bounds; other plugins carry on.
 
 use super::*;
-use kolhost::plugins::CallError;
+use kolhost::plugins::{CallError, MemoryQuarantine};
 use std::time::{Duration, Instant};
 
 async fn setup() -> Registry {
@@ -159,7 +159,7 @@ async fn repeated_failure_quarantines_until_enabled() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, CallError::Quarantined { failures: 3, .. }),
+        matches!(&e, CallError::Quarantined { reason, .. } if reason.starts_with("3 failures in a row")),
         "{e:?}"
     );
     assert!(
@@ -185,4 +185,109 @@ async fn repeated_failure_quarantines_until_enabled() {
         .await
         .unwrap_err();
     assert!(!reg.status("hostile").unwrap().quarantined);
+}
+
+/// Registry with a quarantine store and a short back-off, to see retries.
+fn quarantining(after: u32, backoff_ms: u64) -> (Registry, Arc<MemoryQuarantine>) {
+    let store = Arc::new(MemoryQuarantine::default());
+    let reg = Registry::new(
+        runtime(),
+        Arc::new(MemoryKv::new()),
+        RegistryConfig {
+            quarantine_after: after,
+            quarantine_backoff: Duration::from_millis(backoff_ms),
+            quarantine_max_backoff: Duration::from_secs(60),
+        },
+    )
+    .with_quarantine_store(store.clone());
+    (reg, store)
+}
+
+/// One delivery as the webhook service runs it: verify, then parse.
+async fn deliver(reg: &Registry, path: &str) -> Result<(), CallError> {
+    let d = delivery(path, "", b"");
+    reg.verify_webhook("hostile", &d).await?;
+    reg.parse_webhook("hostile", &d).await.map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outsiders_cannot_quarantine_and_verified_failures_count_per_delivery() {
+    let (reg, store) = quarantining(3, 60_000);
+    reg.load(hostile_manifest("hostile", "1.0.0"), &hostile())
+        .await
+        .unwrap();
+    // Anyone can make verify-webhook trap: each delivery fails, none counts.
+    for _ in 0..10 {
+        let e = deliver(&reg, "/verify-trap").await.unwrap_err();
+        assert!(matches!(e, CallError::Trap(_)), "{e:?}");
+    }
+    let st = reg.status("hostile").unwrap();
+    assert!(!st.quarantined);
+    assert_eq!(st.stats.failures, 10);
+    assert_eq!(st.stats.consecutive_failures, 0);
+    // A delivery that verifies and then traps in parse is a failure; the successful verify
+    // before it does not reset the count.
+    for i in 1..=3 {
+        let e = deliver(&reg, "/trap").await.unwrap_err();
+        assert!(matches!(e, CallError::Trap(_)), "{e:?}");
+        assert_eq!(reg.status("hostile").unwrap().stats.consecutive_failures, i);
+    }
+    let st = reg.status("hostile").unwrap();
+    let q = st.quarantine.expect("quarantined after 3 deliveries");
+    assert!(q.reason.contains("3 failures in a row"), "{}", q.reason);
+    assert!(q.reason.contains("parse_webhook"), "{}", q.reason);
+    assert_eq!(q.trips, 1);
+    assert_eq!(store.saved.lock().unwrap().get("hostile"), Some(&q));
+    let e = deliver(&reg, "/fine").await.unwrap_err();
+    assert!(matches!(e, CallError::Quarantined { .. }), "{e:?}");
+    assert!(e.to_string().contains("admin or integrator"), "{e}");
+
+    // A restart restores it from the store: still refused.
+    let (again, _) = quarantining(3, 60_000);
+    again
+        .load(hostile_manifest("hostile", "1.0.0"), &hostile())
+        .await
+        .unwrap();
+    let kept = store.saved.lock().unwrap().get("hostile").cloned();
+    again.set_quarantine("hostile", kept).unwrap();
+    let e = deliver(&again, "/fine").await.unwrap_err();
+    assert!(matches!(e, CallError::Quarantined { .. }), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_open_retry_after_a_backoff_lifts_or_trips_again() {
+    let (reg, store) = quarantining(2, 300);
+    reg.load(hostile_manifest("hostile", "1.0.0"), &hostile())
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        deliver(&reg, "/trap").await.unwrap_err();
+    }
+    let q1 = reg.status("hostile").unwrap().quarantine.unwrap();
+    assert_eq!((q1.retry_at - q1.since).num_milliseconds(), 300);
+    // Before the back-off: refused without running.
+    let e = deliver(&reg, "/fine").await.unwrap_err();
+    assert!(matches!(e, CallError::Quarantined { .. }), "{e:?}");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    // The retry fails: quarantined again, twice as long.
+    let e = deliver(&reg, "/trap").await.unwrap_err();
+    assert!(matches!(e, CallError::Trap(_)), "{e:?}");
+    let q2 = reg.status("hostile").unwrap().quarantine.unwrap();
+    assert_eq!(q2.trips, 2);
+    assert_eq!((q2.retry_at - q2.since).num_milliseconds(), 600);
+    assert!(
+        q2.reason.contains("half-open retry failed"),
+        "{}",
+        q2.reason
+    );
+    assert_eq!(store.saved.lock().unwrap().get("hostile"), Some(&q2));
+    let e = deliver(&reg, "/fine").await.unwrap_err();
+    assert!(matches!(e, CallError::Quarantined { .. }), "{e:?}");
+    tokio::time::sleep(Duration::from_millis(650)).await;
+    // The retry succeeds: lifted, and the store says so.
+    deliver(&reg, "/fine").await.unwrap();
+    let st = reg.status("hostile").unwrap();
+    assert!(!st.quarantined && st.quarantine.is_none());
+    assert!(store.saved.lock().unwrap().is_empty());
+    deliver(&reg, "/fine").await.unwrap();
 }

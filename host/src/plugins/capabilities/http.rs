@@ -1,12 +1,17 @@
 //! `kolhost:plugin/http`: outbound HTTP that the host performs, only to the hosts the
 //! plugin's manifest allow-lists, with a timeout (within the call's deadline), no redirects
-//! (a redirect could leave the allow-list) and a response-size cap.
+//! (a redirect could leave the allow-list) and a response-size cap. The host resolves the name
+//! itself and refuses private addresses unless the plugin may reach them (see
+//! [`super::hosts`]); `Host` is the URL's, whatever the plugin sends.
 
+use super::hosts::{GuardedResolver, is_private};
 use crate::plugins::bindings::platform::kolhost::plugin::http::{
     self, HttpError, Request, Response,
 };
 use crate::plugins::bindings::v0_1::platform::kolhost::plugin::http as v1;
 use crate::plugins::state::HostState;
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -16,6 +21,8 @@ pub struct HttpCapability {
     client: reqwest::Client,
     /// `host` (any port) or `host:port`, lower-case.
     allowed_hosts: Vec<String>,
+    /// Whether private addresses may be reached (`allow_private_hosts`, set by an admin).
+    allow_private: bool,
     pub max_response_bytes: usize,
     pub max_timeout: Duration,
     pub max_request_bytes: usize,
@@ -26,10 +33,16 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 pub const DEFAULT_MAX_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl HttpCapability {
-    /// `client` should not follow redirects (see [`HttpCapability::client`]).
-    pub fn new(client: reqwest::Client, allowed_hosts: &[String]) -> HttpCapability {
+    /// `client` should not follow redirects and should resolve through a [`GuardedResolver`]
+    /// with the same `allow_private` (see [`HttpCapability::client`]).
+    pub fn new(
+        client: reqwest::Client,
+        allowed_hosts: &[String],
+        allow_private: bool,
+    ) -> HttpCapability {
         HttpCapability {
             client,
+            allow_private,
             allowed_hosts: allowed_hosts
                 .iter()
                 .map(|h| h.to_ascii_lowercase())
@@ -40,10 +53,12 @@ impl HttpCapability {
         }
     }
 
-    /// The client the runtime shares between plugins: rustls, no redirects.
-    pub fn client() -> reqwest::Result<reqwest::Client> {
+    /// A client the runtime shares between plugins: rustls, no redirects, names resolved by
+    /// `resolver`.
+    pub fn client(resolver: GuardedResolver) -> reqwest::Result<reqwest::Client> {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(resolver))
             .build()
     }
 
@@ -75,6 +90,19 @@ impl HttpCapability {
                 url.host_str().unwrap_or_default()
             )));
         }
+        // An IP literal is connected to as is (no resolver runs): check it here.
+        let literal = url
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .and_then(|h| h.parse::<IpAddr>().ok());
+        if let Some(ip) = literal
+            && !self.allow_private
+            && is_private(ip)
+        {
+            return Err(HttpError::NotAllowed(format!(
+                "{ip} is a private address; this plugin may not reach private hosts"
+            )));
+        }
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| HttpError::InvalidRequest(format!("method `{}`", req.method)))?;
         if req.body.len() > self.max_request_bytes {
@@ -95,7 +123,12 @@ impl HttpCapability {
             .request(method, url)
             .timeout(timeout)
             .body(req.body);
-        for (k, v) in &req.headers {
+        // The plugin cannot choose its own `Host` (reqwest sets it from the URL).
+        for (k, v) in req
+            .headers
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
+        {
             builder = builder.header(k, v);
         }
         let fut = async {
@@ -132,10 +165,25 @@ impl HttpCapability {
         match tokio::time::timeout(timeout, fut).await {
             Err(_) => Err(HttpError::Timeout),
             Ok(Err(e)) if e.is_timeout() => Err(HttpError::Timeout),
-            Ok(Err(e)) => Err(HttpError::Transport(e.to_string())),
+            Ok(Err(e)) => Err(HttpError::Transport(with_causes(&e))),
             Ok(Ok(r)) => r,
         }
     }
+}
+
+/// An error with its causes (a refused resolution says why only in a cause).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 /// Links `http` of every version this host runs.

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod hosts;
 pub mod http;
 pub mod kv;
 pub mod log;

@@ -14,6 +14,13 @@ pub struct Model {
     /// A JSON object of string values; never returned by the API.
     pub secrets: Json,
     pub updated_at: DateTimeUtc,
+    /// Why the plugin is quarantined; none when it is not.
+    pub quarantine_reason: Option<String>,
+    pub quarantined_at: Option<DateTimeUtc>,
+    /// When the next half-open retry is let through.
+    pub quarantine_retry_at: Option<DateTimeUtc>,
+    /// Trips in a row (the back-off doubles with each).
+    pub quarantine_trips: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,14 +6,23 @@
 //! | `/loop` | loops forever |
 //! | `/alloc` | allocates memory without bound |
 //! | `/trap` | panics (a trap: `unreachable`) |
+//! | `/trap-secret` | panics with the secret named by the query in its message |
 //! | `/recurse` | recurses without bound (stack overflow) |
 //! | `/oversized` | returns ~2 MiB of events |
 //! | `/invalid-utf8` | returns a string that is not UTF-8 |
-//! | `/http` | GETs the URL in the query through the `http` import, replies with its body |
+//! | `/http` | GETs the URL in the query through the `http` import (with its own `Host` header), replies with its body |
 //! | `/kv` | `kv.get(body)`, then `kv.set(body, old + "x")`, replies with the new value |
+//! | `/kv-fill` | query `prefix:count:size`: sets `count` keys `prefix-<i>` of `size` bytes, stops at the first error; replies `wrote <n>` and the error |
+//! | `/kv-then-trap` | `kv.set(body, "doomed")`, then panics |
+//! | `/kv-then-loop` | `kv.set(body, "doomed")`, then loops forever |
 //! | `/config` | replies with `config.get(query)` and `config.get-secret(query)` |
 //! | `/clock` | replies with `clock.now-ms()` |
+//! | `/bad-event` | returns an event the host refuses (an empty room id) |
 //! | anything else | well-behaved: one `live-stats` event, reply `ok` |
+//!
+//! A header `x-hostile: <path>` stands for the path (deliveries through `/webhooks/{platform}`
+//! all have the same one). `verify-webhook` accepts every delivery, except that it panics on
+//! `/verify-trap` (unauthenticated input making it trap).
 //!
 //! It imports every capability, so it loads only with all of them granted.
 
@@ -45,6 +54,14 @@ fn recurse(depth: u64) -> u64 {
         ^ 0x5a5a
 }
 
+/// What the delivery asks for: its `x-hostile` header, else its path.
+fn op(d: &Delivery) -> String {
+    d.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-hostile"))
+        .map_or_else(|| d.path.clone(), |(_, v)| v.clone())
+}
+
 fn stats(room: String) -> Event {
     Event {
         key: format!("stats-{room}"),
@@ -70,12 +87,15 @@ impl Platform for Hostile {
         }
     }
 
-    fn verify_webhook(_d: Delivery) -> Result<(), PluginError> {
+    fn verify_webhook(d: Delivery) -> Result<(), PluginError> {
+        if op(&d) == "/verify-trap" {
+            panic!("asked to trap in verify");
+        }
         Ok(())
     }
 
     fn parse_webhook(d: Delivery) -> Result<Parsed, PluginError> {
-        match d.path.as_str() {
+        match op(&d).as_str() {
             "/loop" => {
                 let mut i: u64 = 0;
                 loop {
@@ -91,6 +111,14 @@ impl Platform for Hostile {
                 }
             }
             "/trap" => panic!("asked to trap"),
+            "/trap-secret" => {
+                let secret = config::get_secret(&d.query).unwrap_or_default();
+                panic!("asked to trap, holding {secret}")
+            }
+            "/bad-event" => Ok(Parsed {
+                events: vec![stats(String::new())],
+                reply: reply("bad").reply,
+            }),
             "/recurse" => Ok(reply(recurse(black_box(0)).to_string())),
             "/oversized" => {
                 let events = (0..10_000).map(|i| stats(format!("{i:0>80}"))).collect();
@@ -110,7 +138,11 @@ impl Platform for Hostile {
                 let resp = http::send(&http::Request {
                     method: "GET".into(),
                     url: d.query.clone(),
-                    headers: vec![("x-plugin".into(), "hostile".into())],
+                    // It tries to choose its own Host; the host uses the URL's.
+                    headers: vec![
+                        ("x-plugin".into(), "hostile".into()),
+                        ("host".into(), "evil.example".into()),
+                    ],
                     body: Vec::new(),
                     timeout_ms: Some(2_000),
                 })
@@ -134,6 +166,32 @@ impl Platform for Hostile {
                 new.push(b'x');
                 kv::set(&key, &new).map_err(PluginError::Other)?;
                 Ok(reply(new))
+            }
+            "/kv-fill" => {
+                let mut parts = d.query.split(':');
+                let prefix = parts.next().unwrap_or("k").to_owned();
+                let count: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(1);
+                let size: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(1);
+                let value = vec![b'v'; size];
+                for i in 0..count {
+                    if let Err(e) = kv::set(&format!("{prefix}-{i}"), &value) {
+                        return Ok(reply(format!("wrote {i}: {e}")));
+                    }
+                }
+                Ok(reply(format!("wrote {count}")))
+            }
+            "/kv-then-trap" => {
+                let key = String::from_utf8_lossy(&d.body).into_owned();
+                kv::set(&key, b"doomed").map_err(PluginError::Other)?;
+                panic!("asked to trap after a write")
+            }
+            "/kv-then-loop" => {
+                let key = String::from_utf8_lossy(&d.body).into_owned();
+                kv::set(&key, b"doomed").map_err(PluginError::Other)?;
+                let mut i: u64 = 0;
+                loop {
+                    i = black_box(i.wrapping_add(1));
+                }
             }
             "/config" => {
                 let v = config::get(&d.query).unwrap_or_else(|| "-".into());
