@@ -18,7 +18,6 @@ use crate::service::settlement::{
     self, BatchResult, NewBatch, NewSettlement, Policy, Settlement, SettlementQuery,
 };
 use crate::service::statements::{self, Format, Lang};
-use crate::service::visibility;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -52,8 +51,6 @@ async fn list_settlements(
     actor: Actor,
     Query(f): Query<SettlementFilter>,
 ) -> ApiResult<Json<Page<SettlementView>>> {
-    // Scripters and integrators read no money (service::visibility).
-    visibility::require_money_reader(&actor)?;
     let page = PageRequest::parse(f.limit, f.cursor.as_deref())?;
     let query = SettlementQuery {
         contract_id: f.contract_id,
@@ -99,7 +96,6 @@ async fn get_settlement(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<SettlementView>> {
-    visibility::require_money_reader(&actor)?;
     Ok(Json(settlement::get(&s.db, &actor, id).await?))
 }
 
@@ -138,7 +134,6 @@ async fn statement_csv(
     Path(id): Path<Uuid>,
     Query(q): Query<StatementQuery>,
 ) -> ApiResult<FileDownload> {
-    visibility::require_money_reader(&actor)?;
     let lang = Lang::parse(q.lang.as_deref())?;
     Ok(FileDownload(
         statements::settlement_statement(&s.db, &actor, id, Format::Csv, lang).await?,
@@ -156,7 +151,6 @@ async fn statement_xlsx(
     Path(id): Path<Uuid>,
     Query(q): Query<StatementQuery>,
 ) -> ApiResult<FileDownload> {
-    visibility::require_money_reader(&actor)?;
     let lang = Lang::parse(q.lang.as_deref())?;
     Ok(FileDownload(
         statements::settlement_statement(&s.db, &actor, id, Format::Xlsx, lang).await?,

@@ -160,6 +160,8 @@ pub async fn list(
     query: SettlementQuery,
     page: PageRequest,
 ) -> Result<Page<SettlementView>> {
+    // Scripters and integrators read no money.
+    visibility::require_money_reader(actor)?;
     let mut q = settlement::Entity::find();
     match actor.scope() {
         Scope::All => {}
@@ -202,6 +204,7 @@ pub(crate) async fn get_full<C: ConnectionTrait>(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Settlement> {
+    visibility::require_money_reader(actor)?;
     Settlement::try_from(visibility::find::<settlement::Entity, _>(db, actor, id).await?)
 }
 
