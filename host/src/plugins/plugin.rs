@@ -230,57 +230,54 @@ impl Plugin {
 
     /// `describe()`, either world.
     pub async fn describe(&self, env: &CallEnv) -> Result<PluginInfo, CallError> {
-        let mut store = self.store(env, self.engine());
-        let fut = async {
-            match &self.compiled {
-                Compiled::Platform(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_platform_api()
-                        .call_describe(&mut store)
-                        .await
-                        .map_err(|e| (e, false))
+        let out = self
+            .run(env, async |store: &mut Store<HostState>| {
+                match &self.compiled {
+                    Compiled::Platform(pre) => {
+                        let b = pre
+                            .instantiate_async(&mut *store)
+                            .await
+                            .map_err(|e| (e, true))?;
+                        b.kolhost_plugin_platform_api()
+                            .call_describe(store)
+                            .await
+                            .map_err(|e| (e, false))
+                    }
+                    Compiled::Allocator(pre) => {
+                        let b = pre
+                            .instantiate_async(&mut *store)
+                            .await
+                            .map_err(|e| (e, true))?;
+                        b.kolhost_plugin_allocator_api()
+                            .call_describe(store)
+                            .await
+                            .map_err(|e| (e, false))
+                    }
+                    Compiled::PlatformV1(pre) => {
+                        let b = pre
+                            .instantiate_async(&mut *store)
+                            .await
+                            .map_err(|e| (e, true))?;
+                        b.kolhost_plugin_platform_api()
+                            .call_describe(store)
+                            .await
+                            .map(v0_1::info)
+                            .map_err(|e| (e, false))
+                    }
+                    Compiled::AllocatorV1(pre) => {
+                        let b = pre
+                            .instantiate_async(&mut *store)
+                            .await
+                            .map_err(|e| (e, true))?;
+                        b.kolhost_plugin_allocator_api()
+                            .call_describe(store)
+                            .await
+                            .map(v0_1::info)
+                            .map_err(|e| (e, false))
+                    }
                 }
-                Compiled::Allocator(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_allocator_api()
-                        .call_describe(&mut store)
-                        .await
-                        .map_err(|e| (e, false))
-                }
-                Compiled::PlatformV1(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_platform_api()
-                        .call_describe(&mut store)
-                        .await
-                        .map(v0_1::info)
-                        .map_err(|e| (e, false))
-                }
-                Compiled::AllocatorV1(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_allocator_api()
-                        .call_describe(&mut store)
-                        .await
-                        .map(v0_1::info)
-                        .map_err(|e| (e, false))
-                }
-            }
-        };
-        let out = {
-            let res = self.bounded(fut).await;
-            self.settle(&store, res)
-        }?;
+            })
+            .await?;
         self.check_output(&out)?;
         Ok(out)
     }
@@ -292,36 +289,30 @@ impl Plugin {
         delivery: &Delivery,
     ) -> Result<(), CallError> {
         let pre = self.platform()?;
-        let mut store = self.store(env, self.engine());
-        let fut = async {
-            match pre {
-                PlatformCompiled::V2(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_platform_api()
-                        .call_verify_webhook(&mut store, delivery)
-                        .await
-                        .map_err(|e| (e, false))
-                }
-                PlatformCompiled::V1(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_platform_api()
-                        .call_verify_webhook(&mut store, &v0_1::delivery(delivery))
-                        .await
-                        .map(|r| r.map_err(v0_1::error))
-                        .map_err(|e| (e, false))
-                }
+        self.run(env, async |store: &mut Store<HostState>| match pre {
+            PlatformCompiled::V2(pre) => {
+                let b = pre
+                    .instantiate_async(&mut *store)
+                    .await
+                    .map_err(|e| (e, true))?;
+                b.kolhost_plugin_platform_api()
+                    .call_verify_webhook(store, delivery)
+                    .await
+                    .map_err(|e| (e, false))
             }
-        };
-        {
-            let res = self.bounded(fut).await;
-            self.settle(&store, res)
-        }?
+            PlatformCompiled::V1(pre) => {
+                let b = pre
+                    .instantiate_async(&mut *store)
+                    .await
+                    .map_err(|e| (e, true))?;
+                b.kolhost_plugin_platform_api()
+                    .call_verify_webhook(store, &v0_1::delivery(delivery))
+                    .await
+                    .map(|r| r.map_err(v0_1::error))
+                    .map_err(|e| (e, false))
+            }
+        })
+        .await?
         .map_err(CallError::Plugin)
     }
 
@@ -332,37 +323,32 @@ impl Plugin {
         delivery: &Delivery,
     ) -> Result<Parsed, CallError> {
         let pre = self.platform()?;
-        let mut store = self.store(env, self.engine());
-        let fut = async {
-            match pre {
+        let parsed = self
+            .run(env, async |store: &mut Store<HostState>| match pre {
                 PlatformCompiled::V2(pre) => {
                     let b = pre
-                        .instantiate_async(&mut store)
+                        .instantiate_async(&mut *store)
                         .await
                         .map_err(|e| (e, true))?;
                     b.kolhost_plugin_platform_api()
-                        .call_parse_webhook(&mut store, delivery)
+                        .call_parse_webhook(store, delivery)
                         .await
                         .map_err(|e| (e, false))
                 }
                 PlatformCompiled::V1(pre) => {
                     let b = pre
-                        .instantiate_async(&mut store)
+                        .instantiate_async(&mut *store)
                         .await
                         .map_err(|e| (e, true))?;
                     b.kolhost_plugin_platform_api()
-                        .call_parse_webhook(&mut store, &v0_1::delivery(delivery))
+                        .call_parse_webhook(store, &v0_1::delivery(delivery))
                         .await
                         .map(|r| r.map(v0_1::parsed).map_err(v0_1::error))
                         .map_err(|e| (e, false))
                 }
-            }
-        };
-        let parsed = {
-            let res = self.bounded(fut).await;
-            self.settle(&store, res)
-        }?
-        .map_err(CallError::Plugin)?;
+            })
+            .await?
+            .map_err(CallError::Plugin)?;
         self.check_output(&parsed)?;
         validate_events(&parsed.events)?;
         if !(100..=599).contains(&parsed.reply.status) {
@@ -377,37 +363,32 @@ impl Plugin {
     /// `poll(cursor)`.
     pub async fn poll(&self, env: &CallEnv, cursor: Option<&str>) -> Result<PollResult, CallError> {
         let pre = self.platform()?;
-        let mut store = self.store(env, self.engine());
-        let fut = async {
-            match pre {
+        let out = self
+            .run(env, async |store: &mut Store<HostState>| match pre {
                 PlatformCompiled::V2(pre) => {
                     let b = pre
-                        .instantiate_async(&mut store)
+                        .instantiate_async(&mut *store)
                         .await
                         .map_err(|e| (e, true))?;
                     b.kolhost_plugin_platform_api()
-                        .call_poll(&mut store, cursor)
+                        .call_poll(store, cursor)
                         .await
                         .map_err(|e| (e, false))
                 }
                 PlatformCompiled::V1(pre) => {
                     let b = pre
-                        .instantiate_async(&mut store)
+                        .instantiate_async(&mut *store)
                         .await
                         .map_err(|e| (e, true))?;
                     b.kolhost_plugin_platform_api()
-                        .call_poll(&mut store, cursor)
+                        .call_poll(store, cursor)
                         .await
                         .map(|r| r.map(v0_1::poll_result).map_err(v0_1::error))
                         .map_err(|e| (e, false))
                 }
-            }
-        };
-        let out = {
-            let res = self.bounded(fut).await;
-            self.settle(&store, res)
-        }?
-        .map_err(CallError::Plugin)?;
+            })
+            .await?
+            .map_err(CallError::Plugin)?;
         self.check_output(&out)?;
         validate_events(&out.events)?;
         Ok(out)
@@ -420,21 +401,17 @@ impl Plugin {
             PlatformCompiled::V2(pre) => pre,
             PlatformCompiled::V1(_) => return Ok(()),
         };
-        let mut store = self.store(env, self.engine());
-        let fut = async {
+        self.run(env, async |store: &mut Store<HostState>| {
             let b = pre
-                .instantiate_async(&mut store)
+                .instantiate_async(&mut *store)
                 .await
                 .map_err(|e| (e, true))?;
             b.kolhost_plugin_platform_api()
-                .call_confirm(&mut store, receipt)
+                .call_confirm(store, receipt)
                 .await
                 .map_err(|e| (e, false))
-        };
-        {
-            let res = self.bounded(fut).await;
-            self.settle(&store, res)
-        }?
+        })
+        .await?
         .map_err(CallError::Plugin)
     }
 
@@ -445,28 +422,27 @@ impl Plugin {
         input: &AllocateInput,
     ) -> Result<Allocation, CallError> {
         let pre = self.allocator()?;
-        let mut store = self.store(env, self.engine());
-        let fut = async {
-            match pre {
+        let out = self
+            .run(env, async |store: &mut Store<HostState>| match pre {
                 AllocatorCompiled::V2(pre) => {
                     let b = pre
-                        .instantiate_async(&mut store)
+                        .instantiate_async(&mut *store)
                         .await
                         .map_err(|e| (e, true))?;
                     b.kolhost_plugin_allocator_api()
-                        .call_allocate(&mut store, input)
+                        .call_allocate(store, input)
                         .await
                         .map_err(|e| (e, false))
                 }
                 AllocatorCompiled::V1(pre) => {
                     let old_input = v0_1::same(input).map_err(|e| (e, false))?;
                     let b = pre
-                        .instantiate_async(&mut store)
+                        .instantiate_async(&mut *store)
                         .await
                         .map_err(|e| (e, true))?;
                     let r = b
                         .kolhost_plugin_allocator_api()
-                        .call_allocate(&mut store, &old_input)
+                        .call_allocate(store, &old_input)
                         .await
                         .map_err(|e| (e, false))?;
                     match r {
@@ -474,15 +450,23 @@ impl Plugin {
                         Err(e) => Ok(Err(v0_1::error(e))),
                     }
                 }
-            }
-        };
-        let out = {
-            let res = self.bounded(fut).await;
-            self.settle(&store, res)
-        }?
-        .map_err(CallError::Plugin)?;
+            })
+            .await?
+            .map_err(CallError::Plugin)?;
         self.check_output(&out)?;
         Ok(out)
+    }
+
+    /// One export call in a fresh store, under the wall-clock backstop, its failure classified.
+    /// `call` instantiates and calls; its error says whether instantiating failed.
+    async fn run<R>(
+        &self,
+        env: &CallEnv,
+        call: impl AsyncFnOnce(&mut Store<HostState>) -> Result<R, (wasmtime::Error, bool)>,
+    ) -> Result<R, CallError> {
+        let mut store = self.store(env, self.engine());
+        let res = self.bounded(call(&mut store)).await;
+        self.settle(&store, res)
     }
 
     /// Runs a call future under the wall-clock backstop.
