@@ -394,6 +394,24 @@ mod hostile {
         ));
     }
 
+    /// The two readers of a result agree: plain integers and strings take the fast path, an
+    /// integral float or a missing reason the strict one, and both give the same assignment.
+    #[test]
+    fn both_result_readers_give_the_same_assignment() {
+        let (p, k, s, _) = demo_ids();
+        let read = |units: &str, reason: &str| {
+            let src = format!(
+                "function allocate(ctx)\n  return {{assignments = {{{{product_id = {p:?}, kol_id = {k:?}, session_id = {s:?}, units = {units}, live_price_fen = 100{reason}}}}}, notes = {{}}}}\nend"
+            );
+            run(&src).unwrap().result.assignments
+        };
+        let fast = read("2", ", reason = ''");
+        assert_eq!(fast, read("2.0", ", reason = ''"));
+        assert_eq!(fast, read("2", ""));
+        assert_eq!(fast[0].units, 2);
+        assert_eq!(fast[0].product_id, p);
+    }
+
     #[test]
     fn memory_bomb_table_growth() {
         let e = err(&body(
