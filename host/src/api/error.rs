@@ -178,10 +178,7 @@ impl IntoResponse for ApiError {
                     "line".into(),
                     e.line().map_or(serde_json::Value::Null, Into::into),
                 );
-                let errors = vec![FieldError {
-                    field: "source".into(),
-                    message: e.to_string(),
-                }];
+                let errors = vec![FieldError::new("source", e.code(), e.to_string())];
                 Problem {
                     errors,
                     extensions,

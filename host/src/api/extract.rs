@@ -45,20 +45,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             let key = percent_decode(key);
             let value = percent_decode(value);
             if let Some(m) = validation::text_problem(&key) {
-                errors.push(FieldError {
-                    field: key.escape_debug().to_string(),
-                    message: format!("the parameter name {m}"),
-                });
+                errors.push(FieldError::new(
+                    key.escape_debug().to_string(),
+                    "control_characters",
+                    format!("the parameter name {m}"),
+                ));
             } else if let Some(m) = validation::text_problem(&value) {
-                errors.push(FieldError {
-                    field: key,
-                    message: m.into(),
-                });
+                errors.push(FieldError::new(key, "control_characters", m));
             } else if let Some(m) = validation::timestamp_problem(&value) {
-                errors.push(FieldError {
-                    field: key,
-                    message: m,
-                });
+                errors.push(FieldError::new(key, "out_of_range", m));
             }
         }
         if !errors.is_empty() {

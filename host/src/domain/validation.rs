@@ -8,7 +8,24 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
+    /// A stable name of the rule: `required`, `too_long`, `out_of_range`,
+    /// `control_characters`, `invalid`, or a rule's own code (`price_below_floor`, ...).
+    pub code: String,
     pub message: String,
+}
+
+impl FieldError {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// Collects [`FieldError`]s; `finish` turns them into a result.
@@ -23,10 +40,17 @@ impl Validator {
     }
 
     pub fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+        self.error_code(field, "invalid", message);
+    }
+
+    /// Records a broken rule with its own stable `code`.
+    pub fn error_code(
+        &mut self,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
+        self.errors.push(FieldError::new(field, code, message));
     }
 
     /// Records `message` against `field` unless `ok` holds.
@@ -39,27 +63,35 @@ impl Validator {
     pub fn non_empty(&mut self, value: &str, field: &str, max_chars: usize) {
         let len = value.trim().chars().count();
         if len == 0 {
-            self.error(field, "must not be empty");
+            self.error_code(field, "required", "must not be empty");
         } else if value.chars().count() > max_chars {
-            self.error(field, format!("must be at most {max_chars} characters"));
+            self.error_code(
+                field,
+                "too_long",
+                format!("must be at most {max_chars} characters"),
+            );
         }
     }
 
     pub fn fen(&mut self, value: i64, field: &str) {
         // 10^13 fen is 100 billion yuan: far above any real price, far below i64 overflow when summed.
-        self.check(
-            (0..=MAX_FEN).contains(&value),
-            field,
-            format!("must be an amount in fen between 0 and {MAX_FEN}"),
-        );
+        if !(0..=MAX_FEN).contains(&value) {
+            self.error_code(
+                field,
+                "out_of_range",
+                format!("must be an amount in fen between 0 and {MAX_FEN}"),
+            );
+        }
     }
 
     pub fn basis_points(&mut self, value: i64, field: &str) {
-        self.check(
-            (0..=10_000).contains(&value),
-            field,
-            "must be in basis points between 0 and 10000 (100%)",
-        );
+        if !(0..=10_000).contains(&value) {
+            self.error_code(
+                field,
+                "out_of_range",
+                "must be in basis points between 0 and 10000 (100%)",
+            );
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -128,15 +160,9 @@ pub fn json_text_problems(value: &serde_json::Value) -> Vec<FieldError> {
             serde_json::Value::String(s) => {
                 let name = if path.is_empty() { "." } else { path };
                 if let Some(m) = text_problem(s) {
-                    out.push(FieldError {
-                        field: name.into(),
-                        message: m.into(),
-                    });
+                    out.push(FieldError::new(name, "control_characters", m));
                 } else if let Some(m) = timestamp_problem(s) {
-                    out.push(FieldError {
-                        field: name.into(),
-                        message: m,
-                    });
+                    out.push(FieldError::new(name, "out_of_range", m));
                 }
             }
             serde_json::Value::Array(items) => {
@@ -152,10 +178,11 @@ pub fn json_text_problems(value: &serde_json::Value) -> Vec<FieldError> {
                         format!("{path}.{key}")
                     };
                     if let Some(m) = text_problem(key) {
-                        out.push(FieldError {
-                            field: field.escape_debug().to_string(),
-                            message: format!("the field name {m}"),
-                        });
+                        out.push(FieldError::new(
+                            field.escape_debug().to_string(),
+                            "control_characters",
+                            format!("the field name {m}"),
+                        ));
                         continue;
                     }
                     walk(item, &field, out);

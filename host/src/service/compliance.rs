@@ -309,9 +309,12 @@ async fn settle_findings<C: ConnectionTrait>(
     if findings.iter().any(|f| mode_of(&f.rule) == Mode::Block) {
         let errors = findings
             .iter()
-            .map(|f| FieldError {
-                field: f.field.clone(),
-                message: format!("{}: {}", f.rule, f.message),
+            .map(|f| {
+                FieldError::new(
+                    f.field.clone(),
+                    f.rule.as_str(),
+                    format!("{}: {}", f.rule, f.message),
+                )
             })
             .collect();
         let listed: Vec<serde_json::Value> = findings

@@ -55,10 +55,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// One broken rule against one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Validation(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
+        Error::Validation(vec![FieldError::new(field, "invalid", message)])
     }
 }
 
@@ -71,12 +68,7 @@ impl Error {
         extensions.insert("code".into(), code.into());
         Error::Rejected {
             errors: field
-                .map(|f| {
-                    vec![FieldError {
-                        field: f.into(),
-                        message: detail.clone(),
-                    }]
-                })
+                .map(|f| vec![FieldError::new(f, code, detail.clone())])
                 .unwrap_or_default(),
             detail,
             extensions,

@@ -21,7 +21,7 @@ pub(super) fn validate(v: &mut Validator, list: &str, key: &str, handles: &[(Pla
     for (i, (platform, id)) in handles.iter().enumerate() {
         v.non_empty(id, &format!("{list}[{i}].{key}"), 128);
         if handles[..i].iter().any(|(p, h)| p == platform && h == id) {
-            v.error(format!("{list}[{i}].{key}"), "is listed twice");
+            v.error_code(format!("{list}[{i}].{key}"), "duplicate", "is listed twice");
         }
     }
 }
@@ -42,7 +42,9 @@ pub(super) async fn check_free<E: EntityTrait, C: ConnectionTrait>(
             .filter(columns.owner.ne(owner))
             .one(db)
             .await?;
-        v.check(held.is_none(), format!("{list}[{i}].{key}"), taken);
+        if held.is_some() {
+            v.error_code(format!("{list}[{i}].{key}"), "taken", taken);
+        }
     }
     Ok(v.finish()?)
 }
