@@ -3,12 +3,14 @@ use std::collections::HashMap;
 use kolhost::config::Config;
 use kolhost::domain::Role;
 use kolhost_e2e::{TestApp, both_databases};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 both_databases!(
     pyramid_on_the_demo_agency_previews_then_applies,
     scripts_are_versioned_and_errors_carry_their_line,
-    violations_block_apply_and_change_nothing
+    violations_block_apply_and_change_nothing,
+    allocations_run_the_published_version_while_a_draft_is_edited
 );
 
 async fn pyramid_on_the_demo_agency_previews_then_applies(app: &TestApp) {
@@ -326,4 +328,190 @@ end
     assert_eq!(status, 422);
     assert_eq!(p["errors"][0]["field"], "strategy.script");
     let _: Value = p;
+}
+
+async fn allocations_run_the_published_version_while_a_draft_is_edited(app: &TestApp) {
+    let scripter = app.token(Role::Scripter, None).await;
+    let source = |tag: &str| {
+        format!(
+            "function allocate(ctx)\n  return {{assignments = {{}}, notes = {{'{tag}'}}}}\nend\n"
+        )
+    };
+    let save = async |tag: &str| {
+        app.post(
+            "/api/v1/scripts",
+            &scripter,
+            json!({"name": "promo", "source": source(tag)}),
+        )
+        .await
+    };
+    let allocate = async || {
+        let (status, out) = app
+            .post(
+                "/api/v1/allocations",
+                &scripter,
+                json!({"strategy": {"script": "promo"}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{out}");
+        (out["notes"].clone(), out["script_version"].clone())
+    };
+
+    // A new script's first version is live at once: there is nothing to protect.
+    let (status, v1) = save("v1").await;
+    assert_eq!(status, 201, "{v1}");
+    assert_eq!(
+        (v1["version"].clone(), v1["published_version"].clone()),
+        (json!(1), json!(1))
+    );
+    // Saving again makes a draft; allocations keep running version 1.
+    let (status, v2) = save("v2").await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        (v2["version"].clone(), v2["published_version"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(allocate().await, (json!(["v1"]), json!(1)));
+    let (_, got) = app.get("/api/v1/scripts/promo", &scripter).await;
+    assert_eq!(
+        (got["version"].clone(), got["published_version"].clone()),
+        (json!(2), json!(1))
+    );
+    // A dry run runs the draft, or the version it names.
+    let (status, dry) = app
+        .post("/api/v1/scripts/promo/dry-run", &scripter, json!({}))
+        .await;
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(
+        (dry["notes"].clone(), dry["script_version"].clone()),
+        (json!(["v2"]), json!(2))
+    );
+    let (_, dry) = app
+        .post(
+            "/api/v1/scripts/promo/dry-run",
+            &scripter,
+            json!({"version": 1}),
+        )
+        .await;
+    assert_eq!(dry["notes"], json!(["v1"]));
+    let (status, p) = app
+        .post(
+            "/api/v1/scripts/promo/dry-run",
+            &scripter,
+            json!({"version": 7}),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["errors"][0]["field"], "version");
+    // A broken draft does not touch the live version.
+    let (status, _) = save_broken(app, &scripter).await;
+    assert_eq!(status, 201);
+    assert_eq!(allocate().await, (json!(["v1"]), json!(1)));
+
+    // Publishing: unknown versions and scripts are refused, other roles are not allowed.
+    let (status, p) = app
+        .post(
+            "/api/v1/scripts/promo/publish",
+            &scripter,
+            json!({"version": 9}),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["errors"][0]["field"], "version");
+    let (status, _) = app
+        .post(
+            "/api/v1/scripts/nope/publish",
+            &scripter,
+            json!({"version": 1}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let brand = app.token(Role::Integrator, None).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/scripts/promo/publish",
+            &brand,
+            json!({"version": 2}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, p) = app
+        .post(
+            "/api/v1/scripts/promo/publish",
+            &scripter,
+            json!({"version": "2"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(
+        allocate().await,
+        (json!(["v1"]), json!(1)),
+        "refusals change nothing"
+    );
+
+    let (status, published) = app
+        .post(
+            "/api/v1/scripts/promo/publish",
+            &scripter,
+            json!({"version": 2}),
+        )
+        .await;
+    assert_eq!(status, 200, "{published}");
+    assert_eq!(
+        (
+            published["version"].clone(),
+            published["published_version"].clone()
+        ),
+        (json!(2), json!(2))
+    );
+    assert_eq!(allocate().await, (json!(["v2"]), json!(2)));
+    let (_, list) = app.get("/api/v1/scripts", &scripter).await;
+    let promo = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "promo")
+        .unwrap();
+    assert_eq!(
+        (promo["version"].clone(), promo["published_version"].clone()),
+        (json!(3), json!(2))
+    );
+
+    // Rolling back is publishing an older version; both moves are in the audit trail.
+    let (status, _) = app
+        .post(
+            "/api/v1/scripts/promo/publish",
+            &scripter,
+            json!({"version": 1}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(allocate().await, (json!(["v1"]), json!(1)));
+    let (_, trail) = app
+        .get("/api/v1/audit?action=script.publish&limit=10", &app.admin)
+        .await;
+    let moves: Vec<(Value, Value)> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["before"]["published_version"].clone(),
+                e["after"]["published_version"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(moves.len(), 2, "{trail}");
+    assert!(moves.contains(&(json!(1), json!(2))), "{moves:?}");
+    assert!(moves.contains(&(json!(2), json!(1))), "{moves:?}");
+}
+
+/// Saves a draft of `promo` that fails at run time.
+async fn save_broken(app: &TestApp, token: &str) -> (StatusCode, Value) {
+    app.post(
+        "/api/v1/scripts",
+        token,
+        json!({"name": "promo", "source": "function allocate(ctx)\n  return nil + 1\nend\n"}),
+    )
+    .await
 }

@@ -11,7 +11,7 @@ use super::pagination::Page;
 use crate::app::AppState;
 use crate::domain::Actor;
 use crate::service::allocation::AllocationOutcome;
-use crate::service::scripts::{self, DryRun, NewScript, Script};
+use crate::service::scripts::{self, DryRun, NewScript, Publish, Script};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_script))
         .routes(routes!(list_script_versions))
         .routes(routes!(dry_run_script))
+        .routes(routes!(publish_script))
 }
 
 /// The newest version of every script.
@@ -27,8 +28,9 @@ async fn list_scripts(State(s): State<AppState>, actor: Actor) -> ApiResult<Json
     Ok(Json(scripts::list(&s.db, &actor).await?))
 }
 
-/// Saves a script: a new name starts at version 1, an existing one gets the next version. The
-/// source must compile (a syntax error is a 422 with its `line`).
+/// Saves a script as a draft: a new name starts at version 1 (published at once), an existing one
+/// gets the next version, which allocations run only once published. The source must compile (a
+/// syntax error is a 422 with its `line`).
 #[utoipa::path(post, path = "/scripts", tag = "scripts", request_body = NewScript,
     responses((status = 201, body = Script), (status = 422, body = Problem)))]
 async fn create_script(
@@ -40,7 +42,7 @@ async fn create_script(
     Ok((StatusCode::CREATED, Json(script)))
 }
 
-/// The newest version of a script, with its source.
+/// The newest version of a script (its draft), with its source and the published version.
 #[utoipa::path(get, path = "/scripts/{name}", tag = "scripts", params(("name" = String, Path)),
     responses((status = 200, body = Script), (status = 404, body = Problem)))]
 async fn get_script(
@@ -62,8 +64,9 @@ async fn list_script_versions(
     Ok(Json(scripts::versions(&s.db, &actor, &name).await?))
 }
 
-/// Runs the newest version on the agency's data (or a given `ctx`) and validates the result.
-/// Nothing is written. A script error is a 422 with its `code` and `line`.
+/// Runs a version (the newest, unless `version` names one) on the agency's data (or a given
+/// `ctx`) and validates the result. Nothing is written. A script error is a 422 with its `code`
+/// and `line`.
 #[utoipa::path(post, path = "/scripts/{name}/dry-run", tag = "scripts", params(("name" = String, Path)), request_body = DryRun,
     responses((status = 200, body = AllocationOutcome), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn dry_run_script(
@@ -73,4 +76,16 @@ async fn dry_run_script(
     JsonBody(input): JsonBody<DryRun>,
 ) -> ApiResult<Json<AllocationOutcome>> {
     Ok(Json(scripts::dry_run(&s.db, &actor, &name, input).await?))
+}
+
+/// Makes a version the one allocations run (audited as `script.publish`).
+#[utoipa::path(post, path = "/scripts/{name}/publish", tag = "scripts", params(("name" = String, Path)), request_body = Publish,
+    responses((status = 200, body = Script), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn publish_script(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(name): Path<String>,
+    JsonBody(input): JsonBody<Publish>,
+) -> ApiResult<Json<Script>> {
+    Ok(Json(scripts::publish(&s.db, &actor, &name, input).await?))
 }

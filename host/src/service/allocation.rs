@@ -70,10 +70,11 @@ impl RunLimits {
         let mut errors = Vec::new();
         let mut take =
             |field: &str, asked: Option<u64>, ceiling: u64, set: &mut dyn FnMut(u64)| match asked {
-                Some(n) if n == 0 || n > ceiling => errors.push(FieldError {
-                    field: format!("limits.{field}"),
-                    message: format!("must be between 1 and {ceiling}"),
-                }),
+                Some(n) if n == 0 || n > ceiling => errors.push(FieldError::new(
+                    format!("limits.{field}"),
+                    "out_of_range",
+                    format!("must be between 1 and {ceiling}"),
+                )),
                 Some(n) => set(n),
                 None => {}
             };
@@ -153,9 +154,23 @@ pub async fn allocate(
     let ctx = Arc::new(build_context(db, req.ctx.into(), req.params).await?);
     let (preview, version) = match &req.strategy {
         Strategy::Script(name) => {
-            let script = store::scripts::latest(db, name).await?.ok_or_else(|| {
-                Error::field("strategy.script", format!("no script named {name:?}"))
-            })?;
+            // Allocations run the published version; a saved draft changes nothing here.
+            let script = match store::scripts::published(db, name).await? {
+                Some(s) => s,
+                None if store::scripts::latest(db, name).await?.is_some() => {
+                    return Err(Error::rule(
+                        "script_unpublished",
+                        Some("strategy.script"),
+                        format!("script {name:?} has no published version; publish one first"),
+                    ));
+                }
+                None => {
+                    return Err(Error::field(
+                        "strategy.script",
+                        format!("no script named {name:?}"),
+                    ));
+                }
+            };
             let version = script.version;
             let preview = scripts::run(script.source, name, ctx.clone(), limits).await?;
             (preview, Some(version))
@@ -226,10 +241,7 @@ fn rejected(outcome: &AllocationOutcome) -> Error {
     let errors = outcome
         .violations
         .iter()
-        .map(|v| FieldError {
-            field: v.field.clone(),
-            message: v.message.clone(),
-        })
+        .map(|v| FieldError::new(v.field.clone(), v.code.as_str(), v.message.clone()))
         .collect();
     let mut extensions = serde_json::Map::new();
     extensions.insert(

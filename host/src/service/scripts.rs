@@ -1,10 +1,14 @@
-//! Lua allocation strategies: saved as numbered versions (a source must compile), read, and run
-//! dry on the agency's data or on a given `ctx`.
+//! Lua allocation strategies: saved as numbered draft versions (a source must compile), run dry
+//! on the agency's data or on a given `ctx`, and published: allocations run the published version
+//! of a script, so a draft being edited never changes what the next allocation does.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -16,7 +20,7 @@ use crate::domain::Validator;
 use crate::domain::actor::{Actor, SCRIPTERS};
 use crate::domain::allocation::AllocationContext;
 use crate::scripting::{self, Preview, ScriptLimits};
-use crate::store::entities::script;
+use crate::store::entities::{script, script_publication};
 use crate::store::{self, audit, scripts};
 
 /// The largest script accepted.
@@ -32,6 +36,8 @@ pub struct Script {
     pub bundled: bool,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// The version of this script that allocations run (`null` until one is published).
+    pub published_version: Option<i32>,
     /// The Lua source (omitted in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -44,10 +50,21 @@ pub struct NewScript {
     pub source: String,
 }
 
-/// A dry run: the newest version of the script on the database's context (or an explicit one).
+/// Which version becomes the one allocations run.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    pub version: i32,
+}
+
+/// A dry run: a version of the script (the newest, the draft, unless `version` names one) on
+/// the database's context (or an explicit one).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DryRun {
+    /// The version to run; the newest when absent.
+    #[serde(default)]
+    pub version: Option<i32>,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
@@ -59,8 +76,9 @@ pub struct DryRun {
     pub limits: Option<RunLimits>,
 }
 
-fn view(m: script::Model, with_source: bool) -> Script {
+fn view(m: script::Model, published_version: Option<i32>, with_source: bool) -> Script {
     Script {
+        published_version,
         name: m.name,
         version: m.version,
         sha256: m.sha256,
@@ -87,17 +105,26 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor) -> Result<Page<Script>
         .order_by_desc(script::Column::Version)
         .all(db)
         .await?;
+    let published: HashMap<String, i32> = script_publication::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.name, p.version))
+        .collect();
     let mut items: Vec<Script> = Vec::new();
     for r in rows {
         if items.last().is_none_or(|l| l.name != r.name) {
-            items.push(view(r, false));
+            let live = published.get(&r.name).copied();
+            items.push(view(r, live, false));
         }
     }
     Ok(one_page(items))
 }
 
-/// Saves a script: a new name starts at version 1, an existing one gets the next version. The
-/// source must compile (a syntax error carries its `line`).
+/// Saves a script as a draft: a new name starts at version 1, an existing one gets the next
+/// version, which allocations run only once it is published. A new name's first version is
+/// published at once (there is nothing live to protect). The source must compile (a syntax
+/// error carries its `line`).
 pub async fn save(db: &DatabaseConnection, actor: &Actor, input: NewScript) -> Result<Script> {
     actor.require(SCRIPTERS)?;
     let mut v = Validator::new();
@@ -120,8 +147,16 @@ pub async fn save(db: &DatabaseConnection, actor: &Actor, input: NewScript) -> R
     scripting::check_syntax(&input.source, &chunk_name(&input.name)).map_err(Error::Script)?;
     let txn = store::write_txn(db).await?;
     let row = scripts::save(&txn, &input.name, &input.source, false, &actor.name).await?;
+    let live = match scripts::publication(&txn, &input.name).await? {
+        Some(p) => p.version,
+        None => {
+            scripts::publish(&txn, &input.name, row.version, &actor.name)
+                .await?
+                .version
+        }
+    };
     let id = row.id;
-    let view = view(row, false);
+    let view = view(row, Some(live), false);
     audit::record(
         &txn,
         actor,
@@ -136,22 +171,61 @@ pub async fn save(db: &DatabaseConnection, actor: &Actor, input: NewScript) -> R
     Ok(view)
 }
 
-/// The newest version of a script, with its source.
+/// The newest version of a script (the draft), with its source.
 pub async fn get(db: &DatabaseConnection, actor: &Actor, name: &str) -> Result<Script> {
     actor.require(SCRIPTERS)?;
-    Ok(view(latest(db, name).await?, true))
+    let row = latest(db, name).await?;
+    let live = published_version(db, name).await?;
+    Ok(view(row, live, true))
+}
+
+/// Makes `version` the one allocations run (audited with the version it replaces).
+pub async fn publish(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    name: &str,
+    input: Publish,
+) -> Result<Script> {
+    actor.require(SCRIPTERS)?;
+    let txn = store::write_txn(db).await?;
+    let Some(row) = scripts::version(&txn, name, input.version).await? else {
+        if latest(&txn, name).await.is_err() {
+            return Err(Error::NotFound("script"));
+        }
+        return Err(Error::field(
+            "version",
+            format!("script {name:?} has no version {}", input.version),
+        ));
+    };
+    let before = scripts::publication(&txn, name).await?.map(|p| p.version);
+    let after = scripts::publish(&txn, name, row.version, &actor.name).await?;
+    let id = row.id;
+    let view = view(row, Some(after.version), false);
+    audit::record(
+        &txn,
+        actor,
+        "script.publish",
+        "script",
+        id,
+        Some(&serde_json::json!({ "name": name, "published_version": before })),
+        Some(&serde_json::json!({ "name": name, "published_version": after.version })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view)
 }
 
 /// Every version of a script, oldest first, with sources.
 pub async fn versions(db: &DatabaseConnection, actor: &Actor, name: &str) -> Result<Page<Script>> {
     actor.require(SCRIPTERS)?;
+    let live = published_version(db, name).await?;
     let items: Vec<Script> = script::Entity::find()
         .filter(script::Column::Name.eq(name))
         .order_by_asc(script::Column::Version)
         .all(db)
         .await?
         .into_iter()
-        .map(|m| view(m, true))
+        .map(|m| view(m, live, true))
         .collect();
     if items.is_empty() {
         return Err(Error::NotFound("script"));
@@ -159,8 +233,8 @@ pub async fn versions(db: &DatabaseConnection, actor: &Actor, name: &str) -> Res
     Ok(one_page(items))
 }
 
-/// Runs the newest version on the agency's data (or a given `ctx`) and validates the result.
-/// Nothing is written.
+/// Runs a version (the newest, the draft, unless the input names one) on the agency's data (or a
+/// given `ctx`) and validates the result. Nothing is written.
 pub async fn dry_run(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -168,7 +242,19 @@ pub async fn dry_run(
     input: DryRun,
 ) -> Result<AllocationOutcome> {
     actor.require(SCRIPTERS)?;
-    let row = latest(db, name).await?;
+    let row = match input.version {
+        None => latest(db, name).await?,
+        Some(n) => match scripts::version(db, name, n).await? {
+            Some(row) => row,
+            None => {
+                latest(db, name).await?;
+                return Err(Error::field(
+                    "version",
+                    format!("script {name:?} has no version {n}"),
+                ));
+            }
+        },
+    };
     let ctx = build_context(db, input.ctx.into(), input.params).await?;
     let limits = input.limits.unwrap_or_default().resolve()?;
     let preview = run(row.source, name, Arc::new(ctx), limits).await?;
@@ -180,10 +266,14 @@ pub async fn dry_run(
 }
 
 /// The newest version of `name`, or 404.
-async fn latest(db: &DatabaseConnection, name: &str) -> Result<script::Model> {
+async fn latest<C: ConnectionTrait>(db: &C, name: &str) -> Result<script::Model> {
     scripts::latest(db, name)
         .await?
         .ok_or(Error::NotFound("script"))
+}
+
+async fn published_version(db: &DatabaseConnection, name: &str) -> Result<Option<i32>> {
+    Ok(scripts::publication(db, name).await?.map(|p| p.version))
 }
 
 /// Runs a script's `source` on `ctx` in the sandbox.

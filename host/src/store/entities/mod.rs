@@ -22,6 +22,7 @@ pub mod poll_cursor;
 pub mod product;
 pub mod product_listing;
 pub mod script;
+pub mod script_publication;
 pub mod session;
 pub mod session_slot;
 pub mod settlement;
