@@ -10,6 +10,7 @@ mod compliance;
 mod connections;
 mod contracts;
 mod demo;
+mod imports;
 mod ingest;
 mod limits;
 mod meta;

@@ -192,9 +192,85 @@ pub fn percent(bp: i64) -> String {
     }
 }
 
+/// Reads a price written in yuan, as people write it in a sheet (`199`, `199.9`, `1,299.00`,
+/// `¥199`, `￥ 199.5`, `199元`), to exact fen. `None` for anything else: more than two decimals
+/// that are not zeros, a negative or an empty amount, or one beyond [`super::validation::MAX_FEN`].
+pub fn parse_yuan(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix('¥')
+        .or_else(|| t.strip_prefix('￥'))
+        .unwrap_or(t)
+        .trim_start();
+    let t = t.strip_suffix('元').unwrap_or(t).trim_end();
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    // Thousands separators only between groups of three digits.
+    let groups: Vec<&str> = whole.split(',').collect();
+    let grouped_ok = groups.len() == 1
+        || (!groups[0].is_empty()
+            && groups[0].len() <= 3
+            && groups[1..].iter().all(|g| g.len() == 3));
+    let whole: String = groups.concat();
+    if whole.is_empty() && frac.is_empty()
+        || !grouped_ok
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || whole.len() > 15
+    {
+        return None;
+    }
+    let (cents, rest) = frac.split_at(frac.len().min(2));
+    if rest.bytes().any(|b| b != b'0') {
+        return None;
+    }
+    let yuan: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let cents: i64 = format!("{cents:0<2}").parse().ok()?;
+    let fen = yuan.checked_mul(100)?.checked_add(cents)?;
+    (fen <= super::validation::MAX_FEN).then_some(fen)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_yuan_as_people_write_it() {
+        for (text, fen) in [
+            ("199", 19_900),
+            ("199.9", 19_990),
+            ("199.90", 19_990),
+            ("0.01", 1),
+            (".5", 50),
+            ("1,299.00", 129_900),
+            ("12,345,678.91", 1_234_567_891),
+            ("¥199", 19_900),
+            ("￥ 199.5", 19_950),
+            ("88元", 8_800),
+            (" 7.000 ", 700),
+        ] {
+            assert_eq!(parse_yuan(text), Some(fen), "{text}");
+        }
+        for bad in [
+            "",
+            "¥",
+            "-1",
+            "1.005",
+            "1.2.3",
+            "12,34",
+            ",123",
+            "1e3",
+            "abc",
+            "199 元 5",
+            "1 000",
+            "99999999999999999",
+        ] {
+            assert_eq!(parse_yuan(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn rounds_half_away_from_zero() {

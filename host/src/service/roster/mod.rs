@@ -4,7 +4,9 @@
 pub mod brands;
 mod handles;
 pub mod kols;
+pub mod product_sheets;
 pub mod products;
+mod sheet;
 
 use crate::domain::Validator;
 

@@ -125,21 +125,7 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<Pro
 /// Adds a product to a brand's catalogue.
 pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewProduct) -> Result<Product> {
     actor.require(MANAGERS)?;
-    let mut v = Validator::new();
-    validate_fields(
-        &mut v,
-        &input.sku,
-        &input.name,
-        &input.category,
-        input.list_price_fen,
-        input.floor_price_fen,
-        input.stock_units,
-        &input.copy,
-    );
-    handles::validate(&mut v, "listings", "item_id", &handles_of(&input.listings));
-    v.finish()?;
-    let id = Uuid::now_v7();
-    let now = Utc::now();
+    validate_new(&input)?;
     let txn = store::write_txn(db).await?;
     if brand::Entity::find_by_id(input.brand_id)
         .one(&txn)
@@ -148,27 +134,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewProduct) -
     {
         return Err(Error::field("brand_id", "no such brand"));
     }
-    check_sku_free(&txn, input.brand_id, input.sku.trim(), id).await?;
-    let row = product::ActiveModel {
-        id: Set(id),
-        brand_id: Set(input.brand_id),
-        sku: Set(input.sku.trim().to_owned()),
-        name: Set(input.name.trim().to_owned()),
-        category: Set(input.category),
-        role: Set(input.role.as_str().to_owned()),
-        list_price_fen: Set(input.list_price_fen),
-        floor_price_fen: Set(input.floor_price_fen),
-        stock_units: Set(input.stock_units),
-        copy: Set(input.copy),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    let listings = replace_listings(&txn, id, input.listings).await?;
-    compliance::check_product(&txn, actor, id, Some(row.copy.as_str()), None).await?;
-    let view = to_view(row, listings);
-    audit::created(&txn, actor, "product", id, &view).await?;
+    let view = insert(&txn, actor, input).await?;
     txn.commit().await?;
     Ok(view)
 }
@@ -183,7 +149,71 @@ pub async fn update(
     actor.require(MANAGERS)?;
     let txn = store::write_txn(db).await?;
     let row = visibility::find_for_write::<product::Entity, _>(&txn, id).await?;
-    let before = with_listings(&txn, vec![row.clone()]).await?.remove(0);
+    let after = change(&txn, actor, row, input).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// The field rules of a new product (no database needed).
+pub(super) fn validate_new(input: &NewProduct) -> Result<()> {
+    let mut v = Validator::new();
+    validate_fields(
+        &mut v,
+        &input.sku,
+        &input.name,
+        &input.category,
+        input.list_price_fen,
+        input.floor_price_fen,
+        input.stock_units,
+        &input.copy,
+    );
+    handles::validate(&mut v, "listings", "item_id", &handles_of(&input.listings));
+    Ok(v.finish()?)
+}
+
+/// Stores a validated new product of an existing brand, with its listings, compliance check and
+/// audit row, inside the caller's transaction.
+pub(super) async fn insert<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    input: NewProduct,
+) -> Result<Product> {
+    let id = Uuid::now_v7();
+    let now = Utc::now();
+    check_sku_free(txn, input.brand_id, input.sku.trim(), id).await?;
+    let row = product::ActiveModel {
+        id: Set(id),
+        brand_id: Set(input.brand_id),
+        sku: Set(input.sku.trim().to_owned()),
+        name: Set(input.name.trim().to_owned()),
+        category: Set(input.category),
+        role: Set(input.role.as_str().to_owned()),
+        list_price_fen: Set(input.list_price_fen),
+        floor_price_fen: Set(input.floor_price_fen),
+        stock_units: Set(input.stock_units),
+        copy: Set(input.copy),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let listings = replace_listings(txn, id, input.listings).await?;
+    compliance::check_product(txn, actor, id, Some(row.copy.as_str()), None).await?;
+    let view = to_view(row, listings);
+    audit::created(txn, actor, "product", id, &view).await?;
+    Ok(view)
+}
+
+/// Applies `input` to the stored product `row` (validated as it would be after the change), with
+/// the compliance check and audit row, inside the caller's transaction.
+pub(super) async fn change<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    row: product::Model,
+    input: ProductPatch,
+) -> Result<Product> {
+    let id = row.id;
+    let before = with_listings(txn, vec![row.clone()]).await?.remove(0);
     // Validate the product as it would be after the change, so cross-field rules hold.
     let sku = input.sku.clone().unwrap_or_else(|| row.sku.clone());
     let name = input.name.clone().unwrap_or_else(|| row.name.clone());
@@ -201,7 +231,7 @@ pub async fn update(
         handles::validate(&mut v, "listings", "item_id", &handles_of(l));
     }
     v.finish()?;
-    check_sku_free(&txn, row.brand_id, sku.trim(), id).await?;
+    check_sku_free(txn, row.brand_id, sku.trim(), id).await?;
     let mut am = row.into_active_model();
     am.sku = Set(sku.trim().to_owned());
     am.name = Set(name.trim().to_owned());
@@ -214,22 +244,21 @@ pub async fn update(
     am.stock_units = Set(stock);
     am.copy = Set(copy);
     am.updated_at = Set(Utc::now());
-    let row = am.update(&txn).await?;
+    let row = am.update(txn).await?;
     let listings = match input.listings {
-        Some(l) => replace_listings(&txn, id, l).await?,
+        Some(l) => replace_listings(txn, id, l).await?,
         None => before.listings.clone(),
     };
     let after = to_view(row, listings);
     compliance::check_product(
-        &txn,
+        txn,
         actor,
         id,
         Some(after.copy.as_str()).filter(|c| *c != before.copy),
         Some(after.floor_price_fen).filter(|f| *f > before.floor_price_fen),
     )
     .await?;
-    audit::updated(&txn, actor, "product", id, &before, &after).await?;
-    txn.commit().await?;
+    audit::updated(txn, actor, "product", id, &before, &after).await?;
     Ok(after)
 }
 
@@ -255,11 +284,13 @@ fn validate_fields(
     v.check(list > 0, "list_price_fen", "must be positive");
     v.fen(floor, "floor_price_fen");
     v.check(floor > 0, "floor_price_fen", "must be positive");
-    v.check(
-        floor <= list,
-        "floor_price_fen",
-        "must not exceed list_price_fen",
-    );
+    if floor > list {
+        v.error_code(
+            "floor_price_fen",
+            "floor_above_list",
+            "must not exceed list_price_fen",
+        );
+    }
     v.check(
         (0..=1_000_000_000).contains(&stock),
         "stock_units",
