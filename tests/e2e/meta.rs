@@ -1,6 +1,10 @@
 use kolhost_e2e::{TestApp, both_databases};
+use serde_json::{Value, json};
 
-both_databases!(health_metrics_and_openapi);
+both_databases!(
+    health_metrics_and_openapi,
+    errors_speak_the_language_asked_for
+);
 
 async fn health_metrics_and_openapi(app: &TestApp) {
     let res = app
@@ -116,4 +120,71 @@ async fn health_metrics_and_openapi(app: &TestApp) {
     let (status, p) = app.get("/api/v1/nothing-here", &app.admin).await;
     assert_eq!(status, 404);
     assert_eq!(p["status"], 404);
+}
+
+/// Problem answers in Chinese by default, in English on request (design §3), with the same
+/// `code` and `params` either way.
+async fn errors_speak_the_language_asked_for(app: &TestApp) {
+    let client = reqwest::Client::new();
+    let ask =
+        async |method: reqwest::Method, path: &str, lang: Option<&str>, body: Option<Value>| {
+            let mut req = client
+                .request(method, format!("{}{path}", app.base))
+                .bearer_auth(&app.admin);
+            if let Some(l) = lang {
+                req = req.header("accept-language", l);
+            }
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let res = req.send().await.unwrap();
+            let language = res.headers()["content-language"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (res.status(), language, res.json::<Value>().await.unwrap())
+        };
+    let missing = "/api/v1/contracts/00000000-0000-0000-0000-000000000001";
+    let (status, language, zh) = ask(reqwest::Method::GET, missing, None, None).await;
+    assert_eq!((status.as_u16(), language.as_str()), (404, "zh-CN"));
+    assert_eq!(zh["detail"], "合同不存在，或当前令牌无权查看", "{zh}");
+    assert_eq!(zh["title"], "未找到");
+    let (_, language, en) = ask(reqwest::Method::GET, missing, Some("en-US,en;q=0.9"), None).await;
+    assert_eq!(language, "en");
+    assert_eq!(en["detail"], "contract not found");
+    for p in [&zh, &en] {
+        assert_eq!(
+            (p["code"].clone(), p["params"].clone()),
+            (json!("not_found"), json!({"what": "contract"}))
+        );
+    }
+
+    let bad = json!({"name": "", "categories": ["Not A Slug"]});
+    let (status, _, zh) = ask(
+        reqwest::Method::POST,
+        "/api/v1/brands",
+        Some("zh-CN,zh;q=0.9,en;q=0.8"),
+        Some(bad.clone()),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(zh["detail"], "请求有 2 处不符合规则，详见 errors", "{zh}");
+    assert_eq!(zh["errors"][0]["field"], "name");
+    assert_eq!(zh["errors"][0]["code"], "required");
+    assert_eq!(zh["errors"][0]["message"], "不能为空");
+    let (_, _, en) = ask(
+        reqwest::Method::POST,
+        "/api/v1/brands",
+        Some("en"),
+        Some(bad),
+    )
+    .await;
+    assert_eq!(en["errors"][0]["message"], "must not be empty");
+    assert_eq!(en["errors"][0]["code"], "required");
+
+    // Routing's own answers too; a language the server does not write falls back to Chinese.
+    let (status, language, p) =
+        ask(reqwest::Method::DELETE, "/api/v1/brands", Some("fr"), None).await;
+    assert_eq!((status.as_u16(), language.as_str()), (405, "zh-CN"));
+    assert_eq!(p["detail"], "该地址不支持此请求方法", "{p}");
 }

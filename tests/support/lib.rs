@@ -107,7 +107,19 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             addr,
-            http: reqwest::Client::new(),
+            // An integrator's client that reads the server's English error texts; tests of
+            // the Chinese ones send their own Accept-Language.
+            http: reqwest::Client::builder()
+                .default_headers(
+                    [(
+                        reqwest::header::ACCEPT_LANGUAGE,
+                        reqwest::header::HeaderValue::from_static("en"),
+                    )]
+                    .into_iter()
+                    .collect(),
+                )
+                .build()
+                .expect("http client"),
             db,
             backend,
             admin,

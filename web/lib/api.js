@@ -1,5 +1,7 @@
 // The API client: bearer token from localStorage, JSON in and out, problem+json errors as ApiError.
 
+import { lang } from './i18n.js';
+
 const TOKEN_KEY = 'kolhost.token';
 
 export const token = {
@@ -18,7 +20,7 @@ export class ApiError extends Error {
     this.errors = Array.isArray(problem.errors) ? problem.errors : [];
     this.problem = problem;
     // A 404 on a collection path means the API itself is missing (not yet deployed here).
-    this.missingApi = status === 404 && problem.detail === 'route not found';
+    this.missingApi = status === 404 && problem.params?.what === 'route';
   }
 
   /** The message for one field, if the server named it. */
@@ -40,7 +42,8 @@ function url(path, query) {
  * api('/plugins', {method: 'POST', form: formData}).
  */
 export async function api(path, { method = 'GET', body, form, query, signal, raw } = {}) {
-  const headers = { accept: 'application/json, application/problem+json' };
+  // Error texts come back in the UI's language.
+  const headers = { accept: 'application/json, application/problem+json', 'accept-language': lang() };
   const t = token.get();
   if (t) headers.authorization = `Bearer ${t}`;
   let payload;

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::i18n;
 use crate::domain::FieldError;
 pub use crate::service::Error as ApiError;
 
@@ -19,6 +20,11 @@ pub struct Problem {
     pub detail: String,
     /// A stable, machine-readable name of the problem (e.g. `validation_failed`, `not_found`).
     pub code: String,
+    /// The values `detail` names, for a client writing its own text for `code` (`what` of
+    /// `not_found`, `retry_after_secs` of `too_many_requests`, ...).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Map<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Problem-specific members (RFC 9457 §3.2), e.g. a script error's `code` and `line`.
@@ -102,6 +108,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             code: code.into(),
+            params: serde_json::Map::new(),
             errors: Vec::new(),
             extensions: serde_json::Map::new(),
         }
@@ -151,7 +158,18 @@ impl IntoResponse for ApiError {
                 .join("; "),
             other => other.to_string(),
         };
-        let problem = Problem::new(status, code(&self), detail);
+        let mut problem = Problem::new(status, code(&self), detail);
+        match &self {
+            ApiError::NotFound(what) => {
+                problem.params.insert("what".into(), (*what).into());
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                problem
+                    .params
+                    .insert("retry_after_secs".into(), (*retry_after_secs).into());
+            }
+            _ => {}
+        }
         let problem = match self {
             ApiError::Validation(errors) => Problem { errors, ..problem },
             ApiError::Rejected {
@@ -159,15 +177,21 @@ impl IntoResponse for ApiError {
                 mut extensions,
                 ..
             } => {
-                // A rejection may name its own, more precise code (e.g. a plugin's error kind).
+                // A rejection may name its own, more precise code (e.g. a plugin's error kind),
+                // and the values its detail names.
                 let code = match extensions.remove("code") {
                     Some(serde_json::Value::String(c)) => c,
                     _ => problem.code.clone(),
+                };
+                let params = match extensions.remove("params") {
+                    Some(serde_json::Value::Object(p)) => p,
+                    _ => problem.params.clone(),
                 };
                 Problem {
                     errors,
                     extensions,
                     code,
+                    params,
                     ..problem
                 }
             }
@@ -230,6 +254,46 @@ pub struct ForeignBody;
 /// answered with another body (routing's 404 and 405, axum's extractor rejections, body
 /// limits, timeouts) is rewritten here, keeping its status and headers such as `Allow`.
 pub async fn uniform(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let lang = i18n::negotiate(req.headers());
+    let res = problem_json(req, next).await;
+    in_language(res, lang).await
+}
+
+/// An error answer in the language the request asked for (`Content-Language` says which).
+async fn in_language(res: Response, lang: i18n::Lang) -> Response {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !is_problem {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    parts.headers.insert(
+        header::CONTENT_LANGUAGE,
+        header::HeaderValue::from_static(lang.tag()),
+    );
+    if lang == i18n::Lang::En {
+        return Response::from_parts(parts, body);
+    }
+    // Problems are small; a body past the bound is passed on untranslated.
+    let bytes = match axum::body::to_bytes(body, 1 << 20).await {
+        Ok(b) => b,
+        Err(_) => return Response::from_parts(parts, axum::body::Body::empty()),
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut v) => {
+            i18n::localize(&mut v, lang);
+            parts.headers.remove(header::CONTENT_LENGTH);
+            axum::body::Body::from(serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec()))
+        }
+        Err(_) => axum::body::Body::from(bytes),
+    };
+    Response::from_parts(parts, body)
+}
+
+/// Whatever a layer below answered as an error, as problem+json.
+async fn problem_json(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let timed_out = req
         .extensions()
         .get::<crate::server::BodyDeadline>()

@@ -8,6 +8,7 @@ pub mod compliance;
 pub mod contracts;
 pub mod error;
 pub mod extract;
+pub mod i18n;
 pub mod kols;
 pub mod meta;
 pub mod openapi;

@@ -11,7 +11,13 @@ pub struct FieldError {
     /// A stable name of the rule: `required`, `too_long`, `out_of_range`,
     /// `control_characters`, `invalid`, or a rule's own code (`price_below_floor`, ...).
     pub code: String,
+    /// The message in English; a client shows its own text for `code` and `params`, and the
+    /// server translates it for `Accept-Language` where it knows the code.
     pub message: String,
+    /// The values the message names (`max` of `too_long`, `min` and `max` of `out_of_range`).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Map<String, serde_json::Value>,
 }
 
 impl FieldError {
@@ -24,7 +30,14 @@ impl FieldError {
             field: field.into(),
             code: code.into(),
             message: message.into(),
+            params: serde_json::Map::new(),
         }
+    }
+
+    /// The same error naming `value` as `name` in its `params`.
+    pub fn with_param(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(name.to_owned(), value.into());
+        self
     }
 }
 
@@ -53,6 +66,15 @@ impl Validator {
         self.errors.push(FieldError::new(field, code, message));
     }
 
+    /// Records a value outside `min..=max`.
+    fn out_of_range(&mut self, field: &str, min: i64, max: i64, message: impl Into<String>) {
+        self.errors.push(
+            FieldError::new(field, "out_of_range", message)
+                .with_param("min", min)
+                .with_param("max", max),
+        );
+    }
+
     /// Records `message` against `field` unless `ok` holds.
     pub fn check(&mut self, ok: bool, field: impl Into<String>, message: impl Into<String>) {
         if !ok {
@@ -65,10 +87,13 @@ impl Validator {
         if len == 0 {
             self.error_code(field, "required", "must not be empty");
         } else if value.chars().count() > max_chars {
-            self.error_code(
-                field,
-                "too_long",
-                format!("must be at most {max_chars} characters"),
+            self.errors.push(
+                FieldError::new(
+                    field,
+                    "too_long",
+                    format!("must be at most {max_chars} characters"),
+                )
+                .with_param("max", max_chars),
             );
         }
     }
@@ -76,9 +101,10 @@ impl Validator {
     pub fn fen(&mut self, value: i64, field: &str) {
         // 10^13 fen is 100 billion yuan: far above any real price, far below i64 overflow when summed.
         if !(0..=MAX_FEN).contains(&value) {
-            self.error_code(
+            self.out_of_range(
                 field,
-                "out_of_range",
+                0,
+                MAX_FEN,
                 format!("must be an amount in fen between 0 and {MAX_FEN}"),
             );
         }
@@ -86,9 +112,10 @@ impl Validator {
 
     pub fn basis_points(&mut self, value: i64, field: &str) {
         if !(0..=10_000).contains(&value) {
-            self.error_code(
+            self.out_of_range(
                 field,
-                "out_of_range",
+                0,
+                10_000,
                 "must be in basis points between 0 and 10000 (100%)",
             );
         }

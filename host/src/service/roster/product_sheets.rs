@@ -221,15 +221,19 @@ fn rejected(report: ImportReport) -> Error {
         serde_json::to_value(&report.errors).unwrap_or_default(),
     );
     extensions.insert("rows".into(), report.rows.into());
+    let bad_rows = report
+        .errors
+        .iter()
+        .map(|e| e.row)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    extensions.insert(
+        "params".into(),
+        serde_json::json!({ "rows_with_errors": bad_rows, "rows": report.rows }),
+    );
     Error::Rejected {
         detail: format!(
-            "{} of {} rows have errors; nothing was imported",
-            report
-                .errors
-                .iter()
-                .map(|e| e.row)
-                .collect::<std::collections::BTreeSet<_>>()
-                .len(),
+            "{bad_rows} of {} rows have errors; nothing was imported",
             report.rows
         ),
         errors,
@@ -478,11 +482,14 @@ impl Columns {
                 .flatten()
                 .any(|(g, _)| g.api_name() == f.api_name())
             {
-                problems.push(FieldError::new(
-                    "file",
-                    "missing_column",
-                    format!("row {}: the header has no column {name}", header.number),
-                ));
+                problems.push(
+                    FieldError::new(
+                        "file",
+                        "missing_column",
+                        format!("row {}: the header has no column {name}", header.number),
+                    )
+                    .with_param("column", name),
+                );
             }
         }
         if problems.is_empty() {
