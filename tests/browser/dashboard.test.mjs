@@ -335,6 +335,52 @@ test('scripts: a dry run with an error shows it at its line', async () => {
   await done(page, 'scripts-desktop');
 });
 
+test('products: a 50-row sheet with two bad rows names both and writes nothing; fixed, it imports', async () => {
+  const header = '商品名称,SKU,类目,角色,标价,最低价,库存,卖点文案\n';
+  const rows = Array.from({ length: 50 }, (_, i) => [`浏览器测试面膜 ${i}`, `WEB-${String(i).padStart(3, '0')}`, '美妆', ['首发', '引流', '利润'][i % 3], `${100 + i}.9`, `${80 + i}.5`, String(500 + i), '补水保湿']);
+  const csv = (rs) => Buffer.from(header + rs.map((r) => r.join(',')).join('\n') + '\n');
+  const bad = rows.map((r) => [...r]);
+  bad[6][5] = '999';
+  bad[29][3] = '爆款';
+  const countWeb = async () => {
+    const res = await fetch(`${base}/api/v1/products?limit=500`, { headers: { authorization: 'Bearer kh_demo_admin' } });
+    return (await res.json()).items.filter((p) => p.sku.startsWith('WEB-')).length;
+  };
+
+  const page = await open('kh_demo_manager', DESKTOP, '/products');
+  await waitLoaded(page);
+  await page.locator('details.import summary').click();
+  const form = page.locator('details.import form');
+  await form.locator('select[name="brand_id"]').selectOption({ index: 1 });
+  await form.locator('input[name="file"]').setInputFiles({ name: '选品表.csv', mimeType: 'text/csv', buffer: csv(bad) });
+  await form.getByRole('button', { name: '预览' }).click();
+  const errorRows = page.locator('.import-result tbody tr');
+  await errorRows.first().waitFor();
+  assert.deepEqual(await errorRows.evaluateAll((trs) => trs.map((tr) => tr.dataset.row)), ['8', '31']);
+  const problems = await page.locator('.import-result').innerText();
+  assert.match(problems, /最低价不能高于标价/);
+  assert.match(problems, /角色须为/);
+  assert.doesNotMatch(problems, /[A-Za-z]{4,}/, 'no English in the Chinese page');
+  assert.equal(await form.getByRole('button', { name: '导入' }).isDisabled(), true);
+  assert.equal(await countWeb(), 0, 'a preview writes nothing');
+  await shot(page, 'products-import-errors-desktop');
+
+  await form.locator('input[name="file"]').setInputFiles({ name: '选品表.csv', mimeType: 'text/csv', buffer: csv(rows) });
+  await form.getByRole('button', { name: '预览' }).click();
+  await page.locator('.import-result .ok').waitFor();
+  assert.match(await page.locator('.import-result').innerText(), /将新增 50 个/);
+  await form.getByRole('button', { name: '导入' }).click();
+  await page.locator('tr[data-sku="WEB-007"]').waitFor();
+  assert.equal(await countWeb(), 50);
+  // Searching narrows to the sheet's products; sorting by list price, highest first, puts the
+  // sheet's last row first.
+  await page.getByRole('searchbox', { name: '按名称或 SKU 搜索' }).fill('WEB-');
+  await page.locator('th button.sort', { hasText: '标价' }).click();
+  await page.locator('th button.sort', { hasText: '标价' }).click();
+  assert.equal(await page.locator('tbody tr').first().getAttribute('data-sku'), 'WEB-049');
+  await done(page, 'products-desktop');
+});
+
 test('role-aware: a brand token sees only its own contracts and no staff pages', async () => {
   const me = await (await fetch(`${base}/api/v1/me`, { headers: { authorization: 'Bearer kh_demo_brand' } })).json();
   const page = await open('kh_demo_brand', DESKTOP, '/contracts');
@@ -474,7 +520,7 @@ test('every page at desktop and phone widths (screenshots to look at)', async ()
   const kols = await (await fetch(`${base}/api/v1/contracts?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
   const sessions = await (await fetch(`${base}/api/v1/sessions?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
   const pages = [
-    ['kols', '/kols'], ['contracts', '/contracts'], ['contract', `/contracts/${kols.items[0].id}`],
+    ['kols', '/kols'], ['products', '/products'], ['contracts', '/contracts'], ['contract', `/contracts/${kols.items[0].id}`],
     ['sessions', '/sessions'], ['session', `/sessions/${sessions.items[0].id}`], ['allocation', '/allocation'],
     ['gmv', '/gmv'], ['plugins', '/plugins'], ['scripts', '/scripts/pyramid'], ['settlements', '/settlements'], ['compliance', '/compliance'],
   ];
