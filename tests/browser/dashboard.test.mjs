@@ -381,6 +381,36 @@ test('products: a 50-row sheet with two bad rows names both and writes nothing; 
   await done(page, 'products-desktop');
 });
 
+test('scripts: draft, dry-run and publish while allocations keep running the published version', async () => {
+  const source = (tag) => `function allocate(ctx)\n  return {assignments = {}, notes = {"${tag}"}}\nend\n`;
+  const call = async (path, body) => (await fetch(`${base}/api/v1${path}`, {
+    method: 'POST', headers: { authorization: 'Bearer kh_demo_scripter', 'content-type': 'application/json' }, body: JSON.stringify(body),
+  })).json();
+  const allocated = async () => (await call('/allocations', { strategy: { script: 'web_publish' } })).notes;
+  await call('/scripts', { name: 'web_publish', source: source('live v1') });
+  assert.deepEqual(await allocated(), ['live v1']);
+
+  const page = await open('kh_demo_scripter', DESKTOP, '/scripts/web_publish');
+  await waitLoaded(page);
+  assert.match(await page.locator('.pub-state').innerText(), /已发布：第 1 版/);
+  await page.getByLabel('Lua 源码').fill(source('draft v2'));
+  await page.getByRole('button', { name: '保存并试运行' }).click();
+  await page.getByRole('heading', { name: '试运行结果' }).waitFor();
+  assert.match(await page.locator('.dry-run .notes').innerText(), /draft v2/, 'the dry run ran the draft');
+  assert.match(await page.locator('.pub-state').innerText(), /草稿：第 2 版/);
+  assert.deepEqual(await allocated(), ['live v1'], 'allocations still run the published version');
+  await page.locator('.script-diff summary').click();
+  assert.match(await page.locator('.script-diff .add').first().innerText(), /draft v2/);
+  assert.match(await page.locator('.script-diff .del').first().innerText(), /live v1/);
+  await shot(page, 'scripts-draft-desktop');
+
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: '发布第 2 版' }).click();
+  await page.locator('.pub-state', { hasText: '已发布：第 2 版' }).waitFor();
+  assert.deepEqual(await allocated(), ['draft v2']);
+  await done(page);
+});
+
 test('role-aware: a brand token sees only its own contracts and no staff pages', async () => {
   const me = await (await fetch(`${base}/api/v1/me`, { headers: { authorization: 'Bearer kh_demo_brand' } })).json();
   const page = await open('kh_demo_brand', DESKTOP, '/contracts');

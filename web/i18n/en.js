@@ -85,7 +85,7 @@ export default {
 
   'scripts.title': 'Scripts', 'scripts.list': 'Strategies', 'scripts.new': 'New script', 'scripts.none': 'No scripts yet.', 'scripts.bundled': 'bundled',
   'scripts.name': 'Name', 'scripts.nameHint': 'A lowercase slug: a-z, 0-9 and _ (1 to 40 characters).', 'scripts.params': 'Dry-run parameters (JSON)', 'scripts.source': 'Lua source',
-  'scripts.meta': 'Version {v}, saved by {by} on {at}. Saving makes a new version.', 'scripts.newHint': 'A strategy defines allocate(ctx) and returns {assignments = {...}, notes = {...}}.',
+  'scripts.meta': 'Version {v}, saved by {by} on {at}. Saving makes a new draft version.', 'scripts.newHint': 'A strategy defines allocate(ctx) and returns {assignments = {...}, notes = {...}}.',
   'scripts.dryRun': 'Dry run', 'scripts.saveAndRun': 'Save & dry run', 'scripts.saved': '{name} saved as version {v}.', 'scripts.errorAt': 'Line {line}:', 'scripts.goToLine': 'Go to line',
   'scripts.failed': 'The script failed', 'scripts.code': 'Error code', 'scripts.result': 'Dry run result', 'scripts.instructions': 'Instructions', 'scripts.elapsed': 'Time',
   'scripts.assignmentsList': 'Assignments ({n})', 'scripts.reason': 'Reason',
@@ -116,4 +116,7 @@ export default {
   'importCode.duplicate_sku': 'SKU repeats an earlier row', 'importCode.duplicate_listing': 'item id repeats an earlier row', 'importCode.floor_above_list': 'floor price above the list price',
   'importCode.taken': 'already listed for another product', 'importCode.duplicate': 'listed twice in the row', 'importCode.too_long': 'too long', 'importCode.out_of_range': 'out of range',
   'importCode.compliance_blocked': 'uses banned absolute terms (the compliance rule blocks)',
+  'scripts.published': 'Published: version {v}', 'scripts.unpublished': 'Not published', 'scripts.draft': 'Draft: version {v}', 'scripts.draftShort': 'draft v{v}',
+  'scripts.draftNote': 'Allocations run the published version; a draft is for dry runs.', 'scripts.publish': 'Publish version {v}', 'scripts.confirmPublish': 'Publish {name} version {v}? Allocations will run it from now on.',
+  'scripts.publishedToast': '{name} version {v} is published.', 'scripts.diff': 'Changes against the published version ({from} → {to})', 'scripts.diffTooLarge': 'The script is too long to compare.',
 };

@@ -85,7 +85,7 @@ export default {
 
   'scripts.title': '脚本', 'scripts.list': '策略列表', 'scripts.new': '新建脚本', 'scripts.none': '暂无脚本。', 'scripts.bundled': '内置',
   'scripts.name': '名称', 'scripts.nameHint': '小写标识：a-z、0-9 和 _（1 到 40 个字符）。', 'scripts.params': '试运行参数（JSON）', 'scripts.source': 'Lua 源码',
-  'scripts.meta': '第 {v} 版，由 {by} 于 {at} 保存。保存会生成新版本。', 'scripts.newHint': '策略定义 allocate(ctx)，返回 {assignments = {...}, notes = {...}}。',
+  'scripts.meta': '第 {v} 版，由 {by} 于 {at} 保存。保存会生成新的草稿版本。', 'scripts.newHint': '策略定义 allocate(ctx)，返回 {assignments = {...}, notes = {...}}。',
   'scripts.dryRun': '试运行', 'scripts.saveAndRun': '保存并试运行', 'scripts.saved': '{name} 已保存为第 {v} 版。', 'scripts.errorAt': '第 {line} 行：', 'scripts.goToLine': '跳到该行',
   'scripts.failed': '脚本运行失败', 'scripts.code': '错误代码', 'scripts.result': '试运行结果', 'scripts.instructions': '指令数', 'scripts.elapsed': '耗时',
   'scripts.assignmentsList': '分配明细（{n}）', 'scripts.reason': '理由',
@@ -116,4 +116,7 @@ export default {
   'importCode.duplicate_sku': 'SKU 与前面的行重复', 'importCode.duplicate_listing': '平台商品ID 与前面的行重复', 'importCode.floor_above_list': '最低价不能高于标价',
   'importCode.taken': '已被其他商品占用', 'importCode.duplicate': '同一行中重复填写', 'importCode.too_long': '内容过长', 'importCode.out_of_range': '超出允许范围',
   'importCode.compliance_blocked': '含违禁极限词（合规规则为拦截）',
+  'scripts.published': '已发布：第 {v} 版', 'scripts.unpublished': '尚未发布', 'scripts.draft': '草稿：第 {v} 版', 'scripts.draftShort': '草稿 v{v}',
+  'scripts.draftNote': '分配使用已发布版本；草稿只用于试运行。', 'scripts.publish': '发布第 {v} 版', 'scripts.confirmPublish': '发布 {name} 第 {v} 版？之后的分配都将使用这一版。',
+  'scripts.publishedToast': '{name} 第 {v} 版已发布。', 'scripts.diff': '与已发布版本的差异（第 {from} 版 → 第 {to} 版）', 'scripts.diffTooLarge': '脚本过长，不显示差异。',
 };

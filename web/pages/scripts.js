@@ -1,4 +1,6 @@
-// Scripts: the Lua strategies, an editor with line numbers, save, and dry run with errors at their line.
+// Scripts: the Lua strategies, an editor with line numbers, save (a draft), dry run with errors at
+// their line, the draft's difference from the published version, and publishing: allocations run
+// the published version, so editing a draft never changes them.
 import { api } from '../lib/api.js';
 import { h, replace, pageHeader, field, formError, showErrors, busy, toast, badge, empty, clearErrors, table } from '../lib/dom.js';
 import { t, tt } from '../lib/i18n.js';
@@ -15,11 +17,16 @@ export default async function render(main, { params }) {
   const scripts = (await api('/scripts')).items;
   const current = params.name ? await api(`/scripts/${encodeURIComponent(params.name)}`) : null;
   let saved = current ? current.source : null;
+  // What the publication bar shows: the newest version saved and the one allocations run.
+  let latest = current ? current.version : null;
+  let published = current ? current.published_version : null;
+  let versions = current ? (await api(`/scripts/${encodeURIComponent(current.name)}/versions`)).items : [];
 
   const nav = h('nav', { class: 'script-list card', 'aria-label': t('scripts.list') },
     h('a', { href: '/scripts', class: !current ? 'active' : '', 'aria-current': !current ? 'page' : null }, `＋ ${t('scripts.new')}`),
     scripts.length ? scripts.map((s) => h('a', { href: `/scripts/${encodeURIComponent(s.name)}`, class: s.name === current?.name ? 'active' : '', 'aria-current': s.name === current?.name ? 'page' : null },
-      h('span', null, s.name), h('small', { class: 'muted' }, ` v${s.version}`), s.bundled ? badge(t('scripts.bundled'), 'info') : null)) : empty(t('scripts.none')));
+      h('span', null, s.name), h('small', { class: 'muted' }, ` v${s.published_version ?? '—'}${s.published_version !== s.version ? ` · ${t('scripts.draftShort', { v: s.version })}` : ''}`),
+      s.bundled ? badge(t('scripts.bundled'), 'info') : null)) : empty(t('scripts.none')));
 
   const name = h('input', { type: 'text', value: current?.name || '', readonly: !!current, spellcheck: 'false', placeholder: 'my_strategy', pattern: '[a-z0-9_]{1,40}' });
   const source = h('textarea', { class: 'code editor-text', spellcheck: 'false', wrap: 'off', rows: 22, value: current ? current.source : TEMPLATE, 'aria-label': t('scripts.source') });
@@ -47,11 +54,39 @@ export default async function render(main, { params }) {
   const paramsBox = h('input', { type: 'text', class: 'code', value: '{}', spellcheck: 'false' });
   const meta = h('p', { class: 'muted' }, current ? t('scripts.meta', { v: current.version, by: current.created_by, at: dateTime(current.created_at) }) : t('scripts.newHint'));
   const result = h('div', { class: 'dry-run-result', 'aria-live': 'polite' });
+  const publishBtn = h('button', { type: 'button', class: 'secondary', 'data-action': 'publish' });
+  const pubState = h('p', { class: 'pub-state', role: 'status' });
+  const diffBox = h('div', { class: 'script-diff' });
+  const drawPublication = () => {
+    if (latest === null) { replace(pubState); publishBtn.hidden = true; replace(diffBox); return; }
+    replace(pubState,
+      badge(published === null ? t('scripts.unpublished') : t('scripts.published', { v: published }), published === latest ? 'good' : 'info'),
+      published !== latest ? [' ', badge(t('scripts.draft', { v: latest }), 'warn'), ' ', h('span', { class: 'muted' }, t('scripts.draftNote'))] : null);
+    publishBtn.hidden = published === latest;
+    publishBtn.disabled = dirty();
+    publishBtn.textContent = t('scripts.publish', { v: latest });
+    const live = versions.find((v) => v.version === published);
+    const draft = versions.find((v) => v.version === latest);
+    replace(diffBox, live && draft && published !== latest
+      ? h('details', null, h('summary', null, t('scripts.diff', { from: published, to: latest })), diffView(live.source, draft.source))
+      : null);
+  };
+  publishBtn.addEventListener('click', () => busy(publishBtn, async () => {
+    if (!window.confirm(t('scripts.confirmPublish', { name: current?.name || name.value.trim(), v: latest }))) return;
+    try {
+      const res = await api(`/scripts/${encodeURIComponent(name.value.trim())}/publish`, { method: 'POST', body: { version: latest } });
+      published = res.published_version;
+      toast(t('scripts.publishedToast', { name: res.name, v: res.published_version }));
+      drawPublication();
+    } catch (e) { showErrors(form, e); }
+  }));
   const form = h('form', { class: 'card editor-card', novalidate: true },
     h('div', { class: 'form-grid' },
       field(t('scripts.name'), name, { name: 'name', hint: t('scripts.nameHint') }),
       field(t('scripts.params'), paramsBox, { name: 'params', hint: t('alloc.paramsHint') })),
     meta,
+    h('div', { class: 'pub-bar' }, pubState, publishBtn),
+    diffBox,
     h('div', { class: 'field wide', 'data-field': 'source' },
       h('div', { class: 'editor' }, gutter, source),
       lineError,
@@ -63,6 +98,7 @@ export default async function render(main, { params }) {
   const updateButtons = () => {
     runBtn.textContent = dirty() ? t('scripts.saveAndRun') : t('scripts.dryRun');
     saveBtn.disabled = !dirty();
+    publishBtn.disabled = dirty();
   };
 
   const showLineError = (e) => {
@@ -105,6 +141,10 @@ export default async function render(main, { params }) {
     }
     const res = await api('/scripts', { method: 'POST', body: { name: n, source: source.value } });
     saved = source.value;
+    latest = res.version;
+    published = res.published_version;
+    versions = [...versions, { ...res, source: source.value }];
+    drawPublication();
     toast(t('scripts.saved', { name: res.name, v: res.version }));
     meta.textContent = t('scripts.meta', { v: res.version, by: res.created_by, at: dateTime(res.created_at) });
     updateButtons();
@@ -149,6 +189,30 @@ export default async function render(main, { params }) {
   replace(main, pageHeader(t('scripts.title')), h('div', { class: 'scripts-layout' }, nav, h('div', null, form, result)));
   drawGutter();
   updateButtons();
+  drawPublication();
+}
+
+/** The lines of `to` against `from` (a longest-common-subsequence diff): kept, removed, added. */
+function diffView(from, to) {
+  const a = from.split('\n');
+  const b = to.split('\n');
+  if (a.length * b.length > 4_000_000) return h('p', { class: 'muted' }, t('scripts.diffTooLarge'));
+  const n = a.length;
+  const m = b.length;
+  const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) {
+    lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  }
+  const out = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) { out.push([' ', a[i]]); i++; j++; }
+    else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) { out.push(['-', a[i]]); i++; }
+    else { out.push(['+', b[j]]); j++; }
+  }
+  return h('pre', { class: 'code diff' }, out.map(([k, line]) =>
+    h('span', { class: k === '+' ? 'add' : k === '-' ? 'del' : 'same' }, `${k === ' ' ? ' ' : k === '+' ? '+' : '−'} ${line}\n`)));
 }
 
 function outcome(o) {
