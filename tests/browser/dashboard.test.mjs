@@ -530,9 +530,12 @@ test('settlements and compliance pages follow the API shapes (stubbed): lines, a
   await page.locator(`a[href="/settlements/${settlement.id}"]`).click();
   await page.getByText('20% × ¥12,000.00 net GMV').waitFor();
   assert.match(await page.locator('.settle-figures').innerText(), /¥1,008\.00/);
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.accept(); });
   await page.getByRole('button', { name: '审批' }).click();
   await page.locator('.page-header .badge', { hasText: '已审批' }).waitFor();
   assert.equal(await page.getByRole('button', { name: '审批' }).count(), 0, 'an approved settlement is final');
+  assert.match(asked, /不可修改/, 'approval asks for confirmation first');
   await shot(page, 'settlement-desktop');
   await page.route('**/api/v1/compliance/findings?*', (r) => r.fulfill({ json: { next_cursor: null, items: [
     { id: 'f1', entity_type: 'product', entity_id: contract.id, rule: 'banned_term', mode: 'block', field: 'copy', term: '最', char_offset: 3, message: 'copy uses the absolute term 最', related_id: null, created_by: 'system', created_at: new Date().toISOString() },

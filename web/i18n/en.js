@@ -119,4 +119,5 @@ export default {
   'scripts.published': 'Published: version {v}', 'scripts.unpublished': 'Not published', 'scripts.draft': 'Draft: version {v}', 'scripts.draftShort': 'draft v{v}',
   'scripts.draftNote': 'Allocations run the published version; a draft is for dry runs.', 'scripts.publish': 'Publish version {v}', 'scripts.confirmPublish': 'Publish {name} version {v}? Allocations will run it from now on.',
   'scripts.publishedToast': '{name} version {v} is published.', 'scripts.diff': 'Changes against the published version ({from} → {to})', 'scripts.diffTooLarge': 'The script is too long to compare.',
+  'settle.confirmApprove': 'Once approved the settlement never changes and fixes the month\'s withholding (this one withholds {tax}; the KOL is owed {payable}). It must be approved by another admin or manager than the one who computed it. Approve?',
 };

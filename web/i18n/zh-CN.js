@@ -119,4 +119,5 @@ export default {
   'scripts.published': '已发布：第 {v} 版', 'scripts.unpublished': '尚未发布', 'scripts.draft': '草稿：第 {v} 版', 'scripts.draftShort': '草稿 v{v}',
   'scripts.draftNote': '分配使用已发布版本；草稿只用于试运行。', 'scripts.publish': '发布第 {v} 版', 'scripts.confirmPublish': '发布 {name} 第 {v} 版？之后的分配都将使用这一版。',
   'scripts.publishedToast': '{name} 第 {v} 版已发布。', 'scripts.diff': '与已发布版本的差异（第 {from} 版 → 第 {to} 版）', 'scripts.diffTooLarge': '脚本过长，不显示差异。',
+  'settle.confirmApprove': '审批后结算单不可修改，并按当月收入确定代扣个税（本单代扣 {tax}，主播应得 {payable}）。须由计算人以外的管理员或经理审批。确定审批？',
 };

@@ -32,6 +32,8 @@ export default async function render(main, { params, can }) {
   const draw = () => {
     const actions = h('form', { class: 'inline-actions', novalidate: true });
     const approve = h('button', { type: 'button', class: 'primary', onclick: (ev) => busy(ev.currentTarget, async () => {
+      // Approval fixes the tax of the month and can never be undone: ask once more.
+      if (!window.confirm(t('settle.confirmApprove', { payable: yuan(figure('kol_payable_fen') ?? 0), tax: yuan(figure('tax_withheld_fen') ?? 0) }))) return;
       try {
         s = await api(`/settlements/${s.id}/approve`, { method: 'POST' });
         toast(t('settle.approvedToast'));
