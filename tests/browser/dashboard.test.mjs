@@ -511,7 +511,7 @@ test('settlements and compliance pages follow the API shapes (stubbed): lines, a
   };
   let settlement = {
     id: '01900000-0000-7000-8000-000000000001', contract_id: contract.id, brand_id: contract.brand_id, kol_id: contract.kol_id, contract_version: 1,
-    period_start: '2026-10-01T00:00:00Z', period_end: '2026-11-01T00:00:00Z', status: 'draft', guarantee_assessed: false,
+    period_start: '2026-09-30T16:00:00Z', period_end: '2026-10-31T16:00:00Z', status: 'draft', guarantee_assessed: false,
     commission_bp: 2000, revenue_share_bp: 5000, tax_status: 'individual', totals,
     lines: [
       { kind: 'commission', label: '佣金 Commission', amount_fen: 240_000, how: '20% × ¥12,000.00 net GMV' },
@@ -530,6 +530,10 @@ test('settlements and compliance pages follow the API shapes (stubbed): lines, a
   await page.locator(`a[href="/settlements/${settlement.id}"]`).click();
   await page.getByText('20% × ¥12,000.00 net GMV').waitFor();
   assert.match(await page.locator('.settle-figures').innerText(), /¥1,008\.00/);
+  // The half-open period [10-01, 11-01) reads as its last included day.
+  const header = await page.locator('main').innerText();
+  assert.match(header, /2026年10月31日/);
+  assert.doesNotMatch(header, /11月1日/);
   let asked = '';
   page.once('dialog', (d) => { asked = d.message(); d.accept(); });
   await page.getByRole('button', { name: '审批' }).click();

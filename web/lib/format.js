@@ -74,6 +74,16 @@ export function date(iso) {
   return new Intl.DateTimeFormat(lang(), { dateStyle: 'medium' }).format(new Date(iso));
 }
 
+/**
+ * A half-open period [start, end) as its first and last included day in China Standard Time,
+ * where settlements and tax count days: [11-01, 12-01) reads 2026年11月1日 – 2026年11月30日.
+ */
+export function period(start, end) {
+  if (!start || !end) return '—';
+  const f = new Intl.DateTimeFormat(lang(), { dateStyle: 'medium', timeZone: 'Asia/Shanghai' });
+  return `${f.format(new Date(start))} – ${f.format(new Date(new Date(end).getTime() - 1))}`;
+}
+
 export function time(iso) {
   return new Intl.DateTimeFormat(lang(), { timeStyle: 'short' }).format(new Date(iso));
 }

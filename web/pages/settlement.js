@@ -2,7 +2,7 @@
 import { api, lookups, byId } from '../lib/api.js';
 import { h, replace, pageHeader, formError, showErrors, busy, toast, badge, table } from '../lib/dom.js';
 import { t, tt } from '../lib/i18n.js';
-import { yuan, pct, date, dateTime } from '../lib/format.js';
+import { yuan, pct, date, dateTime, period } from '../lib/format.js';
 
 const FIGURES = [
   ['order_count', 'settle.orders', false], ['gmv_fen', 'settle.gmv'], ['refunds_fen', 'settle.refunds'], ['net_gmv_fen', 'settle.netGmv'],
@@ -47,7 +47,7 @@ export default async function render(main, { params, can }) {
       pageHeader(`${brandById.get(s.brand_id)?.name || ''} × ${kolById.get(s.kol_id)?.name || ''}`, badge(tt('settle', s.status), s.status === 'approved' ? 'good' : 'info')),
       h('p', { class: 'breadcrumb' }, h('a', { href: '/settlements' }, `← ${t('settle.title')}`), ' · ',
         h('a', { href: `/contracts/${s.contract_id}` }, t('settle.contract')), ` v${s.contract_version ?? ''}`),
-      h('p', { class: 'muted' }, `${date(s.period_start)} – ${date(s.period_end)} · ${t('contract.commission')} ${pct(s.commission_bp)} · ${t('kols.share')} ${pct(s.revenue_share_bp)} · ${tt('tax', s.tax_status)}`,
+      h('p', { class: 'muted' }, `${period(s.period_start, s.period_end)} · ${t('contract.commission')} ${pct(s.commission_bp)} · ${t('kols.share')} ${pct(s.revenue_share_bp)} · ${tt('tax', s.tax_status)}`,
         s.approved_at ? ` · ${t('settle.approvedBy', { by: s.approved_by, at: dateTime(s.approved_at) })}` : ''),
       actions,
       h('dl', { class: 'figures wide settle-figures' }, FIGURES.filter(([k]) => figure(k) !== undefined && figure(k) !== null).map(([k, label, money = true]) =>

@@ -2,7 +2,7 @@
 import { api, listAll, lookups, byId, ApiError } from '../lib/api.js';
 import { h, replace, pageHeader, field, formError, showErrors, busy, toast, badge, empty, table, select } from '../lib/dom.js';
 import { t, tt } from '../lib/i18n.js';
-import { yuan, date, localDateToUtc, dayKey } from '../lib/format.js';
+import { yuan, date, localDateToUtc, dayKey, period } from '../lib/format.js';
 
 export default async function render(main, { can, navigate, query }) {
   const [brands, kols] = await Promise.all([lookups.brands(), lookups.kols()]);
@@ -54,7 +54,7 @@ export default async function render(main, { can, navigate, query }) {
     formSlot,
     rows.length ? table([
       { label: t('settle.parties'), cell: (s) => h('a', { href: `/settlements/${s.id}` }, parties(s)) },
-      { label: t('settle.period'), cell: (s) => `${date(s.period_start)} – ${date(s.period_end)}` },
+      { label: t('settle.period'), cell: (s) => `${period(s.period_start, s.period_end)}` },
       { label: t('settle.netGmv'), class: 'num', cell: (s) => yuan(s.totals?.net_gmv_fen ?? s.net_gmv_fen) },
       { label: t('settle.commission'), class: 'num', cell: (s) => yuan(s.totals?.commission_fen ?? s.commission_fen) },
       { label: t('settle.kolPayable'), class: 'num', cell: (s) => yuan(s.totals?.kol_payable_fen ?? s.kol_payable_fen) },
