@@ -542,8 +542,8 @@ test('settlements and compliance pages follow the API shapes (stubbed): lines, a
   assert.match(asked, /不可修改/, 'approval asks for confirmation first');
   await shot(page, 'settlement-desktop');
   await page.route('**/api/v1/compliance/findings?*', (r) => r.fulfill({ json: { next_cursor: null, items: [
-    { id: 'f1', entity_type: 'product', entity_id: contract.id, rule: 'banned_term', mode: 'block', field: 'copy', term: '最', char_offset: 3, message: 'copy uses the absolute term 最', related_id: null, created_by: 'system', created_at: new Date().toISOString() },
-    { id: 'f2', entity_type: 'session', entity_id: contract.id, rule: 'floor_price', mode: 'warn', field: 'lineup[0].live_price_fen', term: null, char_offset: null, message: 'live price under the floor', related_id: null, created_by: 'system', created_at: new Date().toISOString() },
+    { id: 'f1', entity_type: 'product', entity_id: contract.id, rule: 'banned_term', mode: 'block', field: 'copy', term: '最', char_offset: 3, message: 'copy uses the absolute term 最', related_id: null, created_by: 'system', created_at: new Date().toISOString(), status: 'open' },
+    { id: 'f2', entity_type: 'session', entity_id: contract.id, rule: 'floor_price', mode: 'warn', field: 'lineup[0].live_price_fen', term: null, char_offset: null, message: 'live price under the floor', related_id: null, created_by: 'system', created_at: new Date().toISOString(), status: 'resolved', resolved_by: 'demo manager', resolved_at: new Date().toISOString(), resolution_note: '已调价' },
   ] } }));
   await page.goto(`${base}/compliance`);
   await page.getByText('copy uses the absolute term 最').waitFor();
@@ -551,6 +551,33 @@ test('settlements and compliance pages follow the API shapes (stubbed): lines, a
   await page.getByLabel('记录类型').selectOption('session');
   assert.equal(await page.locator('tbody tr').count(), 1);
   await done(page, 'compliance-desktop');
+});
+
+test('compliance: a manager acknowledges a finding, then resolves it with a note', async () => {
+  const admin = { authorization: 'Bearer kh_demo_admin', 'content-type': 'application/json' };
+  const rules = await (await fetch(`${base}/api/v1/compliance/rules`, { headers: admin })).json();
+  await fetch(`${base}/api/v1/compliance/rules`, { method: 'PUT', headers: admin, body: JSON.stringify({ rules: [{ rule: 'banned_term', mode: 'warn' }] }) });
+  const brands = await (await fetch(`${base}/api/v1/brands?limit=1`, { headers: admin })).json();
+  const product = await (await fetch(`${base}/api/v1/products`, { method: 'POST', headers: admin, body: JSON.stringify({
+    brand_id: brands.items[0].id, sku: 'WEB-FINDING', name: '网页测试商品', category: 'food', role: 'profit',
+    list_price_fen: 9900, floor_price_fen: 5900, stock_units: 10, copy: '全网第一的坚果' }) })).json();
+  const page = await open('kh_demo_manager', DESKTOP, `/compliance?entity_id=${product.id}`);
+  await waitLoaded(page);
+  const row = page.locator('tbody tr').first();
+  assert.match(await row.innerText(), /待处理/);
+  await row.getByRole('button', { name: '认领' }).click();
+  await row.locator('.review[data-status="acknowledged"]').waitFor();
+  assert.match(await row.innerText(), /demo manager 于 .* 认领/);
+  page.once('dialog', (d) => d.accept('文案已改为「好吃的坚果」'));
+  await row.getByRole('button', { name: '解决' }).click();
+  await row.locator('.review[data-status="resolved"]').waitFor();
+  assert.match(await row.innerText(), /文案已改为「好吃的坚果」/);
+  const stored = await (await fetch(`${base}/api/v1/compliance/findings?entity_id=${product.id}`, { headers: admin })).json();
+  assert.equal(stored.items[0].status, 'resolved');
+  assert.equal(stored.items[0].resolved_by, 'demo manager');
+  await done(page, 'compliance-review-desktop');
+  // The demo's rules as they were.
+  await fetch(`${base}/api/v1/compliance/rules`, { method: 'PUT', headers: admin, body: JSON.stringify({ rules: rules.rules }) });
 });
 
 test('every page at desktop and phone widths (screenshots to look at)', async () => {

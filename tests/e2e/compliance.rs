@@ -12,7 +12,8 @@ both_databases!(
     compliance_blocks_each_banned_term_inside_longer_text,
     compliance_warn_mode_writes_and_keeps_findings,
     compliance_term_list_and_modes_are_admin_settings,
-    compliance_price_rules_floor_and_lowest_price
+    compliance_price_rules_floor_and_lowest_price,
+    findings_are_acknowledged_then_resolved_by_name
 );
 
 async fn put_rules(app: &TestApp, body: Value) -> Value {
@@ -443,4 +444,103 @@ async fn compliance_price_rules_floor_and_lowest_price(app: &TestApp) {
         .await;
     assert_eq!(status, 422);
     assert_eq!(problem["errors"][0]["field"], "lineup[0].live_price_fen");
+}
+
+async fn findings_are_acknowledged_then_resolved_by_name(app: &TestApp) {
+    let b = brand(app).await;
+    put_rules(
+        app,
+        json!({"rules": [{"rule": "banned_term", "mode": "warn"}]}),
+    )
+    .await;
+    let p = app
+        .create(
+            "/api/v1/products",
+            product_body(&b, "R1", "全网第一的好面霜"),
+        )
+        .await;
+    let f = findings(app, id(&p)).await;
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["status"], "open");
+    let fid = f[0]["id"].as_str().unwrap().to_owned();
+    let manager = app.token(Role::Manager, None).await;
+    let step = |what: &str| format!("/api/v1/compliance/findings/{fid}/{what}");
+
+    // Brands read their findings but do not review them; scripters neither.
+    let brand_token = app.token(Role::Brand, Some(id(&b).parse().unwrap())).await;
+    for token in [&brand_token, &app.token(Role::Scripter, None).await] {
+        let (status, _) = app.post(&step("acknowledge"), token, json!({})).await;
+        assert_eq!(status, 403);
+    }
+    let (status, ack) = app.post(&step("acknowledge"), &manager, json!({})).await;
+    assert_eq!(status, 200, "{ack}");
+    assert_eq!(ack["status"], "acknowledged");
+    assert_eq!(ack["acknowledged_by"], "test manager");
+    assert!(ack["acknowledged_at"].is_string());
+    let (status, _) = app.post(&step("acknowledge"), &manager, json!({})).await;
+    assert_eq!(status, 409, "acknowledged once");
+
+    // Resolving says what was done.
+    let (status, p422) = app
+        .post(&step("resolve"), &manager, json!({"note": "  "}))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(p422["errors"][0]["field"], "note");
+    let (status, done) = app
+        .post(
+            &step("resolve"),
+            &app.admin,
+            json!({"note": "文案已改为「口碑好面霜」"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "resolved");
+    assert_eq!(done["resolution_note"], "文案已改为「口碑好面霜」");
+    assert_eq!(
+        done["acknowledged_by"], "test manager",
+        "the first step is kept"
+    );
+    let (status, _) = app
+        .post(&step("resolve"), &manager, json!({"note": "again"}))
+        .await;
+    assert_eq!(status, 409);
+    let (status, _) = app
+        .post(
+            "/api/v1/compliance/findings/00000000-0000-0000-0000-000000000009/acknowledge",
+            &manager,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    // Filters by status; the finding is kept, and the brand sees where it stands.
+    let listed = async |query: &str, token: &str| {
+        let (_, page) = app
+            .get(
+                &format!("/api/v1/compliance/findings?entity_id={}&{query}", id(&p)),
+                token,
+            )
+            .await;
+        page["items"].as_array().unwrap().len()
+    };
+    assert_eq!(listed("status=resolved", &app.admin).await, 1);
+    assert_eq!(listed("status=open", &app.admin).await, 0);
+    let (_, seen) = app
+        .get(
+            &format!("/api/v1/compliance/findings?entity_id={}", id(&p)),
+            &brand_token,
+        )
+        .await;
+    assert_eq!(seen["items"][0]["status"], "resolved");
+    let (_, trail) = app
+        .get(&format!("/api/v1/audit?entity_id={fid}"), &app.admin)
+        .await;
+    let actions: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions.len(), 2, "{trail}");
+    assert!(actions.contains(&"finding.acknowledge") && actions.contains(&"finding.resolve"));
 }

@@ -120,4 +120,7 @@ export default {
   'scripts.draftNote': 'Allocations run the published version; a draft is for dry runs.', 'scripts.publish': 'Publish version {v}', 'scripts.confirmPublish': 'Publish {name} version {v}? Allocations will run it from now on.',
   'scripts.publishedToast': '{name} version {v} is published.', 'scripts.diff': 'Changes against the published version ({from} → {to})', 'scripts.diffTooLarge': 'The script is too long to compare.',
   'settle.confirmApprove': 'Once approved the settlement never changes and fixes the month\'s withholding (this one withholds {tax}; the KOL is owed {payable}). It must be approved by another admin or manager than the one who computed it. Approve?',
+  'review.open': 'Open', 'review.acknowledged': 'Acknowledged', 'review.resolved': 'Resolved', 'compliance.review': 'Review', 'compliance.allReviews': 'Any review state',
+  'compliance.acknowledge': 'Acknowledge', 'compliance.resolve': 'Resolve', 'compliance.resolveNote': 'What was done to resolve it (e.g. the copy was changed):',
+  'compliance.acknowledged': 'Acknowledged.', 'compliance.resolved': 'Marked resolved.', 'compliance.acknowledgedBy': 'acknowledged by {by} on {at}', 'compliance.resolvedBy': 'resolved by {by} on {at}',
 };

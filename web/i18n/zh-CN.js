@@ -120,4 +120,7 @@ export default {
   'scripts.draftNote': '分配使用已发布版本；草稿只用于试运行。', 'scripts.publish': '发布第 {v} 版', 'scripts.confirmPublish': '发布 {name} 第 {v} 版？之后的分配都将使用这一版。',
   'scripts.publishedToast': '{name} 第 {v} 版已发布。', 'scripts.diff': '与已发布版本的差异（第 {from} 版 → 第 {to} 版）', 'scripts.diffTooLarge': '脚本过长，不显示差异。',
   'settle.confirmApprove': '审批后结算单不可修改，并按当月收入确定代扣个税（本单代扣 {tax}，主播应得 {payable}）。须由计算人以外的管理员或经理审批。确定审批？',
+  'review.open': '待处理', 'review.acknowledged': '处理中', 'review.resolved': '已解决', 'compliance.review': '处理', 'compliance.allReviews': '全部处理状态',
+  'compliance.acknowledge': '认领', 'compliance.resolve': '解决', 'compliance.resolveNote': '说明如何解决（如：文案已修改）：',
+  'compliance.acknowledged': '已认领。', 'compliance.resolved': '已标记为解决。', 'compliance.acknowledgedBy': '{by} 于 {at} 认领', 'compliance.resolvedBy': '{by} 于 {at} 解决',
 };

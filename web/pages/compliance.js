@@ -1,7 +1,9 @@
 // Compliance findings: banned absolute terms in copy and outlines, prices under the floor or above a
-// lowest-price promise. Filter by the record they concern.
-import { listAll, lookups, listIfAvailable } from '../lib/api.js';
-import { h, replace, pageHeader, empty, table, badge, select } from '../lib/dom.js';
+// lowest-price promise. Filter by the record they concern and by review; a manager acknowledges a
+// finding (takes it on) and resolves it with a note of what was done, each step naming who.
+import { api, listAll, lookups, listIfAvailable } from '../lib/api.js';
+import { h, replace, pageHeader, empty, table, badge, select, busy, toast, errorBox } from '../lib/dom.js';
+import { can } from '../app.js';
 import { t, tt } from '../lib/i18n.js';
 import { dateTime } from '../lib/format.js';
 
@@ -22,6 +24,31 @@ export default async function render(main, { query }) {
   };
   const types = [...new Set(findings.map((f) => f.entity_type))].sort();
   const typeSel = select([['', t('compliance.allTypes')], ...types.map((x) => [x, tt('entity', x)])], query.type, { 'aria-label': t('compliance.type') });
+  const statusSel = select([['', t('compliance.allReviews')], ...['open', 'acknowledged', 'resolved'].map((x) => [x, tt('review', x)])], query.status, { 'aria-label': t('compliance.review') });
+  const review = (f) => {
+    const who = f.status === 'resolved'
+      ? t('compliance.resolvedBy', { by: f.resolved_by, at: dateTime(f.resolved_at) })
+      : f.status === 'acknowledged' ? t('compliance.acknowledgedBy', { by: f.acknowledged_by, at: dateTime(f.acknowledged_at) }) : null;
+    const step = async (button, what, body) => busy(button, async () => {
+      try {
+        const after = await api(`/compliance/findings/${f.id}/${what}`, { method: 'POST', body });
+        Object.assign(f, after);
+        toast(t(`compliance.${what}d`));
+        update();
+      } catch (e) { button.closest('td').append(errorBox(e)); }
+    });
+    const actions = can('manage') && f.status !== 'resolved' ? h('span', { class: 'row-actions' },
+      f.status === 'open' ? h('button', { type: 'button', class: 'secondary small', 'data-action': 'acknowledge', onclick: (ev) => step(ev.currentTarget, 'acknowledge', {}) }, t('compliance.acknowledge')) : null,
+      h('button', { type: 'button', class: 'secondary small', 'data-action': 'resolve', onclick: (ev) => {
+        const note = window.prompt(t('compliance.resolveNote'));
+        if (note && note.trim()) step(ev.currentTarget, 'resolve', { note });
+      } }, t('compliance.resolve'))) : null;
+    return h('div', { class: 'review', 'data-status': f.status },
+      badge(tt('review', f.status), { open: 'warn', acknowledged: 'info', resolved: 'good' }[f.status]),
+      who ? h('small', { class: 'muted' }, ` ${who}`) : null,
+      f.resolution_note ? h('p', { class: 'muted' }, f.resolution_note) : null,
+      actions);
+  };
   const list = h('div');
   const entityLink = (f) => {
     const label = names[f.entity_type]?.get(f.entity_id);
@@ -30,7 +57,7 @@ export default async function render(main, { query }) {
     return href ? h('a', { href }, text) : text;
   };
   const update = () => {
-    const rows = findings.filter((f) => !typeSel.value || f.entity_type === typeSel.value)
+    const rows = findings.filter((f) => (!typeSel.value || f.entity_type === typeSel.value) && (!statusSel.value || f.status === statusSel.value))
       .sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
     replace(list, rows.length ? table([
       { label: t('compliance.when'), cell: (f) => dateTime(f.created_at) },
@@ -38,11 +65,13 @@ export default async function render(main, { query }) {
       { label: t('compliance.rule'), cell: (f) => badge(tt('rule', f.rule), f.mode === 'block' ? 'bad' : 'warn') },
       { label: t('compliance.term'), cell: (f) => (f.term ? h('mark', null, f.term) : '—') },
       { label: t('compliance.message'), cell: (f) => f.message },
-    ], rows, { caption: t('compliance.title') }) : empty(t('compliance.none')));
+      { label: t('compliance.review'), cell: review },
+    ], rows, { caption: t('compliance.title'), rowAttrs: (f) => ({ 'data-finding': f.id }) }) : empty(t('compliance.none')));
   };
   typeSel.addEventListener('change', update);
+  statusSel.addEventListener('change', update);
   replace(main, pageHeader(t('compliance.title')),
     query.entity_id ? h('p', { class: 'notice' }, t('compliance.filtered'), ' ', h('a', { href: '/compliance' }, t('compliance.clearFilter'))) : null,
-    h('div', { class: 'filters' }, typeSel), list);
+    h('div', { class: 'filters' }, typeSel, statusSel), list);
   update();
 }

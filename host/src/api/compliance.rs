@@ -8,12 +8,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::error::{ApiResult, Problem};
-use super::extract::{JsonBody, Query};
+use super::extract::{JsonBody, Path, Query};
 use super::pagination::{Page, PageRequest};
 use crate::app::AppState;
 use crate::domain::Actor;
 use crate::service::compliance::{
-    self, ComplianceConfig, ConfigChange, FindingQuery, StoredFinding,
+    self, ComplianceConfig, ConfigChange, FindingQuery, Review, ReviewStep, StoredFinding,
 };
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -21,6 +21,8 @@ use crate::service::compliance::{
 pub struct FindingFilter {
     pub entity_id: Option<Uuid>,
     pub rule: Option<String>,
+    /// `open`, `acknowledged` or `resolved`.
+    pub status: Option<Review>,
     /// Items per page (1 to 500, default 50).
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page.
@@ -30,6 +32,8 @@ pub struct FindingFilter {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_findings))
+        .routes(routes!(acknowledge_finding))
+        .routes(routes!(resolve_finding))
         .routes(routes!(get_rules, put_rules))
 }
 
@@ -45,6 +49,7 @@ async fn list_findings(
     let query = FindingQuery {
         entity_id: f.entity_id,
         rule: f.rule,
+        status: f.status,
     };
     Ok(Json(
         compliance::findings(&s.db, &actor, query, page).await?,
@@ -68,4 +73,35 @@ async fn put_rules(
     JsonBody(change): JsonBody<ConfigChange>,
 ) -> ApiResult<Json<ComplianceConfig>> {
     Ok(Json(compliance::configure(&s.db, &actor, change).await?))
+}
+
+/// Takes a finding on (admins and managers): `open` becomes `acknowledged`, naming who and when.
+#[utoipa::path(post, path = "/compliance/findings/{id}/acknowledge", tag = "compliance",
+    params(("id" = Uuid, Path)), request_body = ReviewStep,
+    responses((status = 200, body = StoredFinding), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn acknowledge_finding(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    JsonBody(step): JsonBody<ReviewStep>,
+) -> ApiResult<Json<StoredFinding>> {
+    Ok(Json(
+        compliance::review(&s.db, &actor, id, Review::Acknowledged, step).await?,
+    ))
+}
+
+/// Closes a finding with a note of what was done (admins and managers); the finding is kept.
+#[utoipa::path(post, path = "/compliance/findings/{id}/resolve", tag = "compliance",
+    params(("id" = Uuid, Path)), request_body = ReviewStep,
+    responses((status = 200, body = StoredFinding), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn resolve_finding(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    JsonBody(step): JsonBody<ReviewStep>,
+) -> ApiResult<Json<StoredFinding>> {
+    Ok(Json(
+        compliance::review(&s.db, &actor, id, Review::Resolved, step).await?,
+    ))
 }

@@ -28,7 +28,7 @@ use super::error::{Error, Result};
 use super::sessions::LineupSlot;
 use super::visibility;
 use super::{Page, PageRequest};
-use crate::domain::actor::{Actor, STAFF};
+use crate::domain::actor::{Actor, MANAGERS, STAFF};
 use crate::domain::compliance::{self as rules, Finding, Mode, OtherSlot, PricedSlot};
 use crate::domain::{FieldError, Role, Validator};
 use crate::store::entities::{
@@ -93,6 +93,50 @@ pub struct StoredFinding {
     pub contract_id: Option<Uuid>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// Where its review stands: `open`, `acknowledged` (someone owns it) or `resolved`.
+    pub status: Review,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// What was done about it.
+    pub resolution_note: Option<String>,
+}
+
+/// A finding's review: open, acknowledged (someone owns it), resolved (with a note).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Review {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+impl Review {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Review::Open => "open",
+            Review::Acknowledged => "acknowledged",
+            Review::Resolved => "resolved",
+        }
+    }
+
+    fn parse(s: &str) -> Review {
+        match s {
+            "acknowledged" => Review::Acknowledged,
+            "resolved" => Review::Resolved,
+            _ => Review::Open,
+        }
+    }
+}
+
+/// A step of a finding's review.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewStep {
+    /// What was done (required to resolve; at most 2,000 characters).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// Which findings to list.
@@ -100,6 +144,7 @@ pub struct StoredFinding {
 pub struct FindingQuery {
     pub entity_id: Option<Uuid>,
     pub rule: Option<String>,
+    pub status: Option<Review>,
 }
 
 /// Findings, oldest first (brand and KOL tokens: on their own products and sessions).
@@ -122,12 +167,24 @@ pub async fn findings(
         }
         q = q.filter(compliance_finding::Column::Rule.eq(r.as_str()));
     }
+    if let Some(r) = query.status {
+        q = q.filter(compliance_finding::Column::Status.eq(r.as_str()));
+    }
     let view = visibility::findings_view(db, actor.scope()).await?;
     if let Some(view) = &view {
         q = q.filter(view.condition());
     }
     let page = page.fetch(db, q, compliance_finding::Column::Id).await?;
-    let page = page.map(|m| StoredFinding {
+    let page = page.map(finding_view);
+
+    Ok(match &view {
+        Some(view) => page.map(|f| view.redact(f)),
+        None => page,
+    })
+}
+
+fn finding_view(m: compliance_finding::Model) -> StoredFinding {
+    StoredFinding {
         id: m.id,
         entity_type: m.entity_type,
         entity_id: m.entity_id,
@@ -141,11 +198,93 @@ pub async fn findings(
         contract_id: m.contract_id,
         created_by: m.created_by,
         created_at: m.created_at,
-    });
-    Ok(match &view {
-        Some(view) => page.map(|f| view.redact(f)),
-        None => page,
-    })
+        status: Review::parse(&m.status),
+        acknowledged_by: m.acknowledged_by,
+        acknowledged_at: m.acknowledged_at,
+        resolved_by: m.resolved_by,
+        resolved_at: m.resolved_at,
+        resolution_note: m.resolution_note,
+    }
+}
+
+/// Moves a finding on in its review (admins and managers): `acknowledged` from `open`;
+/// `resolved`, with a note of what was done, from `open` or `acknowledged`. Audited; a finding
+/// already past that step is a 409.
+pub async fn review(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    to: Review,
+    step: ReviewStep,
+) -> Result<StoredFinding> {
+    actor.require(MANAGERS)?;
+    let note = step
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    let mut v = Validator::new();
+    if to == Review::Resolved {
+        match &note {
+            None => v.error_code(
+                "note",
+                "required",
+                "say what was done to resolve the finding",
+            ),
+            Some(n) => v.non_empty(n, "note", 2_000),
+        }
+    } else if let Some(n) = &note {
+        v.non_empty(n, "note", 2_000);
+    }
+    v.finish()?;
+    let txn = store::write_txn(db).await?;
+    let row = compliance_finding::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("finding"))?;
+    let before = finding_view(row.clone());
+    let allowed = match to {
+        Review::Acknowledged => before.status == Review::Open,
+        Review::Resolved => before.status != Review::Resolved,
+        Review::Open => false,
+    };
+    if !allowed {
+        return Err(Error::Conflict(format!(
+            "the finding is {}: it cannot become {}",
+            before.status.as_str(),
+            to.as_str()
+        )));
+    }
+    let now = Utc::now();
+    let mut am: compliance_finding::ActiveModel = row.into();
+    am.status = Set(to.as_str().into());
+    match to {
+        Review::Acknowledged => {
+            am.acknowledged_by = Set(Some(actor.name.clone()));
+            am.acknowledged_at = Set(Some(now));
+        }
+        _ => {
+            am.resolved_by = Set(Some(actor.name.clone()));
+            am.resolved_at = Set(Some(now));
+            am.resolution_note = Set(note);
+        }
+    }
+    let after = finding_view(am.update(&txn).await?);
+    let action = match to {
+        Review::Acknowledged => "finding.acknowledge",
+        _ => "finding.resolve",
+    };
+    audit::record(
+        &txn,
+        actor,
+        action,
+        "compliance_finding",
+        id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
 }
 
 impl visibility::Redact for StoredFinding {
@@ -165,6 +304,8 @@ impl visibility::Redact for StoredFinding {
             _ => "the finding concerns a record of another party".into(),
         };
         self.related_id = None;
+        // What was done about another party's record is theirs too.
+        self.resolution_note = None;
     }
 }
 
@@ -351,6 +492,8 @@ async fn settle_findings<C: ConnectionTrait>(
             contract_id: Set(f.contract_id),
             created_by: Set(actor.name.clone()),
             created_at: Set(now),
+            status: Set(Review::Open.as_str().into()),
+            ..Default::default()
         }
         .insert(db)
         .await?;

@@ -1,4 +1,5 @@
-//! The `compliance_findings` table: what a warn-mode check found in a write. Never deleted.
+//! The `compliance_findings` table: what a warn-mode check found in a write, and its review
+//! (acknowledged, resolved: by whom, when). Never deleted.
 
 use sea_orm::entity::prelude::*;
 
@@ -21,6 +22,14 @@ pub struct Model {
     pub contract_id: Option<Uuid>,
     pub created_by: String,
     pub created_at: DateTimeUtc,
+    /// `open`, `acknowledged` or `resolved`.
+    pub status: String,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<DateTimeUtc>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub resolution_note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
