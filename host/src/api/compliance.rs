@@ -78,7 +78,8 @@ async fn put_rules(
 /// Takes a finding on (admins and managers): `open` becomes `acknowledged`, naming who and when.
 #[utoipa::path(post, path = "/compliance/findings/{id}/acknowledge", tag = "compliance",
     params(("id" = Uuid, Path)), request_body = ReviewStep,
-    responses((status = 200, body = StoredFinding), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = StoredFinding), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
 async fn acknowledge_finding(
     State(s): State<AppState>,
     actor: Actor,

@@ -69,8 +69,10 @@ pub struct ExportQuery {
     /// One brand's products (default: every product the token sees).
     pub brand_id: Option<Uuid>,
     /// `xlsx` (default) or `csv`.
+    #[param(pattern = "^(xlsx|csv)$")]
     pub format: Option<String>,
     /// `zh` (default) or `en` headers and roles.
+    #[param(pattern = "^(zh|zh-CN|en)$")]
     pub lang: Option<String>,
 }
 

@@ -136,6 +136,7 @@ impl Review {
 pub struct ReviewStep {
     /// What was done (required to resolve; at most 2,000 characters).
     #[serde(default)]
+    #[schema(max_length = 2000, pattern = "\\S")]
     pub note: Option<String>,
 }
 

@@ -54,6 +54,7 @@ pub struct NewScript {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Publish {
+    #[schema(minimum = 1)]
     pub version: i32,
 }
 
