@@ -19,6 +19,7 @@ const ROUTES = [
   { path: '/settlements', module: './pages/settlements.js', nav: 'nav.settlements', roles: ['admin', 'manager', 'brand', 'kol'], icon: '¥' },
   { path: '/settlements/:id', module: './pages/settlement.js', roles: ['admin', 'manager', 'brand', 'kol'] },
   { path: '/compliance', module: './pages/compliance.js', nav: 'nav.compliance', roles: STAFF, icon: '!' },
+  { path: '/operations', module: './pages/operations.js', nav: 'nav.operations', roles: ['admin', 'manager'], icon: '≡' },
   { path: '/plugins', module: './pages/plugins.js', nav: 'nav.plugins', roles: ['admin', 'integrator'], icon: '⧉' },
   { path: '/scripts', module: './pages/scripts.js', nav: 'nav.scripts', roles: ['admin', 'manager', 'scripter'], icon: '{}' },
   { path: '/scripts/:name', module: './pages/scripts.js', roles: ['admin', 'manager', 'scripter'] },

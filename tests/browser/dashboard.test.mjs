@@ -580,13 +580,26 @@ test('compliance: a manager acknowledges a finding, then resolves it with a note
   await fetch(`${base}/api/v1/compliance/rules`, { method: 'PUT', headers: admin, body: JSON.stringify({ rules: rules.rules }) });
 });
 
+test('operations: the audit trail shows who published which script version; deliveries list their status', async () => {
+  const page = await open('kh_demo_admin', DESKTOP, '/operations');
+  await waitLoaded(page);
+  await page.getByRole('combobox', { name: '操作' }).selectOption('script.publish');
+  const row = page.locator('tbody tr[data-action="script.publish"]').first();
+  await row.waitFor();
+  assert.match(await row.innerText(), /published_version: 1 → 2/);
+  assert.match(await row.innerText(), /demo scripter/);
+  await page.getByRole('link', { name: '推送记录' }).click();
+  await page.getByRole('combobox', { name: '状态' }).waitFor();
+  await done(page, 'operations-desktop');
+});
+
 test('every page at desktop and phone widths (screenshots to look at)', async () => {
   const kols = await (await fetch(`${base}/api/v1/contracts?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
   const sessions = await (await fetch(`${base}/api/v1/sessions?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
   const pages = [
     ['kols', '/kols'], ['products', '/products'], ['contracts', '/contracts'], ['contract', `/contracts/${kols.items[0].id}`],
     ['sessions', '/sessions'], ['session', `/sessions/${sessions.items[0].id}`], ['allocation', '/allocation'],
-    ['gmv', '/gmv'], ['plugins', '/plugins'], ['scripts', '/scripts/pyramid'], ['settlements', '/settlements'], ['compliance', '/compliance'],
+    ['gmv', '/gmv'], ['plugins', '/plugins'], ['operations', '/operations'], ['deliveries', '/operations?tab=deliveries'], ['scripts', '/scripts/pyramid'], ['settlements', '/settlements'], ['compliance', '/compliance'],
   ];
   for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     for (const [name, path] of pages) {

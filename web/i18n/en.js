@@ -123,4 +123,10 @@ export default {
   'review.open': 'Open', 'review.acknowledged': 'Acknowledged', 'review.resolved': 'Resolved', 'compliance.review': 'Review', 'compliance.allReviews': 'Any review state',
   'compliance.acknowledge': 'Acknowledge', 'compliance.resolve': 'Resolve', 'compliance.resolveNote': 'What was done to resolve it (e.g. the copy was changed):',
   'compliance.acknowledged': 'Acknowledged.', 'compliance.resolved': 'Marked resolved.', 'compliance.acknowledgedBy': 'acknowledged by {by} on {at}', 'compliance.resolvedBy': 'resolved by {by} on {at}',
+  'nav.operations': 'Operations', 'ops.title': 'Operations', 'ops.audit': 'Audit trail', 'ops.deliveries': 'Webhook deliveries', 'ops.allActions': 'All actions', 'ops.action': 'Action',
+  'ops.searchActor': 'Search by actor or record id', 'ops.when': 'When', 'ops.actor': 'Actor', 'ops.entity': 'Record', 'ops.changes': 'Changes', 'ops.noChange': 'no field changed',
+  'ops.noEvents': 'No audit event matches.', 'ops.status': 'Status', 'ops.received': 'Received', 'ops.events': 'New/events', 'ops.size': 'Size', 'ops.reason': 'Reason',
+  'ops.noDeliveries': 'No delivery matches.', 'ops.deliveriesHint': 'Refused deliveries keep a digest only (size, hash, first 1 KiB) and are pruned after their retention; orders from accepted ones are kept for good.',
+  'delivery.accepted': 'Accepted', 'delivery.rejected': 'Rejected (signature)', 'delivery.malformed': 'Malformed', 'delivery.failed': 'Plugin fault',
+  'entity.brand': 'Brand', 'entity.kol': 'KOL', 'entity.script': 'Script', 'entity.plugin': 'Plugin', 'entity.settlement': 'Settlement', 'entity.token': 'Token', 'entity.compliance_finding': 'Compliance finding', 'entity.order': 'Order',
 };

@@ -123,4 +123,10 @@ export default {
   'review.open': '待处理', 'review.acknowledged': '处理中', 'review.resolved': '已解决', 'compliance.review': '处理', 'compliance.allReviews': '全部处理状态',
   'compliance.acknowledge': '认领', 'compliance.resolve': '解决', 'compliance.resolveNote': '说明如何解决（如：文案已修改）：',
   'compliance.acknowledged': '已认领。', 'compliance.resolved': '已标记为解决。', 'compliance.acknowledgedBy': '{by} 于 {at} 认领', 'compliance.resolvedBy': '{by} 于 {at} 解决',
+  'nav.operations': '运维', 'ops.title': '运维', 'ops.audit': '审计记录', 'ops.deliveries': '推送记录', 'ops.allActions': '全部操作', 'ops.action': '操作',
+  'ops.searchActor': '按操作人或记录 ID 搜索', 'ops.when': '时间', 'ops.actor': '操作人', 'ops.entity': '记录', 'ops.changes': '变更', 'ops.noChange': '无字段变化',
+  'ops.noEvents': '没有符合条件的审计记录。', 'ops.status': '状态', 'ops.received': '收到时间', 'ops.events': '新事件/事件', 'ops.size': '大小', 'ops.reason': '原因',
+  'ops.noDeliveries': '没有符合条件的推送。', 'ops.deliveriesHint': '被拒绝的推送只保留摘要（大小、哈希、前 1 KiB），按保留期清理；已受理推送的订单永久保留。',
+  'delivery.accepted': '已受理', 'delivery.rejected': '已拒绝（验签失败）', 'delivery.malformed': '格式错误', 'delivery.failed': '插件故障',
+  'entity.brand': '品牌', 'entity.kol': '主播', 'entity.script': '脚本', 'entity.plugin': '插件', 'entity.settlement': '结算单', 'entity.token': '令牌', 'entity.compliance_finding': '合规记录', 'entity.order': '订单',
 };
