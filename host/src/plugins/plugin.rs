@@ -234,46 +234,24 @@ impl Plugin {
             .run(env, async |store: &mut Store<HostState>| {
                 match &self.compiled {
                     Compiled::Platform(pre) => {
-                        let b = pre
-                            .instantiate_async(&mut *store)
-                            .await
-                            .map_err(|e| (e, true))?;
-                        b.kolhost_plugin_platform_api()
-                            .call_describe(store)
-                            .await
-                            .map_err(|e| (e, false))
+                        let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                        called(b.kolhost_plugin_platform_api().call_describe(store)).await
                     }
                     Compiled::Allocator(pre) => {
-                        let b = pre
-                            .instantiate_async(&mut *store)
-                            .await
-                            .map_err(|e| (e, true))?;
-                        b.kolhost_plugin_allocator_api()
-                            .call_describe(store)
-                            .await
-                            .map_err(|e| (e, false))
+                        let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                        called(b.kolhost_plugin_allocator_api().call_describe(store)).await
                     }
                     Compiled::PlatformV1(pre) => {
-                        let b = pre
-                            .instantiate_async(&mut *store)
-                            .await
-                            .map_err(|e| (e, true))?;
-                        b.kolhost_plugin_platform_api()
-                            .call_describe(store)
+                        let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                        called(b.kolhost_plugin_platform_api().call_describe(store))
                             .await
                             .map(v0_1::info)
-                            .map_err(|e| (e, false))
                     }
                     Compiled::AllocatorV1(pre) => {
-                        let b = pre
-                            .instantiate_async(&mut *store)
-                            .await
-                            .map_err(|e| (e, true))?;
-                        b.kolhost_plugin_allocator_api()
-                            .call_describe(store)
+                        let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                        called(b.kolhost_plugin_allocator_api().call_describe(store))
                             .await
                             .map(v0_1::info)
-                            .map_err(|e| (e, false))
                     }
                 }
             })
@@ -291,25 +269,21 @@ impl Plugin {
         let pre = self.platform()?;
         self.run(env, async |store: &mut Store<HostState>| match pre {
             PlatformCompiled::V2(pre) => {
-                let b = pre
-                    .instantiate_async(&mut *store)
-                    .await
-                    .map_err(|e| (e, true))?;
-                b.kolhost_plugin_platform_api()
-                    .call_verify_webhook(store, delivery)
-                    .await
-                    .map_err(|e| (e, false))
+                let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                called(
+                    b.kolhost_plugin_platform_api()
+                        .call_verify_webhook(store, delivery),
+                )
+                .await
             }
             PlatformCompiled::V1(pre) => {
-                let b = pre
-                    .instantiate_async(&mut *store)
-                    .await
-                    .map_err(|e| (e, true))?;
-                b.kolhost_plugin_platform_api()
-                    .call_verify_webhook(store, &v0_1::delivery(delivery))
-                    .await
-                    .map(|r| r.map_err(v0_1::error))
-                    .map_err(|e| (e, false))
+                let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                called(
+                    b.kolhost_plugin_platform_api()
+                        .call_verify_webhook(store, &v0_1::delivery(delivery)),
+                )
+                .await
+                .map(|r| r.map_err(v0_1::error))
             }
         })
         .await?
@@ -326,25 +300,21 @@ impl Plugin {
         let parsed = self
             .run(env, async |store: &mut Store<HostState>| match pre {
                 PlatformCompiled::V2(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut *store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_platform_api()
-                        .call_parse_webhook(store, delivery)
-                        .await
-                        .map_err(|e| (e, false))
+                    let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                    called(
+                        b.kolhost_plugin_platform_api()
+                            .call_parse_webhook(store, delivery),
+                    )
+                    .await
                 }
                 PlatformCompiled::V1(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut *store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_platform_api()
-                        .call_parse_webhook(store, &v0_1::delivery(delivery))
-                        .await
-                        .map(|r| r.map(v0_1::parsed).map_err(v0_1::error))
-                        .map_err(|e| (e, false))
+                    let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                    called(
+                        b.kolhost_plugin_platform_api()
+                            .call_parse_webhook(store, &v0_1::delivery(delivery)),
+                    )
+                    .await
+                    .map(|r| r.map(v0_1::parsed).map_err(v0_1::error))
                 }
             })
             .await?
@@ -366,25 +336,14 @@ impl Plugin {
         let out = self
             .run(env, async |store: &mut Store<HostState>| match pre {
                 PlatformCompiled::V2(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut *store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_platform_api()
-                        .call_poll(store, cursor)
-                        .await
-                        .map_err(|e| (e, false))
+                    let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                    called(b.kolhost_plugin_platform_api().call_poll(store, cursor)).await
                 }
                 PlatformCompiled::V1(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut *store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_platform_api()
-                        .call_poll(store, cursor)
+                    let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                    called(b.kolhost_plugin_platform_api().call_poll(store, cursor))
                         .await
                         .map(|r| r.map(v0_1::poll_result).map_err(v0_1::error))
-                        .map_err(|e| (e, false))
                 }
             })
             .await?
@@ -402,14 +361,8 @@ impl Plugin {
             PlatformCompiled::V1(_) => return Ok(()),
         };
         self.run(env, async |store: &mut Store<HostState>| {
-            let b = pre
-                .instantiate_async(&mut *store)
-                .await
-                .map_err(|e| (e, true))?;
-            b.kolhost_plugin_platform_api()
-                .call_confirm(store, receipt)
-                .await
-                .map_err(|e| (e, false))
+            let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+            called(b.kolhost_plugin_platform_api().call_confirm(store, receipt)).await
         })
         .await?
         .map_err(CallError::Plugin)
@@ -425,26 +378,17 @@ impl Plugin {
         let out = self
             .run(env, async |store: &mut Store<HostState>| match pre {
                 AllocatorCompiled::V2(pre) => {
-                    let b = pre
-                        .instantiate_async(&mut *store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    b.kolhost_plugin_allocator_api()
-                        .call_allocate(store, input)
-                        .await
-                        .map_err(|e| (e, false))
+                    let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                    called(b.kolhost_plugin_allocator_api().call_allocate(store, input)).await
                 }
                 AllocatorCompiled::V1(pre) => {
                     let old_input = v0_1::same(input).map_err(|e| (e, false))?;
-                    let b = pre
-                        .instantiate_async(&mut *store)
-                        .await
-                        .map_err(|e| (e, true))?;
-                    let r = b
-                        .kolhost_plugin_allocator_api()
-                        .call_allocate(store, &old_input)
-                        .await
-                        .map_err(|e| (e, false))?;
+                    let b = instantiated(pre.instantiate_async(&mut *store)).await?;
+                    let r = called(
+                        b.kolhost_plugin_allocator_api()
+                            .call_allocate(store, &old_input),
+                    )
+                    .await?;
                     match r {
                         Ok(a) => v0_1::same(&a).map(Ok).map_err(|e| (e, false)),
                         Err(e) => Ok(Err(v0_1::error(e))),
@@ -575,4 +519,18 @@ pub fn validate_events(events: &[Event]) -> Result<(), CallError> {
         }
     }
     Ok(())
+}
+
+/// Instantiating a component: a failure here is the instantiation's (`true`), not the call's.
+async fn instantiated<T>(
+    instantiate: impl Future<Output = wasmtime::Result<T>>,
+) -> Result<T, (wasmtime::Error, bool)> {
+    instantiate.await.map_err(|e| (e, true))
+}
+
+/// Calling an export of an instance: a failure here is the call's (`false`).
+async fn called<T>(
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> Result<T, (wasmtime::Error, bool)> {
+    call.await.map_err(|e| (e, false))
 }
