@@ -2,7 +2,7 @@
 //! exactly one owner, so both lists follow the same rules: at most 16, none empty or listed
 //! twice, none held by another owner.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::{Platform, Validator};
@@ -47,4 +47,30 @@ pub(super) async fn check_free<E: EntityTrait, C: ConnectionTrait>(
         }
     }
     Ok(v.finish()?)
+}
+
+/// Replaces an owner's handles with `rows` (built by the caller from `handles`): refuses any
+/// handle another owner holds, then deletes the owner's rows and inserts the new ones at once.
+pub(super) async fn replace<E, C>(
+    db: &C,
+    columns: &Columns<E>,
+    owner: Uuid,
+    names: (&str, &str, &str),
+    handles: &[(Platform, &str)],
+    rows: Vec<E::ActiveModel>,
+) -> Result<()>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    C: ConnectionTrait,
+{
+    check_free(db, columns, owner, names, handles).await?;
+    E::delete_many()
+        .filter(columns.owner.eq(owner))
+        .exec(db)
+        .await?;
+    if !rows.is_empty() {
+        E::insert_many(rows).exec(db).await?;
+    }
+    Ok(())
 }

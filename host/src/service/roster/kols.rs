@@ -326,31 +326,21 @@ async fn replace_accounts<C: ConnectionTrait>(
     kol_id: Uuid,
     mut accounts: Vec<Account>,
 ) -> Result<Vec<Account>> {
-    let (list, key, taken) = ("accounts", "account_id", "belongs to another KOL");
-    handles::check_free(
-        db,
-        &ACCOUNTS,
-        kol_id,
-        (list, key, taken),
-        &handles_of(&accounts),
-    )
-    .await?;
-    kol_account::Entity::delete_many()
-        .filter(kol_account::Column::KolId.eq(kol_id))
-        .exec(db)
-        .await?;
     for a in &mut accounts {
         a.account_id = a.account_id.trim().to_owned();
-        kol_account::ActiveModel {
+    }
+    let rows = accounts
+        .iter()
+        .map(|a| kol_account::ActiveModel {
             id: Set(Uuid::now_v7()),
             kol_id: Set(kol_id),
             platform: Set(a.platform.as_str().to_owned()),
             account_id: Set(a.account_id.clone()),
             followers: Set(a.followers),
-        }
-        .insert(db)
-        .await?;
-    }
+        })
+        .collect();
+    let names = ("accounts", "account_id", "belongs to another KOL");
+    handles::replace(db, &ACCOUNTS, kol_id, names, &handles_of(&accounts), rows).await?;
     Ok(accounts)
 }
 

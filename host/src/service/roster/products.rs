@@ -337,30 +337,28 @@ async fn replace_listings<C: ConnectionTrait>(
     product_id: Uuid,
     mut listings: Vec<Listing>,
 ) -> Result<Vec<Listing>> {
-    let (list, key, taken) = ("listings", "item_id", "is listed for another product");
-    handles::check_free(
-        db,
-        &LISTINGS,
-        product_id,
-        (list, key, taken),
-        &handles_of(&listings),
-    )
-    .await?;
-    product_listing::Entity::delete_many()
-        .filter(product_listing::Column::ProductId.eq(product_id))
-        .exec(db)
-        .await?;
     for l in &mut listings {
         l.item_id = l.item_id.trim().to_owned();
-        product_listing::ActiveModel {
+    }
+    let rows = listings
+        .iter()
+        .map(|l| product_listing::ActiveModel {
             id: Set(Uuid::now_v7()),
             product_id: Set(product_id),
             platform: Set(l.platform.as_str().to_owned()),
             item_id: Set(l.item_id.clone()),
-        }
-        .insert(db)
-        .await?;
-    }
+        })
+        .collect();
+    let names = ("listings", "item_id", "is listed for another product");
+    handles::replace(
+        db,
+        &LISTINGS,
+        product_id,
+        names,
+        &handles_of(&listings),
+        rows,
+    )
+    .await?;
     Ok(listings)
 }
 
