@@ -5,6 +5,7 @@ pub mod entities;
 pub mod plugins;
 pub mod scripts;
 pub mod secrets;
+pub mod startup;
 pub mod tokens;
 
 use std::time::Duration;
@@ -64,11 +65,10 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// Everything a server needs before it serves: the schema, the bundled strategies and the
-/// bundled plugins.
+/// bundled plugins; on PostgreSQL under the start-up lock, and never on a schema newer than this
+/// build knows (see [`startup`]).
 pub async fn prepare(db: &DatabaseConnection) -> Result<(), DbErr> {
-    migrate(db).await?;
-    scripts::sync_bundled(db).await?;
-    plugins::sync_bundled(db).await
+    startup::prepare(db).await
 }
 
 pub(crate) fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
