@@ -617,7 +617,20 @@ pub async fn apply<C: ConnectionTrait>(
     insert_chunked::<order_status::Entity, _, _>(db, history_rows).await?;
 
     for (s, c) in subs.iter().zip(&committed) {
-        if let Source::Poll { next_cursor, error } = &s.source {
+        if let Source::Poll {
+            next_cursor,
+            error,
+            lease,
+        } = &s.source
+        {
+            if let Some(held) = lease
+                && !crate::store::leases::still_held(db, held).await?
+            {
+                return Err(DbErr::Custom(format!(
+                    "the lease {} was lost; the page is left to its new holder",
+                    held.name
+                )));
+            }
             save_cursor(
                 db,
                 &s.plugin,

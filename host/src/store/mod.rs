@@ -1,7 +1,9 @@
 //! Storage: sea-orm over SQLite (embedded, the default) or PostgreSQL.
 
 pub mod audit;
+pub mod changes;
 pub mod entities;
+pub mod leases;
 pub mod plugins;
 pub mod scripts;
 pub mod secrets;
