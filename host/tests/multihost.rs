@@ -579,11 +579,15 @@ async fn three_hosts_share_state_and_survive_a_sigkill_on_postgres() {
         .unwrap();
     assert_eq!(r.status(), 200);
     for h in &hosts[1..] {
-        let t = within(Duration::from_secs(5), "disable seen after reconnecting", || {
-            let n = next_probe();
-            let (http, h) = (http.clone(), &*h);
-            async move { deliver(&http, h, n).await.is_ok_and(|s| s != 200) }
-        })
+        let t = within(
+            Duration::from_secs(5),
+            "disable seen after reconnecting",
+            || {
+                let n = next_probe();
+                let (http, h) = (http.clone(), &*h);
+                async move { deliver(&http, h, n).await.is_ok_and(|s| s != 200) }
+            },
+        )
         .await;
         eprintln!("disable during the cut seen on {} after {t:?}", h.id);
     }
