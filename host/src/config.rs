@@ -14,6 +14,11 @@ use crate::domain::TaxMethod;
 pub struct Config {
     /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
     pub database_url: String,
+    /// TLS to PostgreSQL: `auto` (default: the URL's `sslmode` if it has one, else off for a
+    /// server on this machine and required for any other), `disable`, `prefer`, `require`,
+    /// `verify-ca` or `verify-full`. SQLite ignores it.
+    #[serde(default)]
+    pub database_sslmode: crate::store::SslMode,
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
     /// Largest accepted request body, in bytes (larger: 413).
@@ -158,6 +163,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database_url: "sqlite://data/kolhost.db?mode=rwc".into(),
+            database_sslmode: crate::store::SslMode::Auto,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1024 * 1024,
             webhook_max_body_bytes: default_webhook_max_body_bytes(),
@@ -193,6 +199,7 @@ impl Config {
         }
         fig.merge(Env::prefixed("KOLHOST_").only(&[
             "database_url",
+            "database_sslmode",
             "listen",
             "max_body_bytes",
             "webhook_max_body_bytes",
