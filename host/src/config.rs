@@ -14,6 +14,11 @@ use crate::domain::TaxMethod;
 pub struct Config {
     /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
     pub database_url: String,
+    /// TLS to PostgreSQL: `auto` (default: the URL's `sslmode` if it has one, else off for a
+    /// server on this machine and required for any other), `disable`, `prefer`, `require`,
+    /// `verify-ca` or `verify-full`. SQLite ignores it.
+    #[serde(default)]
+    pub database_sslmode: crate::store::SslMode,
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
     /// Largest accepted request body, in bytes (larger: 413).
@@ -80,7 +85,7 @@ pub struct Config {
     /// How often the retention job runs, in seconds.
     #[serde(default = "default_retention_interval_secs")]
     pub retention_interval_secs: u64,
-    /// This host's name in `/metrics`, `/readyz` and the leases it holds (default: the machine's
+    /// This host's name in `/metrics`, `/healthz` and the leases it holds (default: the machine's
     /// host name and the process id, `web-1-4242`). Several hosts on one PostgreSQL need not
     /// set it, but names you chose read better on a dashboard.
     #[serde(default)]
@@ -171,6 +176,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database_url: "sqlite://data/kolhost.db?mode=rwc".into(),
+            database_sslmode: crate::store::SslMode::Auto,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1024 * 1024,
             webhook_max_body_bytes: default_webhook_max_body_bytes(),
@@ -208,6 +214,7 @@ impl Config {
         }
         fig.merge(Env::prefixed("KOLHOST_").only(&[
             "database_url",
+            "database_sslmode",
             "listen",
             "max_body_bytes",
             "webhook_max_body_bytes",

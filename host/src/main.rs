@@ -112,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
-    let db = store::connect(&config.database_url)
+    let db = store::connect_with(&config.database_url, config.database_sslmode)
         .await
         .with_context(|| format!("connecting to {}", config.database_url))?;
     store::prepare(&db)

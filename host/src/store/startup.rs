@@ -1,5 +1,5 @@
 //! What a host does to a database before it serves: refuse a schema newer than it knows, then
-//! migrate and install the bundled strategies and plugins. On PostgreSQL, where several hosts
+//! migrate, install the bundled strategies and plugins, and refresh planner statistics. On PostgreSQL, where several hosts
 //! may start at once, all of it runs under one advisory lock, so exactly one host migrates and
 //! installs while the others wait and then find nothing left to do. SQLite has one host.
 
@@ -39,7 +39,8 @@ async fn prepare_unlocked(db: &DatabaseConnection) -> Result<(), DbErr> {
     refuse_newer_schema(db).await?;
     super::migrate(db).await?;
     super::scripts::sync_bundled(db).await?;
-    super::plugins::sync_bundled(db).await
+    super::plugins::sync_bundled(db).await?;
+    super::analyze(db, &[]).await
 }
 
 /// Fails with a clear message when the database has migrations applied that this build does
