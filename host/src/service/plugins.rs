@@ -84,6 +84,7 @@ pub async fn upload(
         .await
         .map_err(load_error)?;
 
+    let _changing = registry.change_lock().await;
     let active_before = registry.status(&manifest.name).map(|st| st.version);
     let txn = store::write_txn(db).await?;
     stored::save_version(
@@ -210,6 +211,7 @@ pub async fn configure(
     values: BTreeMap<String, String>,
 ) -> Result<Plugin> {
     actor.require(INTEGRATORS)?;
+    let _changing = registry.change_lock().await;
     let before = status(registry, name)?;
     let mut v = Validator::new();
     v.check(values.len() <= 64, "config", "at most 64 values");
@@ -274,6 +276,7 @@ async fn lifecycle(
     change: impl FnOnce(&Registry) -> Result<PluginStatus, RegistryError>,
 ) -> Result<Plugin> {
     actor.require(INTEGRATORS)?;
+    let _changing = registry.change_lock().await;
     let before = status(registry, name)?;
     let after = change(registry).map_err(registry_error)?;
     let saved = async {

@@ -366,6 +366,7 @@ pub async fn restore(db: &DatabaseConnection, registry: &Registry) -> Result<(),
 /// settings, whether it is enabled and its quarantine. A version that no longer loads is
 /// logged and skipped. Safe to repeat.
 pub async fn reload(db: &DatabaseConnection, registry: &Registry, name: &str) -> Result<(), DbErr> {
+    let _changing = registry.change_lock().await;
     let Some(p) = plugin::Entity::find_by_id(name.to_owned()).one(db).await? else {
         return Ok(());
     };
