@@ -481,6 +481,13 @@ async fn three_hosts_share_state_and_survive_a_sigkill_on_postgres() {
     let n = next_probe();
     assert_eq!(deliver(&http, &hosts[1], n).await.unwrap(), 200);
     eprintln!("upload on mh-1 active on mh-2 after {t:?}");
+    // Settled everywhere before the next change is timed.
+    let t = within(Duration::from_secs(1), "upload seen on mh-3", || {
+        let s = status(&hosts[2], "/api/v1/plugins/douyin");
+        async move { s.await["version"] == "1.0.0-staging" }
+    })
+    .await;
+    eprintln!("upload on mh-1 active on mh-3 after {t:?}");
 
     // Disable on host 2 stops host 3 within 1 s; enable on host 3 serves on host 1 within 1 s.
     let r = http
