@@ -17,6 +17,8 @@ use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::plugins::{Registry, RegistryConfig, Runtime, RuntimeConfig};
 use crate::service::auth::TokenCache;
+use crate::service::cluster;
+use crate::store::leases::Leases;
 use crate::store::plugins::{DbKv, DbQuarantine};
 use crate::store::secrets::SecretBox;
 
@@ -34,6 +36,10 @@ pub struct AppState {
     pub ingest: Ingest,
     /// Seals secrets at rest (KOL ID numbers) under the server key.
     pub secrets: Arc<SecretBox>,
+    /// The leases this host takes (pollers, jobs), as this host.
+    pub leases: Leases,
+    /// This host's name and readiness.
+    pub cluster: Arc<cluster::Status>,
 }
 
 impl AppState {
@@ -46,9 +52,17 @@ impl AppState {
             Registry::new(plugin_runtime(), kv, RegistryConfig::default())
                 .with_quarantine_store(quarantines),
         );
+        let host_id = config.host_id();
+        // Unique per process even when two hosts are (wrongly) given one host_id.
+        let holder = format!(
+            "{host_id}#{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         Ok(AppState {
             secrets: Arc::new(secrets),
             ingest: Ingest::start(db.clone()),
+            leases: Leases::new(db.clone(), holder, config.lease()),
+            cluster: Arc::new(cluster::Status::new(host_id)),
             db,
             limits: Arc::new(config.rate_limits()),
             config: Arc::new(config),
@@ -58,16 +72,30 @@ impl AppState {
         })
     }
 
-    /// State for a server: the stored plugins loaded into the registry, pollers running.
+    /// State for a server: the stored plugins loaded into the registry, other hosts' changes
+    /// listened to (PostgreSQL), pollers and jobs running under their leases.
     pub async fn start(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
         let state = AppState::new(db, config)?;
         crate::store::plugins::restore(&state.db, &state.plugins).await?;
+        cluster::spawn(
+            state.db.clone(),
+            state.plugins.clone(),
+            state.tokens.clone(),
+            state.cluster.clone(),
+        );
         crate::ingest::poller::spawn(
             state.db.clone(),
             state.plugins.clone(),
             state.ingest.clone(),
+            state.leases.clone(),
         );
-        crate::service::retention::spawn(state.db.clone(), state.config.retention());
+        crate::service::retention::spawn(
+            state.db.clone(),
+            state.config.retention(),
+            state.leases.clone(),
+        );
+        state.cluster.set_started();
+        tracing::info!(host_id = %state.cluster.host_id, holder = %state.leases.holder(), "host started");
         Ok(state)
     }
 }

@@ -14,6 +14,11 @@ use crate::domain::TaxMethod;
 pub struct Config {
     /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
     pub database_url: String,
+    /// TLS to PostgreSQL: `auto` (default: the URL's `sslmode` if it has one, else off for a
+    /// server on this machine and required for any other), `disable`, `prefer`, `require`,
+    /// `verify-ca` or `verify-full`. SQLite ignores it.
+    #[serde(default)]
+    pub database_sslmode: crate::store::SslMode,
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
     /// Largest accepted request body, in bytes (larger: 413).
@@ -80,6 +85,19 @@ pub struct Config {
     /// How often the retention job runs, in seconds.
     #[serde(default = "default_retention_interval_secs")]
     pub retention_interval_secs: u64,
+    /// This host's name in `/metrics`, `/healthz` and the leases it holds (default: the machine's
+    /// host name and the process id, `web-1-4242`). Several hosts on one PostgreSQL need not
+    /// set it, but names you chose read better on a dashboard.
+    #[serde(default)]
+    pub host_id: Option<String>,
+    /// How long a lease (one poller per platform plugin, the retention job) lasts without being
+    /// renewed, in seconds: a host that dies holding one is replaced within this long.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u64,
+}
+
+fn default_lease_secs() -> u64 {
+    10
 }
 
 fn yes() -> bool {
@@ -158,6 +176,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database_url: "sqlite://data/kolhost.db?mode=rwc".into(),
+            database_sslmode: crate::store::SslMode::Auto,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1024 * 1024,
             webhook_max_body_bytes: default_webhook_max_body_bytes(),
@@ -179,6 +198,8 @@ impl Default for Config {
             rejected_retention_days: default_rejected_retention_days(),
             accepted_body_retention_days: default_accepted_body_retention_days(),
             retention_interval_secs: default_retention_interval_secs(),
+            host_id: None,
+            lease_secs: default_lease_secs(),
         }
     }
 }
@@ -193,6 +214,7 @@ impl Config {
         }
         fig.merge(Env::prefixed("KOLHOST_").only(&[
             "database_url",
+            "database_sslmode",
             "listen",
             "max_body_bytes",
             "webhook_max_body_bytes",
@@ -214,6 +236,8 @@ impl Config {
             "rejected_retention_days",
             "accepted_body_retention_days",
             "retention_interval_secs",
+            "host_id",
+            "lease_secs",
         ]))
         .extract()
         .map_err(Box::new)
@@ -252,6 +276,30 @@ impl Config {
             Duration::from_secs(60),
             self.rejected_deliveries_per_minute,
         ))
+    }
+
+    /// This host's name: `host_id`, else the machine's host name and the process id.
+    pub fn host_id(&self) -> String {
+        if let Some(id) = self
+            .host_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            return id.to_owned();
+        }
+        let machine = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "kolhost".to_owned());
+        format!("{machine}-{}", std::process::id())
+    }
+
+    /// How long a lease lasts without renewal (at least 2 s).
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lease_secs.max(2))
     }
 
     /// The retention policy these settings describe.

@@ -83,8 +83,9 @@ enum TokenCommand {
     },
     /// Lists tokens: id, role, owner, status, expiry and last use (never secrets).
     List,
-    /// Revokes a token by id. A server on this database notices within its token cache
-    /// period (30 s); revoking through `DELETE /api/v1/tokens/{id}` takes effect at once.
+    /// Revokes a token by id. On PostgreSQL every server on the database forgets it at once
+    /// (the revocation is announced); a server on SQLite notices within its token cache period
+    /// (30 s), while revoking through `DELETE /api/v1/tokens/{id}` takes effect at once.
     Revoke {
         /// The token's id (from `kolhost token list`).
         id: Uuid,
@@ -111,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
-    let db = store::connect(&config.database_url)
+    let db = store::connect_with(&config.database_url, config.database_sslmode)
         .await
         .with_context(|| format!("connecting to {}", config.database_url))?;
     store::prepare(&db)

@@ -18,6 +18,7 @@ mod m20261204_000002_delivery_digest;
 mod m20261204_000002_plugin_quarantine;
 mod m20261204_000003_finding_contract;
 mod m20261204_000009_money_terms_tax;
+mod m20261205_000001_leases;
 mod m20261205_000101_script_publications;
 mod m20261205_000102_finding_review;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_plugin_quarantine::Migration),
             Box::new(m20261204_000003_finding_contract::Migration),
             Box::new(m20261204_000009_money_terms_tax::Migration),
+            Box::new(m20261205_000001_leases::Migration),
             Box::new(m20261205_000101_script_publications::Migration),
             Box::new(m20261205_000102_finding_review::Migration),
         ]

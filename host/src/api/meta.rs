@@ -4,15 +4,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::error::ApiResult;
+use super::extract::Query;
 use crate::app::AppState;
 use crate::domain::Actor;
 use crate::domain::Role;
+use crate::service::cluster::{self, Readiness};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
@@ -45,28 +47,58 @@ async fn me(p: Actor) -> Json<Me> {
     })
 }
 
-/// Liveness and database reachability.
-#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "healthy"), (status = 503, description = "database unreachable")))]
-async fn healthz(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
-    match s.db.ping().await {
-        Ok(()) => Ok((
-            axum::http::StatusCode::OK,
-            Json(serde_json::json!({"status": "ok"})),
-        )),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: database unreachable");
-            Ok((
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "database unreachable"})),
-            ))
+/// `?ready=1` asks for readiness rather than liveness.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HealthQuery {
+    /// `1` or `true`: answer whether this host is ready to take traffic (start-up done, the
+    /// database answering, and with several hosts on PostgreSQL: hearing the others' changes);
+    /// 503 when not. Without it: whether the process is alive, without touching the database.
+    pub ready: Option<String>,
+}
+
+/// Liveness (the process answers; the database is not touched) or, with `?ready=1`,
+/// readiness for a load balancer: start-up done, database reachable, change announcements heard.
+#[utoipa::path(get, path = "/healthz", tag = "meta", params(HealthQuery),
+    responses((status = 200, description = "alive; with `ready=1`: ready", body = Object),
+        (status = 400, body = super::error::Problem),
+        (status = 503, description = "with `ready=1`: not ready (the body says what is missing)", body = Readiness)))]
+async fn healthz(
+    State(s): State<AppState>,
+    Query(q): Query<HealthQuery>,
+) -> ApiResult<axum::response::Response> {
+    let ready = match q.ready.as_deref() {
+        None => false,
+        Some("1" | "true") => true,
+        Some("0" | "false") => false,
+        Some(_) => {
+            return Err(crate::service::Error::field("ready", "1, true, 0 or false"));
         }
+    };
+    if !ready {
+        return Ok(
+            Json(serde_json::json!({"status": "ok", "host_id": s.cluster.host_id})).into_response(),
+        );
     }
+    let r = cluster::readiness(&s.db, &s.cluster).await;
+    let code = if r.ready() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok((code, Json(r)).into_response())
 }
 
 /// Prometheus text exposition: request counts and latencies per route.
 #[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let mut text = s.metrics.render();
+    text.push_str(&format!(
+        "# HELP kolhost_host_info The host serving these figures (config host_id).\n\
+         # TYPE kolhost_host_info gauge\nkolhost_host_info{{host=\"{}\",version=\"{}\"}} 1\n",
+        s.cluster.host_id.replace(['\\', '"', '\n'], "_"),
+        env!("CARGO_PKG_VERSION")
+    ));
     text.push_str(&s.plugins.render_prometheus());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

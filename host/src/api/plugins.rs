@@ -130,16 +130,17 @@ async fn disable_plugin(
 
 /// Runs one polling round of a platform plugin now (its signed open API, through the host's
 /// HTTP capability): pages until it is caught up. The cursor is kept, so the scheduled poller
-/// (config `poll_interval_secs`) continues from here.
+/// (config `poll_interval_secs`) continues from here. With several hosts, the round runs under
+/// the plugin's poller lease: 409 when another host keeps it past one lease length.
 #[utoipa::path(post, path = "/plugins/{name}/poll", tag = "plugins", params(("name" = String, Path)),
-    responses((status = 200, body = RoundReport), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = RoundReport), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn poll_plugin(
     State(s): State<AppState>,
     actor: Actor,
     Path(name): Path<String>,
 ) -> ApiResult<Json<RoundReport>> {
     Ok(Json(
-        plugins::poll(&s.db, &s.plugins, &s.ingest, &actor, &name).await?,
+        plugins::poll(&s.db, &s.plugins, &s.ingest, &s.leases, &actor, &name).await?,
     ))
 }
 

@@ -3,25 +3,26 @@
 //! that arrived before their order), and advances poll cursors.
 //!
 //! Everything a batch touches is loaded first with a few set queries, changed in memory in
-//! arrival order, and written back at the end, so a batch of a thousand events costs a handful
-//! of statements rather than thousands of round trips.
+//! arrival order, and written back at the end with one statement per table (see [`super::sql`]),
+//! so a batch of a thousand events costs the same handful of round trips as a batch of one.
+//! On PostgreSQL the group first takes its platforms' ingest locks, so groups committed by
+//! different hosts apply one after the other and see each other's rows.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::attribution::{Attributor, OrderFacts};
 use super::batch::{Committed, Source, Submission};
-use super::events::{NormalBody, NormalEvent, Paid};
+use super::events::{NormalBody, NormalEvent, Paid, Stats};
+use super::sql::{self, CursorUpdate};
 use crate::store::entities::{
-    live_stat, order, order_refund, order_status, platform_event, poll_cursor, session,
-    webhook_delivery,
+    live_stat, order, order_refund, order_status, platform_event, session, webhook_delivery,
 };
 
 /// What `unattributed_reason` says of an order stored from a push notice, until a pull (or a
@@ -32,21 +33,16 @@ pub const AWAITING_DETAIL: &str = "awaiting_detail";
 /// refund id, within this much of each other are the same refund (a push and a pull of it).
 pub const REFUND_WINDOW: chrono::Duration = chrono::Duration::hours(48);
 
-/// Rows per multi-row INSERT: keeps every statement under SQLite's bound-parameter limit.
-const INSERT_CHUNK: usize = 200;
-
 type OrderKey = (String, String, String); // platform, order id, sub-order id
 type RefundKey = (String, String, String); // platform, order id, refund id
 
 struct OrderRow {
     model: order::Model,
-    new: bool,
     dirty: bool,
 }
 
 struct RefundRow {
     model: order_refund::Model,
-    new: bool,
     dirty: bool,
 }
 
@@ -56,6 +52,7 @@ pub async fn apply<C: ConnectionTrait>(
     subs: &[Submission],
 ) -> Result<Vec<Committed>, DbErr> {
     let now = Utc::now();
+    sql::lock_platforms(db, subs.iter().map(|s| s.platform.as_str())).await?;
 
     // 1. Which events are new: not stored yet, and not repeated earlier in this batch.
     let mut by_plugin: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
@@ -131,7 +128,6 @@ pub async fn apply<C: ConnectionTrait>(
                 );
                 orders.entry(k).or_insert(OrderRow {
                     model: o,
-                    new: false,
                     dirty: false,
                 });
             }
@@ -157,7 +153,6 @@ pub async fn apply<C: ConnectionTrait>(
                     k,
                     RefundRow {
                         model: r,
-                        new: false,
                         dirty: false,
                     },
                 );
@@ -190,7 +185,6 @@ pub async fn apply<C: ConnectionTrait>(
             );
             refunds.entry(k).or_insert(RefundRow {
                 model: r,
-                new: false,
                 dirty: false,
             });
         }
@@ -205,6 +199,14 @@ pub async fn apply<C: ConnectionTrait>(
         })
         .collect();
     let attributor = Attributor::load(db, &paid_facts).await?;
+    let stats: Vec<(&str, &Stats)> = fresh
+        .iter()
+        .filter_map(|(i, e)| match &e.body {
+            NormalBody::LiveStats(ls) => Some((subs[*i].platform.as_str(), ls)),
+            _ => None,
+        })
+        .collect();
+    let stat_sessions = load_stat_sessions(db, &stats).await?;
 
     // 4. Apply the new events in arrival order.
     let mut event_rows: Vec<platform_event::ActiveModel> = Vec::with_capacity(fresh.len());
@@ -275,7 +277,6 @@ pub async fn apply<C: ConnectionTrait>(
                             pulled_fen: None,
                             reported_commission_fen: None,
                         },
-                        new: true,
                         dirty: true,
                     };
                     seen(&mut row, true, amount, now);
@@ -372,11 +373,7 @@ pub async fn apply<C: ConnectionTrait>(
                         pulled_fen: None,
                         reported_commission_fen: None,
                     };
-                    let mut row = OrderRow {
-                        model,
-                        new: true,
-                        dirty: true,
-                    };
+                    let mut row = OrderRow { model, dirty: true };
                     seen(&mut row, pushed, Some(p.paid_fen), now);
                     orders.insert(key.clone(), row);
                     // Refunds and settlements that came first.
@@ -443,7 +440,6 @@ pub async fn apply<C: ConnectionTrait>(
                             order_id: None,
                             created_at: now,
                         },
-                        new: true,
                         dirty: true,
                     };
                     let outcome = match find_order(
@@ -480,17 +476,28 @@ pub async fn apply<C: ConnectionTrait>(
                         );
                         "applied"
                     }
-                    None => "pending",
+                    None => {
+                        // Waits for its order, also for one later in this same batch.
+                        waiting_settles.push(platform_event::Model {
+                            plugin: s.plugin.clone(),
+                            event_key: e.key.clone(),
+                            platform: platform.to_owned(),
+                            kind: e.body.kind().to_owned(),
+                            platform_order_id: Some(st.platform_order_id.clone()),
+                            sub_order_id: st.sub_order_id.clone(),
+                            delivery_id: None,
+                            source: String::new(),
+                            body: serde_json::to_value(&e.body)
+                                .map_err(|e| DbErr::Custom(e.to_string()))?,
+                            outcome: "pending".into(),
+                            received_at: now,
+                        });
+                        "pending"
+                    }
                 }
             }
             NormalBody::LiveStats(ls) => {
-                let session = session::Entity::find()
-                    .filter(session::Column::Platform.eq(platform))
-                    .filter(session::Column::RoomId.eq(ls.room_id.as_str()))
-                    .filter(session::Column::StartsAt.lte(ls.at))
-                    .filter(session::Column::EndsAt.gte(ls.at - super::attribution::SESSION_GRACE))
-                    .one(db)
-                    .await?;
+                let session = stat_session(&stat_sessions, platform, ls);
                 stats_rows.push(live_stat::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     platform: Set(platform.to_owned()),
@@ -578,103 +585,150 @@ pub async fn apply<C: ConnectionTrait>(
             Source::Poll { .. } => None,
         })
         .collect();
-    insert_chunked::<webhook_delivery::Entity, _, _>(db, deliveries).await?;
-    insert_chunked::<platform_event::Entity, _, _>(db, event_rows).await?;
+    sql::insert_new(db, deliveries, [webhook_delivery::Column::Id]).await?;
+    sql::insert_new(
+        db,
+        event_rows,
+        [
+            platform_event::Column::Plugin,
+            platform_event::Column::EventKey,
+        ],
+    )
+    .await?;
+    let mut settled_by_plugin: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (plugin, key) in settled_later {
-        platform_event::Entity::update_many()
-            .col_expr(platform_event::Column::Outcome, "applied".into())
-            .filter(platform_event::Column::Plugin.eq(plugin))
-            .filter(platform_event::Column::EventKey.eq(key))
-            .exec(db)
-            .await?;
+        settled_by_plugin.entry(plugin).or_default().push(key);
     }
-    let mut new_orders = Vec::new();
-    for row in orders.into_values().filter(|o| o.dirty) {
-        if row.new {
-            new_orders.push(row.model.into_active_model());
-        } else {
-            let mut am = row.model.into_active_model().reset_all();
-            am.id = sea_orm::ActiveValue::Unchanged(am.id.take().unwrap());
-            am.created_at = NotSet;
-            am.update(db).await?;
-        }
+    for (plugin, keys) in &settled_by_plugin {
+        sql::mark_applied(db, plugin, keys).await?;
     }
-    insert_chunked::<order::Entity, _, _>(db, new_orders).await?;
-    let mut new_refunds = Vec::new();
-    for row in refunds.into_values().filter(|r| r.dirty) {
-        if row.new {
-            new_refunds.push(row.model.into_active_model());
-        } else {
-            order_refund::Entity::update_many()
-                .col_expr(order_refund::Column::OrderId, row.model.order_id.into())
-                .filter(order_refund::Column::Id.eq(row.model.id))
-                .exec(db)
-                .await?;
-        }
-    }
-    insert_chunked::<order_refund::Entity, _, _>(db, new_refunds).await?;
-    insert_chunked::<live_stat::Entity, _, _>(db, stats_rows).await?;
-    insert_chunked::<order_status::Entity, _, _>(db, history_rows).await?;
+    // New and changed orders in one upsert by id (a new order's id is fresh).
+    let order_rows: Vec<order::ActiveModel> = orders
+        .into_values()
+        .filter(|o| o.dirty)
+        .map(|o| o.model.into_active_model())
+        .collect();
+    sql::upsert(
+        db,
+        order_rows,
+        order::Column::Id,
+        <order::Column as sea_orm::Iterable>::iter()
+            .filter(|c| !matches!(c, order::Column::Id | order::Column::CreatedAt)),
+    )
+    .await?;
+    // New refunds, and the order a waiting refund is now linked to.
+    let refund_rows: Vec<order_refund::ActiveModel> = refunds
+        .into_values()
+        .filter(|r| r.dirty)
+        .map(|r| r.model.into_active_model())
+        .collect();
+    sql::upsert(
+        db,
+        refund_rows,
+        order_refund::Column::Id,
+        [order_refund::Column::OrderId],
+    )
+    .await?;
+    sql::insert(db, stats_rows).await?;
+    sql::insert(db, history_rows).await?;
 
-    for (s, c) in subs.iter().zip(&committed) {
-        if let Source::Poll { next_cursor, error } = &s.source {
-            save_cursor(
-                db,
-                &s.plugin,
-                next_cursor.as_deref(),
-                error.as_deref(),
-                c.new_events,
-                now,
-            )
-            .await?;
+    // A polled page under a lease commits only while the lease is still held (the row is
+    // locked until the commit): a poller that lost it neither applies the page nor moves the cursor.
+    for s in subs {
+        if let Source::Poll {
+            lease: Some(held), ..
+        } = &s.source
+            && !crate::store::leases::still_held(db, held).await?
+        {
+            return Err(DbErr::Custom(format!(
+                "the lease {} was lost; the page is left to its new holder",
+                held.name
+            )));
         }
+    }
+    for c in cursor_updates(subs, &committed) {
+        sql::save_cursor(db, c, now).await?;
     }
     Ok(committed)
 }
 
-/// Stores a poller's position: the cursor the plugin handed back, none after its last page (the
-/// next poll then starts where the plugin starts a fresh poll). A failed poll keeps the cursor.
-async fn save_cursor<C: ConnectionTrait>(
-    db: &C,
-    plugin: &str,
-    cursor: Option<&str>,
-    error: Option<&str>,
-    new_events: usize,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    match poll_cursor::Entity::find_by_id(plugin.to_owned())
-        .one(db)
-        .await?
-    {
-        Some(row) => {
-            let events = row.events + new_events as i64;
-            let keep = row.cursor.clone();
-            let mut am = row.into_active_model();
-            am.cursor = Set(if error.is_some() {
-                keep
-            } else {
-                cursor.map(str::to_owned)
+/// The poll cursors of a group, one per plugin, folded in arrival order: a page without error
+/// moves the cursor to what the plugin handed back (none after its last page, so the next poll
+/// starts afresh); a failed page keeps it and records the error.
+fn cursor_updates(subs: &[Submission], committed: &[Committed]) -> Vec<CursorUpdate> {
+    let mut by_plugin: BTreeMap<&str, CursorUpdate> = BTreeMap::new();
+    for (s, c) in subs.iter().zip(committed) {
+        if let Source::Poll {
+            next_cursor, error, ..
+        } = &s.source
+        {
+            let u = by_plugin.entry(&s.plugin).or_insert_with(|| CursorUpdate {
+                plugin: s.plugin.clone(),
+                advance: None,
+                initial: next_cursor.clone(),
+                last_error: None,
+                new_events: 0,
             });
-            am.last_error = Set(error.map(str::to_owned));
-            am.events = Set(events);
-            am.polled_at = Set(Some(now));
-            am.updated_at = Set(now);
-            am.update(db).await?;
-        }
-        None => {
-            poll_cursor::ActiveModel {
-                plugin: Set(plugin.to_owned()),
-                cursor: Set(cursor.map(str::to_owned)),
-                last_error: Set(error.map(str::to_owned)),
-                events: Set(new_events as i64),
-                polled_at: Set(Some(now)),
-                updated_at: Set(now),
+            if error.is_none() {
+                u.advance = Some(next_cursor.clone());
             }
-            .insert(db)
-            .await?;
+            u.last_error = error.clone();
+            u.new_events += c.new_events as i64;
         }
     }
-    Ok(())
+    by_plugin.into_values().collect()
+}
+
+/// The sessions live stats of a group may belong to: on their platforms and rooms, around their
+/// times, in one query per 500 rooms.
+async fn load_stat_sessions<C: ConnectionTrait>(
+    db: &C,
+    stats: &[(&str, &Stats)],
+) -> Result<Vec<session::Model>, DbErr> {
+    let (Some(first), Some(last)) = (
+        stats.iter().map(|(_, s)| s.at).min(),
+        stats.iter().map(|(_, s)| s.at).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let platforms: HashSet<&str> = stats.iter().map(|(p, _)| *p).collect();
+    let rooms: Vec<&str> = stats
+        .iter()
+        .map(|(_, s)| s.room_id.as_str())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    for chunk in rooms.chunks(500) {
+        out.extend(
+            session::Entity::find()
+                .filter(session::Column::Platform.is_in(platforms.iter().copied()))
+                .filter(session::Column::RoomId.is_in(chunk.iter().copied()))
+                .filter(session::Column::StartsAt.lte(last))
+                .filter(session::Column::EndsAt.gte(first - super::attribution::SESSION_GRACE))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The session a live-stats snapshot belongs to: on its platform and room, started by its time
+/// and ended no more than the grace before it; the latest-starting one when several are.
+fn stat_session<'a>(
+    sessions: &'a [session::Model],
+    platform: &str,
+    ls: &Stats,
+) -> Option<&'a session::Model> {
+    sessions
+        .iter()
+        .filter(|s| {
+            s.platform == platform
+                && s.room_id == ls.room_id
+                && s.starts_at <= ls.at
+                && s.ends_at >= ls.at - super::attribution::SESSION_GRACE
+        })
+        .max_by_key(|s| (s.starts_at, s.id))
 }
 
 fn facts<'a>(platform: &'a str, p: &'a Paid) -> OrderFacts<'a> {
@@ -895,18 +949,4 @@ struct StoredSettle {
     #[serde(default)]
     platform_fee_fen: Option<i64>,
     settled_at: DateTime<Utc>,
-}
-
-async fn insert_chunked<E, A, C>(db: &C, rows: Vec<A>) -> Result<(), DbErr>
-where
-    E: EntityTrait,
-    A: ActiveModelTrait<Entity = E> + Send,
-    C: ConnectionTrait,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(INSERT_CHUNK).collect();
-        E::insert_many(chunk).exec_without_returning(db).await?;
-    }
-    Ok(())
 }

@@ -55,10 +55,13 @@ pub struct DeliveryRecord {
 pub enum Source {
     Webhook(DeliveryRecord),
     /// A page from a plugin's `poll`; the cursor is stored in the same transaction as the
-    /// events, so a restart resumes exactly after what is durable.
+    /// events, so a restart resumes exactly after what is durable. With a `lease`, the page
+    /// commits only if that lease is still held (checked in the same transaction): a poller that
+    /// lost its lease to another host never applies a page or moves the cursor.
     Poll {
         next_cursor: Option<String>,
         error: Option<String>,
+        lease: Option<crate::store::leases::Held>,
     },
 }
 

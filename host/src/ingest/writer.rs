@@ -61,13 +61,51 @@ impl Ingest {
     }
 }
 
+/// Rows committed before the first statistics refresh; each refresh doubles it, up to
+/// [`ANALYZE_MAX_EVERY`].
+const ANALYZE_FIRST: u64 = 1_000;
+const ANALYZE_MAX_EVERY: u64 = 1_000_000;
+
+/// Keeps the planner statistics of the hot tables current as ingest grows them: a refresh
+/// (`ANALYZE`, in the background) after 1,000 committed events, then after 2,000 more, 4,000
+/// more, ... (at most every million), so the statistics never lag the tables by more than
+/// about half.
+struct Statistics {
+    grown: u64,
+    next: u64,
+    running: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Statistics {
+    fn committed(&mut self, db: &DatabaseConnection, rows: u64) {
+        self.grown += rows;
+        if self.grown < self.next || self.running.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        self.grown = 0;
+        self.next = (self.next * 2).min(ANALYZE_MAX_EVERY);
+        let db = db.clone();
+        self.running = Some(tokio::spawn(async move {
+            if let Err(e) = crate::store::analyze(&db, &crate::store::HOT_TABLES).await {
+                tracing::warn!(error = %e, "refreshing ingest statistics failed");
+            }
+        }));
+    }
+}
+
 async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    let mut stats = Statistics {
+        grown: 0,
+        next: ANALYZE_FIRST,
+        running: None,
+    };
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
         let started = Instant::now();
         let subs: Vec<Submission> = group.iter().map(|j| j.submission.clone()).collect();
         match commit(&db, &subs).await {
             Ok(results) => {
+                stats.committed(&db, results.iter().map(|r| r.new_events as u64 + 1).sum());
                 for (job, r) in group.drain(..).zip(results) {
                     let _ = job.done.send(Ok(r));
                 }

@@ -120,6 +120,8 @@ pub struct Registry {
     cfg: RegistryConfig,
     quarantines: Option<Arc<dyn QuarantineStore>>,
     plugins: RwLock<BTreeMap<String, Arc<Entry>>>,
+    /// See [`Registry::change_lock`].
+    changes: tokio::sync::Mutex<()>,
 }
 
 /// A call in progress: the entry and the version it runs on.
@@ -142,7 +144,16 @@ impl Registry {
             cfg,
             quarantines: None,
             plugins: RwLock::new(BTreeMap::new()),
+            changes: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Held by whoever changes a plugin in memory and then stores the change (the service), and
+    /// by whoever reloads the registry from the database (another host's change announced), so a
+    /// reload never lands between the two and puts back what the database held before a change
+    /// that is about to commit.
+    pub async fn change_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.changes.lock().await
     }
 
     /// Keeps quarantines in `store` (the database in the server), so a restart keeps them.

@@ -9,6 +9,7 @@ pub mod allocation;
 pub mod audit;
 pub mod auth;
 pub mod children;
+pub mod cluster;
 pub mod compliance;
 pub mod contracts;
 pub mod error;

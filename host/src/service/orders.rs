@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -338,49 +340,54 @@ pub async fn gmv(db: &DatabaseConnection, actor: &Actor, q: GmvQuery) -> Result<
             "must be between -720 and 840",
         ));
     }
-    let tz = FixedOffset::east_opt(offset * 60).expect("checked range");
-    let rows: Vec<(
-        Option<Uuid>,
-        Option<Uuid>,
-        Option<Uuid>,
-        Option<Uuid>,
-        Option<Uuid>,
-        String,
-        DateTime<Utc>,
-        i64,
-        i64,
-        i64,
-    )> = f
+    // Grouped by the database: only one row per group comes back, whatever the orders.
+    let backend = db.get_database_backend();
+    let key = match q.by {
+        GmvBy::Session => Expr::col((order::Entity, order::Column::SessionId)),
+        GmvBy::Kol => Expr::col((order::Entity, order::Column::KolId)),
+        GmvBy::Brand => Expr::col((order::Entity, order::Column::BrandId)),
+        GmvBy::Contract => Expr::col((order::Entity, order::Column::ContractId)),
+        GmvBy::Product => Expr::col((order::Entity, order::Column::ProductId)),
+        GmvBy::Platform => Expr::col((order::Entity, order::Column::Platform)),
+        // The agency's calendar day; the offset is a checked integer, written into the SQL.
+        GmvBy::Day => match backend {
+            DatabaseBackend::Postgres => Expr::cust(format!(
+                "to_char((\"orders\".\"paid_at\" AT TIME ZONE 'UTC') + \
+                 make_interval(mins => {offset}), 'YYYY-MM-DD')"
+            )),
+            _ => Expr::cust(format!(
+                "date(\"orders\".\"paid_at\", '{offset:+} minutes')"
+            )),
+        },
+    };
+    let sums = f
         .apply(actor, order::Entity::find())
         .select_only()
-        .columns([
-            order::Column::SessionId,
-            order::Column::KolId,
-            order::Column::BrandId,
-            order::Column::ContractId,
-            order::Column::ProductId,
-            order::Column::Platform,
-            order::Column::PaidAt,
-            order::Column::Units,
-            order::Column::PaidFen,
-            order::Column::RefundedFen,
-        ])
-        .into_tuple()
-        .all(db)
-        .await?;
+        .expr_as(key.clone(), "key")
+        .expr_as(Expr::cust("COUNT(*)"), "orders")
+        .expr_as(Expr::cust(r#"CAST(SUM("orders"."units") AS BIGINT)"#), "units")
+        .expr_as(Expr::cust(r#"CAST(SUM("orders"."paid_fen") AS BIGINT)"#), "paid")
+        .expr_as(
+            // A refund is counted up to what was paid.
+            Expr::cust(
+                r#"CAST(SUM(CASE WHEN "orders"."refunded_fen" < "orders"."paid_fen" THEN "orders"."refunded_fen" ELSE "orders"."paid_fen" END) AS BIGINT)"#,
+            ),
+            "refunded",
+        )
+        .group_by(key);
+    let rows: Vec<(Option<String>, i64, i64, i64, i64)> = match q.by {
+        GmvBy::Platform | GmvBy::Day => sums.into_tuple().all(db).await?,
+        _ => sums
+            .into_tuple::<(Option<Uuid>, i64, i64, i64, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(k, o, u, p, r)| (k.map(|u| u.to_string()), o, u, p, r))
+            .collect(),
+    };
     let mut groups: BTreeMap<Option<String>, GmvRow> = BTreeMap::new();
     let mut total = GmvRow::default();
-    for (session, kol, brand, contract, product, platform, paid_at, units, paid, refunded) in rows {
-        let key = match q.by {
-            GmvBy::Session => session.map(|u| u.to_string()),
-            GmvBy::Kol => kol.map(|u| u.to_string()),
-            GmvBy::Brand => brand.map(|u| u.to_string()),
-            GmvBy::Contract => contract.map(|u| u.to_string()),
-            GmvBy::Product => product.map(|u| u.to_string()),
-            GmvBy::Platform => Some(platform),
-            GmvBy::Day => Some(paid_at.with_timezone(&tz).date_naive().to_string()),
-        };
-        let refunded = refunded.min(paid);
+    for (key, orders, units, paid, refunded) in rows {
         for row in [
             groups.entry(key.clone()).or_insert_with(|| GmvRow {
                 key,
@@ -388,7 +395,7 @@ pub async fn gmv(db: &DatabaseConnection, actor: &Actor, q: GmvQuery) -> Result<
             }),
             &mut total,
         ] {
-            row.orders += 1;
+            row.orders += orders;
             row.units += units;
             row.gmv_fen += paid;
             row.refunded_fen += refunded;

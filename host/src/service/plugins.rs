@@ -1,6 +1,6 @@
 //! WASM plugins (integrator and admin): upload, list, enable, disable, roll back, configure and
-//! poll. Every change is stored, audited, and survives a restart; the registry in memory is kept
-//! in step with what the database holds.
+//! poll. Every change is stored, audited, announced to the other hosts in its transaction, and
+//! survives a restart; the registry in memory is kept in step with what the database holds.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +15,8 @@ use crate::domain::actor::{Actor, INTEGRATORS};
 use crate::ingest::Ingest;
 use crate::plugins::{LoadError, Manifest, PluginStatus, Registry, RegistryError, Settings, World};
 use crate::service::{Error, Page, Result};
+use crate::store::changes::{self, Change};
+use crate::store::leases::Leases;
 use crate::store::{self, audit, plugins as stored};
 
 pub use crate::ingest::poller::RoundReport;
@@ -82,6 +84,7 @@ pub async fn upload(
         .await
         .map_err(load_error)?;
 
+    let _changing = registry.change_lock().await;
     let active_before = registry.status(&manifest.name).map(|st| st.version);
     let txn = store::write_txn(db).await?;
     stored::save_version(
@@ -107,6 +110,7 @@ pub async fn upload(
             Some(&status),
         )
         .await?;
+        changes::announce(&txn, &Change::Plugin(status.name.clone())).await?;
         txn.commit().await
     }
     .await;
@@ -161,11 +165,14 @@ pub async fn rollback(
 }
 
 /// Runs one polling round of a platform plugin now, paging until it is caught up. The cursor is
-/// kept, so the scheduled poller continues from here.
+/// kept, so the scheduled poller continues from here. The round runs under the plugin's poller
+/// lease: when another host holds it, this waits up to one lease length for it, then answers a
+/// conflict naming the holder.
 pub async fn poll(
     db: &DatabaseConnection,
     registry: &Registry,
     ingest: &Ingest,
+    leases: &Leases,
     actor: &Actor,
     name: &str,
 ) -> Result<RoundReport> {
@@ -179,7 +186,19 @@ pub async fn poll(
     } else {
         &status.info.platform
     };
-    Ok(crate::ingest::poller::round(db, registry, ingest, name, platform).await)
+    let lease_name = crate::ingest::poller::lease_name(name);
+    let holding = leases.hold_waiting(&lease_name).await?;
+    let Some(lease) = holding.as_ref().and_then(|h| h.current()) else {
+        let holder = leases.holder_of(&lease_name).await?.unwrap_or_default();
+        return Err(Error::Conflict(format!(
+            "the {name} poller runs on another host ({holder}); it polls there"
+        )));
+    };
+    let report =
+        crate::ingest::poller::round_leased(db, registry, ingest, name, platform, Some(&lease))
+            .await;
+    drop(holding);
+    Ok(report)
 }
 
 /// Sets a plugin's config from string values. Keys that name a secret (see [`is_secret_key`])
@@ -192,6 +211,7 @@ pub async fn configure(
     values: BTreeMap<String, String>,
 ) -> Result<Plugin> {
     actor.require(INTEGRATORS)?;
+    let _changing = registry.change_lock().await;
     let before = status(registry, name)?;
     let mut v = Validator::new();
     v.check(values.len() <= 64, "config", "at most 64 values");
@@ -230,6 +250,7 @@ pub async fn configure(
         Some(&after),
     )
     .await?;
+    changes::announce(&txn, &Change::Plugin(name.to_owned())).await?;
     txn.commit().await?;
     Ok(Plugin(after))
 }
@@ -255,6 +276,7 @@ async fn lifecycle(
     change: impl FnOnce(&Registry) -> Result<PluginStatus, RegistryError>,
 ) -> Result<Plugin> {
     actor.require(INTEGRATORS)?;
+    let _changing = registry.change_lock().await;
     let before = status(registry, name)?;
     let after = change(registry).map_err(registry_error)?;
     let saved = async {
@@ -271,6 +293,7 @@ async fn lifecycle(
             Some(&after),
         )
         .await?;
+        changes::announce(&txn, &Change::Plugin(name.to_owned())).await?;
         txn.commit().await
     }
     .await;

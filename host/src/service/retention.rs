@@ -3,7 +3,7 @@
 //! `accepted_body_retention_days` (their events were applied when they were accepted). Orders,
 //! refunds, events and deliveries kept for replay (`failed`) are never touched.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::Result;
 use crate::store::entities::webhook_delivery;
+use crate::store::leases::{Holding, Leases};
 
 /// What is kept how long; `None`: forever.
 #[derive(Debug, Clone, Copy)]
@@ -74,13 +75,34 @@ pub async fn run_once(
     Ok(pruned)
 }
 
-/// Runs the policy now and then every `policy.every`, for as long as the process lives.
-pub fn spawn(db: DatabaseConnection, policy: Policy) {
+/// The lease the retention job runs under.
+pub const LEASE: &str = "job:retention";
+
+/// Runs the policy every `policy.every` for as long as the process lives, on the one host that
+/// holds the job's lease (on SQLite: this host); another host takes over within a lease length
+/// of the holder's death, and runs the job at once.
+pub fn spawn(db: DatabaseConnection, policy: Policy, leases: Leases) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(policy.every);
+        let mut holding: Option<Holding> = None;
+        let mut last: Option<Instant> = None;
+        let mut tick = tokio::time::interval(Duration::from_secs(1).min(policy.every));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            if holding.as_ref().is_some_and(|h| h.current().is_none()) {
+                holding = None;
+                last = None;
+            }
+            if holding.is_none() {
+                match leases.hold(LEASE).await {
+                    Ok(h) => holding = h,
+                    Err(e) => tracing::warn!(error = %e, "taking the retention lease failed"),
+                }
+            }
+            if holding.is_none() || last.is_some_and(|t| t.elapsed() < policy.every) {
+                continue;
+            }
+            last = Some(Instant::now());
             if let Err(e) = run_once(&db, &policy, Utc::now()).await {
                 tracing::warn!(error = %e, "retention run failed; trying again later");
             }

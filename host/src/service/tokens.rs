@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::auth::TokenCache;
 use super::{Error, Page, PageRequest, Result};
 use crate::domain::{Actor, Role};
+use crate::store::changes::{self, Change};
 use crate::store::entities::api_token;
 use crate::store::{self, audit, tokens};
 
@@ -67,7 +68,8 @@ pub async fn list(
     Ok(page.map(Token::from))
 }
 
-/// Revokes a token (admin): it fails from its next request on, on this host at once.
+/// Revokes a token (admin): it fails from its next request on, on this host at once and, on
+/// PostgreSQL, on every other host as soon as the announcement in its transaction arrives.
 /// Revoking a revoked token changes nothing; the token making the request cannot revoke itself
 /// (409), so an admin cannot lock the last admin token out by mistake.
 pub async fn revoke(
@@ -105,6 +107,7 @@ pub async fn revoke(
         Some(&after),
     )
     .await?;
+    changes::announce(&txn, &Change::Token(id)).await?;
     txn.commit().await?;
     cache.forget(id);
     Ok(after)

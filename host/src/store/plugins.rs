@@ -7,11 +7,12 @@ use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, Set, Statement,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::changes::{Change, announce};
 use super::entities::{plugin, plugin_kv, plugin_version};
 use crate::plugins::artifacts::Bundled;
 use crate::plugins::{
@@ -136,7 +137,13 @@ pub struct DbQuarantine {
 #[async_trait::async_trait]
 impl QuarantineStore for DbQuarantine {
     async fn save(&self, plugin: &str, q: Option<&Quarantine>) -> Result<(), String> {
-        save_quarantine(&self.db, plugin, q)
+        let saved = async {
+            let txn = crate::store::write_txn(&self.db).await?;
+            save_quarantine(&txn, plugin, q).await?;
+            announce(&txn, &Change::Plugin(plugin.to_owned())).await?;
+            txn.commit().await
+        };
+        saved
             .await
             .map_err(|e| format!("quarantine write failed: {e}"))
     }
@@ -279,6 +286,7 @@ pub async fn install_bundled(db: &DatabaseConnection, bundled: &[Bundled]) -> Re
             Origin::Bundled { activate },
         )
         .await?;
+        announce(&txn, &Change::Plugin(manifest.name.clone())).await?;
         txn.commit().await?;
         tracing::info!(plugin = %manifest.name, version = %manifest.version, activate, "bundled plugin installed");
     }
@@ -338,55 +346,100 @@ pub async fn save_settings<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Loads every stored plugin into the registry: all versions in order, then the active one,
-/// its settings and whether it is enabled. A version that no longer loads is logged and skipped.
+/// Loads every stored plugin into the registry (see [`reload`]): at start, and in full when a
+/// host reconnects to the change announcements.
 pub async fn restore(db: &DatabaseConnection, registry: &Registry) -> Result<(), DbErr> {
-    for p in plugin::Entity::find().all(db).await? {
-        let versions = plugin_version::Entity::find()
-            .filter(plugin_version::Column::Name.eq(p.name.as_str()))
-            .order_by_asc(plugin_version::Column::Version)
-            .all(db)
-            .await?;
-        let mut active = None;
-        for v in versions {
-            let manifest: Manifest = match serde_json::from_value(v.manifest.clone()) {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::error!(plugin = %p.name, version = v.version, error = %e, "stored manifest unreadable");
-                    continue;
-                }
-            };
-            if v.version == p.active_version {
-                active = Some(manifest.version.clone());
+    let names: Vec<String> = plugin::Entity::find()
+        .select_only()
+        .column(plugin::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for name in names {
+        reload(db, registry, &name).await?;
+    }
+    Ok(())
+}
+
+/// Brings one plugin in the registry in step with the database: every stored version it has
+/// not loaded yet (in order; only those components are read), then the active one, its
+/// settings, whether it is enabled and its quarantine. A version that no longer loads is
+/// logged and skipped. Safe to repeat.
+pub async fn reload(db: &DatabaseConnection, registry: &Registry, name: &str) -> Result<(), DbErr> {
+    let _changing = registry.change_lock().await;
+    let Some(p) = plugin::Entity::find_by_id(name.to_owned()).one(db).await? else {
+        return Ok(());
+    };
+    let versions: Vec<(Uuid, i32, serde_json::Value)> = plugin_version::Entity::find()
+        .select_only()
+        .column(plugin_version::Column::Id)
+        .column(plugin_version::Column::Version)
+        .column(plugin_version::Column::Manifest)
+        .filter(plugin_version::Column::Name.eq(name))
+        .order_by_asc(plugin_version::Column::Version)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let loaded = registry
+        .status(name)
+        .map(|s| s.versions)
+        .unwrap_or_default();
+    let mut active = None;
+    for (id, number, manifest) in versions {
+        let manifest: Manifest = match serde_json::from_value(manifest) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(plugin = %name, version = number, error = %e, "stored manifest unreadable");
+                continue;
             }
-            if let Err(e) = registry.load(manifest, &v.component).await {
-                tracing::error!(plugin = %p.name, version = v.version, error = %e, "stored plugin version no longer loads");
-            }
+        };
+        if number == p.active_version {
+            active = Some(manifest.version.clone());
         }
-        let config: BTreeMap<String, String> = serde_json::from_value(p.config).unwrap_or_default();
-        let secrets: BTreeMap<String, String> =
-            serde_json::from_value(p.secrets).unwrap_or_default();
-        if registry.status(&p.name).is_none() {
+        if loaded.contains(&manifest.version) {
             continue;
         }
-        let _ = registry.set_settings(&p.name, Settings { config, secrets });
-        if let Some(v) = active {
-            let _ = registry.activate(&p.name, &v);
+        let Some(component) = plugin_version::Entity::find_by_id(id)
+            .select_only()
+            .column(plugin_version::Column::Component)
+            .into_tuple::<Vec<u8>>()
+            .one(db)
+            .await?
+        else {
+            continue;
+        };
+        if let Err(e) = registry.load(manifest, &component).await {
+            tracing::error!(plugin = %name, version = number, error = %e, "stored plugin version no longer loads");
         }
-        if !p.enabled {
-            let _ = registry.disable(&p.name);
-        }
-        if let (Some(reason), Some(since), Some(retry_at)) =
-            (p.quarantine_reason, p.quarantined_at, p.quarantine_retry_at)
-        {
-            let q = Quarantine {
-                reason,
-                since,
-                retry_at,
-                trips: p.quarantine_trips.max(1) as u32,
-            };
-            let _ = registry.set_quarantine(&p.name, Some(q));
-        }
+    }
+    let Some(status) = registry.status(name) else {
+        return Ok(());
+    };
+    let config: BTreeMap<String, String> = serde_json::from_value(p.config).unwrap_or_default();
+    let secrets: BTreeMap<String, String> = serde_json::from_value(p.secrets).unwrap_or_default();
+    let _ = registry.set_settings(name, Settings { config, secrets });
+    if let Some(v) = active
+        && v != status.version
+    {
+        let _ = registry.activate(name, &v);
+    }
+    // `enable` also lifts a quarantine; the stored quarantine is set right after.
+    if p.enabled && !status.enabled {
+        let _ = registry.enable(name);
+    } else if !p.enabled && status.enabled {
+        let _ = registry.disable(name);
+    }
+    let q = match (p.quarantine_reason, p.quarantined_at, p.quarantine_retry_at) {
+        (Some(reason), Some(since), Some(retry_at)) => Some(Quarantine {
+            reason,
+            since,
+            retry_at,
+            trips: p.quarantine_trips.max(1) as u32,
+        }),
+        _ => None,
+    };
+    if q != status.quarantine {
+        let _ = registry.set_quarantine(name, q);
     }
     Ok(())
 }
