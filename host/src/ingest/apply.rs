@@ -117,6 +117,8 @@ pub async fn apply<C: ConnectionTrait>(
                 order::Entity::find()
                     .filter(order::Column::Platform.eq(*platform))
                     .filter(order::Column::SubOrderId.is_in(chunk.iter().copied()))
+                    // Ids are never empty; this lets the partial index serve the look-up.
+                    .filter(order::Column::SubOrderId.ne(""))
                     .all(db)
                     .await?,
             );
@@ -140,6 +142,7 @@ pub async fn apply<C: ConnectionTrait>(
                 order_refund::Entity::find()
                     .filter(order_refund::Column::Platform.eq(*platform))
                     .filter(order_refund::Column::SubOrderId.is_in(chunk.iter().copied()))
+                    .filter(order_refund::Column::SubOrderId.ne(""))
                     .all(db)
                     .await?,
             );
