@@ -32,7 +32,7 @@ pub struct AppState {
     pub plugins: Arc<Registry>,
     /// The group-commit writer every delivery and polled page goes through.
     pub ingest: Ingest,
-    /// Seals secrets at rest (KOL ID numbers) under the server key.
+    /// Seals secrets at rest (KOL ID numbers, plugin secrets) under the server key.
     pub secrets: Arc<SecretBox>,
 }
 
@@ -61,7 +61,8 @@ impl AppState {
     /// State for a server: the stored plugins loaded into the registry, pollers running.
     pub async fn start(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
         let state = AppState::new(db, config)?;
-        crate::store::plugins::restore(&state.db, &state.plugins).await?;
+        crate::store::rotation::prepare(&state.db, &state.secrets).await?;
+        crate::store::plugins::restore(&state.db, &state.plugins, &state.secrets).await?;
         crate::ingest::poller::spawn(
             state.db.clone(),
             state.plugins.clone(),

@@ -18,6 +18,7 @@ mod m20261204_000002_delivery_digest;
 mod m20261204_000002_plugin_quarantine;
 mod m20261204_000003_finding_contract;
 mod m20261204_000009_money_terms_tax;
+mod m20261205_000001_plugin_secrets_sealed;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_plugin_quarantine::Migration),
             Box::new(m20261204_000003_finding_contract::Migration),
             Box::new(m20261204_000009_money_terms_tax::Migration),
+            Box::new(m20261205_000001_plugin_secrets_sealed::Migration),
         ]
     }
 }

@@ -157,8 +157,8 @@ async fn rollback_plugin(
 }
 
 /// Sets a plugin's config: a JSON object of string values. Keys that name a secret (containing
-/// `secret`, `token`, `password` or `private`, e.g. `app_secret`) are kept as secrets: the API
-/// shows their names, never their values.
+/// `secret`, `token`, `password` or `private`, e.g. `app_secret`) are kept as secrets, sealed
+/// at rest: the API shows their names, never their values.
 #[utoipa::path(put, path = "/plugins/{name}/config", tag = "plugins", params(("name" = String, Path)),
     request_body(content = Object, description = "string values, e.g. {\"app_key\": \"...\", \"app_secret\": \"...\"}"),
     responses((status = 200, body = Plugin), (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -169,6 +169,6 @@ async fn configure_plugin(
     JsonBody(values): JsonBody<BTreeMap<String, String>>,
 ) -> ApiResult<Json<Plugin>> {
     Ok(Json(
-        plugins::configure(&s.db, &s.plugins, &actor, &name, values).await?,
+        plugins::configure(&s.db, &s.plugins, &s.secrets, &actor, &name, values).await?,
     ))
 }

@@ -15,6 +15,7 @@ use crate::domain::actor::{Actor, INTEGRATORS};
 use crate::ingest::Ingest;
 use crate::plugins::{LoadError, Manifest, PluginStatus, Registry, RegistryError, Settings, World};
 use crate::service::{Error, Page, Result};
+use crate::store::secrets::SecretBox;
 use crate::store::{self, audit, plugins as stored};
 
 pub use crate::ingest::poller::RoundReport;
@@ -183,10 +184,11 @@ pub async fn poll(
 }
 
 /// Sets a plugin's config from string values. Keys that name a secret (see [`is_secret_key`])
-/// are kept as secrets: shown by name, never by value.
+/// are kept as secrets: sealed at rest with `secrets`, shown by name, never by value.
 pub async fn configure(
     db: &DatabaseConnection,
     registry: &Registry,
+    secrets: &SecretBox,
     actor: &Actor,
     name: &str,
     values: BTreeMap<String, String>,
@@ -211,11 +213,14 @@ pub async fn configure(
         );
     }
     v.finish()?;
-    let (secrets, config): (BTreeMap<_, _>, BTreeMap<_, _>) =
+    let (secret_values, config): (BTreeMap<_, _>, BTreeMap<_, _>) =
         values.into_iter().partition(|(k, _)| is_secret_key(k));
-    let settings = Settings { config, secrets };
+    let settings = Settings {
+        config,
+        secrets: secret_values,
+    };
     let txn = store::write_txn(db).await?;
-    stored::save_settings(&txn, name, &settings).await?;
+    stored::save_settings(&txn, name, &settings, secrets).await?;
     registry
         .set_settings(name, settings)
         .map_err(registry_error)?;

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod entities;
 pub mod plugins;
+pub mod rotation;
 pub mod scripts;
 pub mod secrets;
 pub mod tokens;

@@ -1,5 +1,6 @@
 //! Plugins in the database: every uploaded version (component bytes and manifest), each plugin's
-//! state (active version, enabled, config and secrets), and the plugins' key-value state.
+//! state (active version, enabled, config, and secrets sealed with the server key), and the
+//! plugins' key-value state.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::entities::{plugin, plugin_kv, plugin_version};
+use super::secrets::{SecretBox, SecretError};
 use crate::plugins::artifacts::Bundled;
 use crate::plugins::{
     KvError, KvStore, KvUsage, Manifest, Quarantine, QuarantineStore, Registry, Settings,
@@ -216,6 +218,7 @@ pub async fn save_version<C: ConnectionTrait>(
                 enabled: Set(true),
                 config: Set(serde_json::json!({})),
                 secrets: Set(serde_json::json!({})),
+                secrets_sealed: Set(None),
                 updated_at: Set(Utc::now()),
                 quarantine_reason: Set(None),
                 quarantined_at: Set(None),
@@ -319,10 +322,13 @@ pub async fn save_state<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Stores a plugin's settings: the config in plain text, the secrets sealed with `secrets`
+/// (see [`seal_secrets`]); the legacy plain column is emptied.
 pub async fn save_settings<C: ConnectionTrait>(
     db: &C,
     name: &str,
     settings: &Settings,
+    secrets: &SecretBox,
 ) -> Result<(), DbErr> {
     let row = plugin::Entity::find_by_id(name.to_owned())
         .one(db)
@@ -331,17 +337,127 @@ pub async fn save_settings<C: ConnectionTrait>(
     let mut am: plugin::ActiveModel = row.into();
     am.config =
         Set(serde_json::to_value(&settings.config).map_err(|e| DbErr::Custom(e.to_string()))?);
-    am.secrets =
-        Set(serde_json::to_value(&settings.secrets).map_err(|e| DbErr::Custom(e.to_string()))?);
+    am.secrets = Set(serde_json::json!({}));
+    am.secrets_sealed = Set(seal_secrets(secrets, name, &settings.secrets));
     am.updated_at = Set(Utc::now());
     am.update(db).await?;
     Ok(())
 }
 
+/// What a plugin's sealed secrets are bound to: its name (the row's id), so sealed secrets
+/// copied onto another plugin's row do not open.
+fn secrets_aad(name: &str) -> Vec<u8> {
+    format!("plugins/{name}").into_bytes()
+}
+
+/// A plugin's secret values sealed as one JSON object; none when there are none.
+pub fn seal_secrets(
+    secrets: &SecretBox,
+    name: &str,
+    values: &BTreeMap<String, String>,
+) -> Option<String> {
+    if values.is_empty() {
+        return None;
+    }
+    let json = serde_json::to_vec(values).expect("a map of strings serializes");
+    Some(secrets.seal(&json, &secrets_aad(name)))
+}
+
+/// A stored plugin's settings, its secrets opened with `secrets` (and any legacy plain ones not
+/// yet sealed). Fails when the sealed secrets do not open: a wrong key or an altered row.
+pub fn open_settings(row: &plugin::Model, secrets: &SecretBox) -> Result<Settings, DbErr> {
+    let config: BTreeMap<String, String> =
+        serde_json::from_value(row.config.clone()).unwrap_or_default();
+    let mut values: BTreeMap<String, String> = match &row.secrets_sealed {
+        Some(sealed) => {
+            let json = secrets
+                .open(sealed, &secrets_aad(&row.name))
+                .map_err(|e| sealed_error(&format!("plugin {}'s secrets", row.name), e))?;
+            serde_json::from_slice(&json).map_err(|e| {
+                DbErr::Custom(format!(
+                    "plugin {}'s secrets are not a JSON object of strings: {e}",
+                    row.name
+                ))
+            })?
+        }
+        None => BTreeMap::new(),
+    };
+    let plain: BTreeMap<String, String> =
+        serde_json::from_value(row.secrets.clone()).unwrap_or_default();
+    values.extend(plain);
+    Ok(Settings {
+        config,
+        secrets: values,
+    })
+}
+
+/// The error for a sealed value that does not open, naming what it belongs to and what to do.
+pub(crate) fn sealed_error(what: &str, e: SecretError) -> DbErr {
+    DbErr::Custom(format!(
+        "{what}: {e}. Start with the key the database was sealed with ({} or the {} file), \
+         or, after `kolhost secrets rotate`, with the new key",
+        super::secrets::KEY_ENV,
+        super::secrets::KEY_FILE
+    ))
+}
+
+/// Seals the secrets of rows written before secrets were sealed (plain in `secrets`) and
+/// empties their plain column, inside the caller's transaction. Idempotent: a second run finds
+/// nothing. Answers how many plugins it sealed.
+pub(crate) async fn seal_plain_secrets<C: ConnectionTrait>(
+    db: &C,
+    secrets: &SecretBox,
+) -> Result<usize, DbErr> {
+    let mut n = 0;
+    for row in plugin::Entity::find().all(db).await? {
+        if row.secrets.as_object().is_none_or(|o| o.is_empty()) {
+            continue;
+        }
+        let settings = open_settings(&row, secrets)?;
+        let name = row.name.clone();
+        let mut am: plugin::ActiveModel = row.into();
+        am.secrets = Set(serde_json::json!({}));
+        am.secrets_sealed = Set(seal_secrets(secrets, &name, &settings.secrets));
+        am.update(db).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Every plugin's secrets re-sealed from `old` to `new` inside the caller's transaction
+/// (`kolhost secrets rotate`). Answers how many plugins' secrets it re-sealed.
+pub(crate) async fn reseal_secrets<C: ConnectionTrait>(
+    db: &C,
+    old: &SecretBox,
+    new: &SecretBox,
+) -> Result<usize, DbErr> {
+    let mut n = 0;
+    for row in plugin::Entity::find().all(db).await? {
+        if row.secrets_sealed.is_none() && row.secrets.as_object().is_none_or(|o| o.is_empty()) {
+            continue;
+        }
+        let settings = open_settings(&row, old)?;
+        let name = row.name.clone();
+        let mut am: plugin::ActiveModel = row.into();
+        am.secrets = Set(serde_json::json!({}));
+        am.secrets_sealed = Set(seal_secrets(new, &name, &settings.secrets));
+        am.update(db).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Loads every stored plugin into the registry: all versions in order, then the active one,
 /// its settings and whether it is enabled. A version that no longer loads is logged and skipped.
-pub async fn restore(db: &DatabaseConnection, registry: &Registry) -> Result<(), DbErr> {
+/// Secrets are opened with `secrets`; a plugin whose sealed secrets do not open fails the whole
+/// restore (a wrong key must not start a server whose plugins silently lack their secrets).
+pub async fn restore(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    secrets: &SecretBox,
+) -> Result<(), DbErr> {
     for p in plugin::Entity::find().all(db).await? {
+        let settings = open_settings(&p, secrets)?;
         let versions = plugin_version::Entity::find()
             .filter(plugin_version::Column::Name.eq(p.name.as_str()))
             .order_by_asc(plugin_version::Column::Version)
@@ -363,13 +479,10 @@ pub async fn restore(db: &DatabaseConnection, registry: &Registry) -> Result<(),
                 tracing::error!(plugin = %p.name, version = v.version, error = %e, "stored plugin version no longer loads");
             }
         }
-        let config: BTreeMap<String, String> = serde_json::from_value(p.config).unwrap_or_default();
-        let secrets: BTreeMap<String, String> =
-            serde_json::from_value(p.secrets).unwrap_or_default();
         if registry.status(&p.name).is_none() {
             continue;
         }
-        let _ = registry.set_settings(&p.name, Settings { config, secrets });
+        let _ = registry.set_settings(&p.name, settings);
         if let Some(v) = active {
             let _ = registry.activate(&p.name, &v);
         }
