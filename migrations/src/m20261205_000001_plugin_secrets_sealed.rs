@@ -15,7 +15,7 @@ impl MigrationTrait for Migration {
         m.alter_table(
             Table::alter()
                 .table("plugins")
-                .add_column(&mut text_null("secrets_sealed").to_owned())
+                .add_column(text_null("secrets_sealed"))
                 .to_owned(),
         )
         .await
