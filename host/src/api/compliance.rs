@@ -20,6 +20,7 @@ use crate::service::compliance::{
 #[into_params(parameter_in = Query)]
 pub struct FindingFilter {
     pub entity_id: Option<Uuid>,
+    #[param(pattern = "^(banned_term|floor_price|lowest_price)$")]
     pub rule: Option<String>,
     /// Items per page (1 to 500, default 50).
     pub limit: Option<u64>,

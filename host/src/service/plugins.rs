@@ -22,6 +22,12 @@ pub use crate::ingest::poller::RoundReport;
 
 /// The largest component accepted.
 pub const MAX_COMPONENT_BYTES: usize = 64 * 1024 * 1024;
+/// At most this many config values per plugin.
+pub const MAX_CONFIG_VALUES: usize = 64;
+/// A config key: 1 to 64 characters of a-z, 0-9, `_` and `-`.
+pub const CONFIG_KEY_PATTERN: &str = "^[a-z0-9_-]{1,64}$";
+/// A config value is at most this many characters.
+pub const MAX_CONFIG_VALUE_CHARS: usize = 8192;
 
 /// A plugin as the API shows it; secrets appear by name only.
 #[derive(Serialize, ToSchema)]
@@ -196,7 +202,11 @@ pub async fn configure(
     actor.require(INTEGRATORS)?;
     let before = status(registry, name)?;
     let mut v = Validator::new();
-    v.check(values.len() <= 64, "config", "at most 64 values");
+    v.check(
+        values.len() <= MAX_CONFIG_VALUES,
+        "config",
+        format!("at most {MAX_CONFIG_VALUES} values"),
+    );
     for (k, val) in &values {
         let ok = (1..=64).contains(&k.len())
             && k.bytes()
@@ -207,9 +217,9 @@ pub async fn configure(
             "keys are 1 to 64 characters of a-z, 0-9, _ and -",
         );
         v.check(
-            val.len() <= 8192,
+            val.chars().count() <= MAX_CONFIG_VALUE_CHARS,
             k.clone(),
-            "values are at most 8192 bytes",
+            format!("values are at most {MAX_CONFIG_VALUE_CHARS} characters"),
         );
     }
     v.finish()?;
