@@ -80,6 +80,11 @@ pub struct Config {
     /// How often the retention job runs, in seconds.
     #[serde(default = "default_retention_interval_secs")]
     pub retention_interval_secs: u64,
+    /// Reverse proxies (addresses or CIDR ranges, e.g. `10.0.0.0/8`) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client: the failed-sign-in limit counts that client
+    /// instead of the proxy. Empty (the default): those headers are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 fn yes() -> bool {
@@ -179,6 +184,7 @@ impl Default for Config {
             rejected_retention_days: default_rejected_retention_days(),
             accepted_body_retention_days: default_accepted_body_retention_days(),
             retention_interval_secs: default_retention_interval_secs(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -214,6 +220,7 @@ impl Config {
             "rejected_retention_days",
             "accepted_body_retention_days",
             "retention_interval_secs",
+            "trusted_proxies",
         ]))
         .extract()
         .map_err(Box::new)
