@@ -34,7 +34,7 @@ pub struct AppState {
     pub plugins: Arc<Registry>,
     /// The group-commit writer every delivery and polled page goes through.
     pub ingest: Ingest,
-    /// Seals secrets at rest (KOL ID numbers) under the server key.
+    /// Seals secrets at rest (KOL ID numbers, plugin secrets) under the server key.
     pub secrets: Arc<SecretBox>,
     /// The leases this host takes (pollers, jobs), as this host.
     pub leases: Leases,
@@ -76,12 +76,14 @@ impl AppState {
     /// listened to (PostgreSQL), pollers and jobs running under their leases.
     pub async fn start(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
         let state = AppState::new(db, config)?;
-        crate::store::plugins::restore(&state.db, &state.plugins).await?;
+        crate::store::rotation::prepare(&state.db, &state.secrets).await?;
+        crate::store::plugins::restore(&state.db, &state.plugins, &state.secrets).await?;
         cluster::spawn(
             state.db.clone(),
             state.plugins.clone(),
             state.tokens.clone(),
             state.cluster.clone(),
+            state.secrets.clone(),
         );
         crate::ingest::poller::spawn(
             state.db.clone(),

@@ -94,6 +94,11 @@ pub struct Config {
     /// renewed, in seconds: a host that dies holding one is replaced within this long.
     #[serde(default = "default_lease_secs")]
     pub lease_secs: u64,
+    /// Reverse proxies (addresses or CIDR ranges, e.g. `10.0.0.0/8`) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client: the failed-sign-in limit counts that client
+    /// instead of the proxy. Empty (the default): those headers are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 fn default_lease_secs() -> u64 {
@@ -200,6 +205,7 @@ impl Default for Config {
             retention_interval_secs: default_retention_interval_secs(),
             host_id: None,
             lease_secs: default_lease_secs(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -238,6 +244,7 @@ impl Config {
             "retention_interval_secs",
             "host_id",
             "lease_secs",
+            "trusted_proxies",
         ]))
         .extract()
         .map_err(Box::new)

@@ -15,6 +15,7 @@ use crate::app::{AppState, router};
 use crate::config::Config;
 use crate::domain::Role;
 use crate::store::entities::{brand, plugin};
+use crate::store::secrets::SecretBox;
 use crate::store::tokens::{self, NewToken};
 
 /// Well-known demo tokens. They exist only in a database seeded with `--demo`.
@@ -526,7 +527,8 @@ const COPY: &str = "品牌直供，正品保障，支持七天无理由退货。
 
 /// Seeds the demo agency if the database has no brands yet, and prints the demo tokens.
 pub async fn seed(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()> {
-    configure_platform_plugins(db).await?;
+    let secrets = SecretBox::load(&SecretBox::key_dir(&config.database_url, &config.data_dir))?;
+    configure_platform_plugins(db, &secrets).await?;
     if brand::Entity::find().count(db).await? > 0 {
         tracing::info!("database already has data; demo seed skipped");
         print_tokens();
@@ -728,7 +730,10 @@ pub const DEMO_PLUGIN_CONFIG: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
-async fn configure_platform_plugins(db: &DatabaseConnection) -> anyhow::Result<()> {
+async fn configure_platform_plugins(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+) -> anyhow::Result<()> {
     for (name, pairs) in DEMO_PLUGIN_CONFIG {
         let Some(row) = plugin::Entity::find_by_id((*name).to_owned())
             .one(db)
@@ -736,10 +741,7 @@ async fn configure_platform_plugins(db: &DatabaseConnection) -> anyhow::Result<(
         else {
             continue;
         };
-        let mut settings = crate::plugins::Settings {
-            config: serde_json::from_value(row.config.clone()).unwrap_or_default(),
-            secrets: serde_json::from_value(row.secrets.clone()).unwrap_or_default(),
-        };
+        let mut settings = crate::store::plugins::open_settings(&row, secrets)?;
         let mut changed = false;
         for (k, v) in *pairs {
             let map = if crate::service::plugins::is_secret_key(k) {
@@ -753,7 +755,7 @@ async fn configure_platform_plugins(db: &DatabaseConnection) -> anyhow::Result<(
             }
         }
         if changed {
-            crate::store::plugins::save_settings(db, name, &settings).await?;
+            crate::store::plugins::save_settings(db, name, &settings, secrets).await?;
         }
     }
     Ok(())

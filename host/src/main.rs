@@ -38,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manages the key that seals secrets at rest (KOL ID numbers, plugin secrets).
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Prints the HTTP API's OpenAPI document (no database needed).
     Openapi,
     /// Works with Lua allocation strategies offline (no database needed).
@@ -58,6 +63,21 @@ enum ScriptCommand {
         /// agency of scripts/fixtures/demo.json.
         #[arg(long)]
         fixture: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Prints a new random key (base64), for `rotate --new-key-file` (no database needed).
+    NewKey,
+    /// Re-seals every sealed value (KOL ID numbers, plugin secrets) under a new key, in one
+    /// transaction. Stop every server on this database first. The current key is read as the
+    /// server reads it (KOLHOST_SECRET_KEY, else the key file); when it came from the key file,
+    /// that file is replaced by the new key once the re-seal has committed.
+    Rotate {
+        /// A file holding the new key (32 bytes as base64 or hex; `kolhost secrets new-key`).
+        #[arg(long, value_name = "PATH")]
+        new_key_file: PathBuf,
     },
 }
 
@@ -107,6 +127,13 @@ async fn main() -> anyhow::Result<()> {
     {
         std::process::exit(script_test(file, fixture.as_deref())?);
     }
+    if let Command::Secrets {
+        command: SecretsCommand::NewKey,
+    } = &cli.command
+    {
+        println!("{}", store::secrets::generate_key());
+        return Ok(());
+    }
     if let Command::Openapi = &cli.command {
         println!("{:#}", kolhost::app::openapi_document());
         return Ok(());
@@ -119,7 +146,14 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("preparing the database")?;
     match cli.command {
-        Command::Script { .. } | Command::Openapi => unreachable!("handled before connecting"),
+        Command::Script { .. }
+        | Command::Openapi
+        | Command::Secrets {
+            command: SecretsCommand::NewKey,
+        } => unreachable!("handled before connecting"),
+        Command::Secrets {
+            command: SecretsCommand::Rotate { new_key_file },
+        } => rotate_secrets(&config, &db, &new_key_file).await?,
         Command::Migrate => println!("database is up to date"),
         Command::Serve { demo } => {
             if demo {
@@ -217,6 +251,56 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             println!("{secret}");
         }
+    }
+    Ok(())
+}
+
+/// `kolhost secrets rotate`: the current key, the new one, the re-seal, then the key file.
+async fn rotate_secrets(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+    new_key_file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use kolhost::store::secrets::{self, SecretBox};
+    let dir = SecretBox::key_dir(&config.database_url, &config.data_dir);
+    let (old_key, old_file) = secrets::existing_key(&dir).with_context(|| {
+        format!(
+            "reading the current key ({} or {})",
+            secrets::KEY_ENV,
+            dir.join(secrets::KEY_FILE).display()
+        )
+    })?;
+    let text = std::fs::read_to_string(new_key_file)
+        .with_context(|| format!("reading the new key from {}", new_key_file.display()))?;
+    let new_key = secrets::parse_key(&text)
+        .with_context(|| format!("the new key in {}", new_key_file.display()))?;
+    if new_key == old_key {
+        bail!("the new key is the current key; make one with `kolhost secrets new-key`");
+    }
+    let rotated = store::rotation::rotate(db, &SecretBox::new(old_key), &SecretBox::new(new_key))
+        .await
+        .context("re-sealing (nothing was changed)")?;
+    println!(
+        "re-sealed {} KOL ID numbers and the secrets of {} plugins under the new key",
+        rotated.kol_id_numbers, rotated.plugin_secrets
+    );
+    match old_file {
+        Some(path) => {
+            secrets::replace_key_file(&path, &new_key).with_context(|| {
+                format!(
+                    "the database is sealed under the new key, but {} still holds the old one: \
+                     copy {} over it",
+                    path.display(),
+                    new_key_file.display()
+                )
+            })?;
+            println!("{} now holds the new key", path.display());
+        }
+        None => println!(
+            "set {} to the new key (from {}) before starting the server",
+            secrets::KEY_ENV,
+            new_key_file.display()
+        ),
     }
     Ok(())
 }

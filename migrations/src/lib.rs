@@ -19,6 +19,7 @@ mod m20261204_000002_plugin_quarantine;
 mod m20261204_000003_finding_contract;
 mod m20261204_000009_money_terms_tax;
 mod m20261205_000001_leases;
+mod m20261205_000001_plugin_secrets_sealed;
 mod m20261205_000001_sub_order_partial_indexes;
 mod m20261205_000101_script_publications;
 mod m20261205_000102_finding_review;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000003_finding_contract::Migration),
             Box::new(m20261204_000009_money_terms_tax::Migration),
             Box::new(m20261205_000001_leases::Migration),
+            Box::new(m20261205_000001_plugin_secrets_sealed::Migration),
             Box::new(m20261205_000001_sub_order_partial_indexes::Migration),
             Box::new(m20261205_000101_script_publications::Migration),
             Box::new(m20261205_000102_finding_review::Migration),

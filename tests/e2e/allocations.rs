@@ -1,6 +1,5 @@
 use std::collections::HashMap;
 
-use kolhost::config::Config;
 use kolhost::domain::Role;
 use kolhost_e2e::{TestApp, both_databases};
 use reqwest::StatusCode;
@@ -14,9 +13,7 @@ both_databases!(
 );
 
 async fn pyramid_on_the_demo_agency_previews_then_applies(app: &TestApp) {
-    kolhost::demo::seed(&app.db, &Config::default())
-        .await
-        .unwrap();
+    kolhost::demo::seed(&app.db, &app.config).await.unwrap();
     let (_, kols) = app.get("/api/v1/kols?limit=100", &app.admin).await;
     let tier: HashMap<String, String> = kols["items"]
         .as_array()
@@ -258,9 +255,7 @@ async fn scripts_are_versioned_and_errors_carry_their_line(app: &TestApp) {
 }
 
 async fn violations_block_apply_and_change_nothing(app: &TestApp) {
-    kolhost::demo::seed(&app.db, &Config::default())
-        .await
-        .unwrap();
+    kolhost::demo::seed(&app.db, &app.config).await.unwrap();
     // Every product to the first session at one fen: under the floor, and mostly uncontracted.
     let greedy = r#"
 function allocate(ctx)

@@ -1,14 +1,13 @@
-use kolhost::config::Config;
 use kolhost_e2e::{TestApp, both_databases};
 
 both_databases!(demo_agency_seeds_through_the_api);
 
 async fn demo_agency_seeds_through_the_api(app: &TestApp) {
-    kolhost::demo::seed(&app.db, &Config::default())
+    kolhost::demo::seed(&app.db, &app.config)
         .await
         .expect("seed");
     // Seeding twice is a no-op.
-    kolhost::demo::seed(&app.db, &Config::default())
+    kolhost::demo::seed(&app.db, &app.config)
         .await
         .expect("seed again");
     let token = "kh_demo_admin";

@@ -16,7 +16,63 @@ both_databases_with!(
         c.webhook_deliveries_per_second = 1;
         c.webhook_burst = 3;
     },
+    behind_a_trusted_proxy_each_forwarded_client_is_counted => |c: &mut kolhost::config::Config| {
+        c.failed_auth_per_minute = 60;
+        c.failed_auth_burst = 3;
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    },
+    without_trusted_proxies_forwarded_headers_are_ignored => |c: &mut kolhost::config::Config| {
+        c.failed_auth_per_minute = 60;
+        c.failed_auth_burst = 3;
+    },
 );
+
+/// A request with a forged token and these forwarding headers: its status.
+async fn bad_sign_in(app: &TestApp, headers: &[(&str, &str)]) -> u16 {
+    let mut req = app
+        .http
+        .get(format!("{}/api/v1/brands", app.base))
+        .bearer_auth("kh_forged");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+async fn behind_a_trusted_proxy_each_forwarded_client_is_counted(app: &TestApp) {
+    // The test client is the proxy (127.0.0.1); one client behind it fails three times.
+    let a = [("x-forwarded-for", "203.0.113.5")];
+    for _ in 0..3 {
+        assert_eq!(bad_sign_in(app, &a).await, 401);
+    }
+    assert_eq!(bad_sign_in(app, &a).await, 429, "the client's own budget");
+    // Entries a client writes to the left of the proxy's are not believed.
+    let spoofed = [("x-forwarded-for", "198.51.100.99, 203.0.113.5")];
+    assert_eq!(bad_sign_in(app, &spoofed).await, 429);
+    // Another client behind the same proxy, by either header, has its own budget.
+    assert_eq!(
+        bad_sign_in(app, &[("x-forwarded-for", "198.51.100.7")]).await,
+        401
+    );
+    assert_eq!(
+        bad_sign_in(app, &[("forwarded", "for=\"[2001:db8::7]:4711\"")]).await,
+        401
+    );
+    // The proxy itself (no header) too.
+    assert_eq!(bad_sign_in(app, &[]).await, 401);
+}
+
+async fn without_trusted_proxies_forwarded_headers_are_ignored(app: &TestApp) {
+    for i in 0..3 {
+        let xff = format!("203.0.113.{i}");
+        assert_eq!(bad_sign_in(app, &[("x-forwarded-for", &xff)]).await, 401);
+    }
+    // Every failure counted against the peer: a new forwarded address does not help.
+    assert_eq!(
+        bad_sign_in(app, &[("x-forwarded-for", "198.51.100.7")]).await,
+        429
+    );
+}
 
 async fn bad_tokens_are_limited_and_valid_ones_are_not(app: &TestApp) {
     let url = format!("{}/api/v1/brands", app.base);

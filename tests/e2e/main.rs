@@ -19,6 +19,7 @@ mod plugins;
 mod privilege;
 mod retention;
 mod roster;
+mod secrets;
 mod sessions;
 mod settlements;
 mod tokens;

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::http::Uri;
 use kolhost::app::AppState;
-use kolhost::config::Config;
 use kolhost_e2e::{TestApp, both_databases};
 use kolhost_platform_formats::fixtures::{SampleOrder, SignedDelivery};
 use kolhost_platform_formats::{douyin, kuaishou, taobao};
@@ -695,7 +694,7 @@ async fn douyin_orders_are_pulled_and_polling_resumes_after_a_restart(app: &Test
     assert_eq!(find(&all, &o1.order_id)["attributed"], true);
 
     // A restarted server continues from the stored cursor, not from the start.
-    let restarted = AppState::start(app.db.clone(), Config::default())
+    let restarted = AppState::start(app.db.clone(), app.config.clone())
         .await
         .unwrap();
     let before = cursors.lock().unwrap().len();

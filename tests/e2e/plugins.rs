@@ -1,5 +1,4 @@
 use kolhost::app::AppState;
-use kolhost::config::Config;
 use kolhost::domain::Role;
 use kolhost_e2e::{TestApp, both_databases};
 use reqwest::multipart::{Form, Part};
@@ -176,7 +175,7 @@ async fn plugin_lifecycle_over_http_persists(app: &TestApp) {
     );
 
     // A restarted server finds the plugin as it was left: versions, active one, disabled, config.
-    let restarted = AppState::start(app.db.clone(), Config::default())
+    let restarted = AppState::start(app.db.clone(), app.config.clone())
         .await
         .unwrap();
     let st = serde_json::to_value(restarted.plugins.status("echo").expect("restored")).unwrap();
@@ -250,7 +249,7 @@ async fn invalid_uploads_change_nothing(app: &TestApp) {
     );
     let (_, trail) = app.get("/api/v1/audit?entity_type=plugin", &t).await;
     assert!(trail["items"].as_array().unwrap().is_empty());
-    let restarted = AppState::start(app.db.clone(), Config::default())
+    let restarted = AppState::start(app.db.clone(), app.config.clone())
         .await
         .unwrap();
     let stored: Vec<String> = restarted
@@ -269,9 +268,7 @@ async fn invalid_uploads_change_nothing(app: &TestApp) {
 both_databases!(a_wasm_allocator_is_a_strategy);
 
 async fn a_wasm_allocator_is_a_strategy(app: &TestApp) {
-    kolhost::demo::seed(&app.db, &Config::default())
-        .await
-        .unwrap();
+    kolhost::demo::seed(&app.db, &app.config).await.unwrap();
     let allocator = std::fs::read(kolhost::plugins::artifacts::EXAMPLE_ALLOCATOR).unwrap();
     let (status, p) = upload(
         app,
@@ -467,7 +464,7 @@ async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
     );
 
     // A restart keeps the quarantine.
-    let restarted = AppState::start(app.db.clone(), Config::default())
+    let restarted = AppState::start(app.db.clone(), app.config.clone())
         .await
         .unwrap();
     let st = restarted.plugins.status("hostile").unwrap();
@@ -482,7 +479,7 @@ async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
     assert_eq!(on["quarantined"], false);
     let (status, body) = hostile_delivery(app, "/fine", "").await;
     assert_eq!(status, 200, "{body}");
-    let restarted = AppState::start(app.db.clone(), Config::default())
+    let restarted = AppState::start(app.db.clone(), app.config.clone())
         .await
         .unwrap();
     assert!(!restarted.plugins.status("hostile").unwrap().quarantined);

@@ -30,6 +30,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: DatabaseConnection,
     pub backend: Backend,
+    /// The server's configuration (its database, and its data dir: the temp dir, where the
+    /// secret key file is). A server restarted on this database must use it, or its key.
+    pub config: Config,
     /// An admin token, for setting things up.
     pub admin: String,
     server: tokio::task::JoinHandle<()>,
@@ -81,17 +84,7 @@ impl TestApp {
             ..Config::default()
         };
         tune(&mut config);
-        let limits = kolhost::server::Limits::from_config(&config);
-        let app = router(AppState::start(db.clone(), config).await.expect("state"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            kolhost::server::serve(listener, app, limits, std::future::pending())
-                .await
-                .expect("serve");
-        });
+        let (addr, server) = serve(&db, &config).await.expect("state");
         let (admin, _) = tokens::create(
             &db,
             tokens::NewToken {
@@ -122,11 +115,27 @@ impl TestApp {
                 .expect("http client"),
             db,
             backend,
+            config,
             admin,
             server,
             _dir: dir,
             pg_database,
         }
+    }
+
+    /// Stops the server and starts another on the same database with `self.config` (which a
+    /// test may change first, e.g. to another data dir), on a new port. Fails as
+    /// `AppState::start` fails (e.g. sealed values that do not open with the key); the old
+    /// server stays stopped then.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        let old = std::mem::replace(&mut self.server, tokio::spawn(async {}));
+        old.abort();
+        let _ = old.await;
+        let (addr, server) = serve(&self.db, &self.config).await?;
+        self.addr = addr;
+        self.base = format!("http://{addr}");
+        self.server = server;
+        Ok(())
     }
 
     /// A new token of `role`, for a brand or KOL where the role needs one.
@@ -201,6 +210,23 @@ impl TestApp {
             conn.close().await.ok();
         }
     }
+}
+
+/// A server for `config` over `db` on a new loopback port: its address and its task.
+async fn serve(
+    db: &DatabaseConnection,
+    config: &Config,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let limits = kolhost::server::Limits::from_config(config);
+    let app = router(AppState::start(db.clone(), config.clone()).await?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        kolhost::server::serve(listener, app, limits, std::future::pending())
+            .await
+            .expect("serve");
+    });
+    Ok((addr, server))
 }
 
 /// Runs one async test body against SQLite and against PostgreSQL: `both_databases!(name);`

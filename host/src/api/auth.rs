@@ -1,10 +1,9 @@
 //! Bearer-token extraction (design §3): the header read here, the token resolved by
 //! `service::auth`. A token that is not valid counts against its client address
-//! (`service::limits`); a valid one against its own budget.
+//! (`service::limits`; behind a trusted proxy, the address it forwards: `client`); a valid one
+//! against its own budget.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
@@ -33,10 +32,7 @@ impl FromRequestParts<AppState> for Actor {
             .ok_or(ApiError::Unauthorized)?;
         let actor = match service::auth::authenticate(&state.db, &state.tokens, secret).await {
             Err(ApiError::Unauthorized) => {
-                let addr = parts
-                    .extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0.ip());
+                let addr = super::client::client_ip(parts, &state.config.trusted_proxies);
                 metrics::counter!("kolhost_auth_failures_total").increment(1);
                 state.limits.failed_auth(addr)?;
                 return Err(ApiError::Unauthorized);

@@ -20,6 +20,7 @@ use crate::service::compliance::{
 #[into_params(parameter_in = Query)]
 pub struct FindingFilter {
     pub entity_id: Option<Uuid>,
+    #[param(pattern = "^(banned_term|floor_price|lowest_price)$")]
     pub rule: Option<String>,
     /// `open`, `acknowledged` or `resolved`.
     pub status: Option<Review>,

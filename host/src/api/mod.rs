@@ -4,6 +4,7 @@ pub mod allocations;
 pub mod audit;
 pub mod auth;
 pub mod brands;
+pub mod client;
 pub mod compliance;
 pub mod contracts;
 pub mod error;

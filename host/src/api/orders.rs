@@ -31,6 +31,7 @@ pub struct OrderFilter {
     pub session_id: Option<Uuid>,
     pub product_id: Option<Uuid>,
     pub platform: Option<String>,
+    #[param(pattern = "^(paid|partially_refunded|refunded|settled)$")]
     pub status: Option<String>,
     /// Paid at or after (RFC 3339).
     pub from: Option<DateTime<Utc>>,
@@ -66,6 +67,7 @@ pub struct GmvFilter {
     pub by: GmvBy,
     /// For `by=day`: the offset of the agency's day from UTC in minutes (480 for China);
     /// default 0.
+    #[param(minimum = -720, maximum = 840)]
     pub tz_offset_minutes: Option<i32>,
     // The order filters (no paging: the answer is one row per group). Not `serde(flatten)`:
     // flattening turns every query value into a string and breaks numbers and booleans.

@@ -7,6 +7,8 @@ use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::{ApiError, ApiResult, Problem};
@@ -16,8 +18,10 @@ use crate::app::AppState;
 use crate::domain::Actor;
 use crate::service::plugins::{self, MAX_COMPONENT_BYTES, Plugin, RoundReport, Upload};
 
-/// A plugin upload (`multipart/form-data`).
-#[derive(ToSchema)]
+/// A plugin upload (`multipart/form-data`): these two parts (the schema says no others;
+/// `deny_unknown_fields` is what makes utoipa say so).
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct PluginUpload {
     /// The manifest, as TOML or JSON: name, version, world, grants, allowed_hosts, limits.
@@ -26,6 +30,31 @@ pub struct PluginUpload {
     #[schema(value_type = String, format = Binary)]
     component: Vec<u8>,
 }
+
+/// The body of `PUT /plugins/{name}/config`: a JSON object of string values, its keys and sizes
+/// as `service::plugins::configure` checks them.
+pub struct ConfigValues;
+
+impl utoipa::PartialSchema for ConfigValues {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .max_properties(Some(plugins::MAX_CONFIG_VALUES))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(plugins::CONFIG_KEY_PATTERN)),
+            ))
+            .additional_properties(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(plugins::MAX_CONFIG_VALUE_CHARS)),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ConfigValues {}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -158,10 +187,10 @@ async fn rollback_plugin(
 }
 
 /// Sets a plugin's config: a JSON object of string values. Keys that name a secret (containing
-/// `secret`, `token`, `password` or `private`, e.g. `app_secret`) are kept as secrets: the API
-/// shows their names, never their values.
+/// `secret`, `token`, `password` or `private`, e.g. `app_secret`) are kept as secrets, sealed
+/// at rest: the API shows their names, never their values.
 #[utoipa::path(put, path = "/plugins/{name}/config", tag = "plugins", params(("name" = String, Path)),
-    request_body(content = Object, description = "string values, e.g. {\"app_key\": \"...\", \"app_secret\": \"...\"}"),
+    request_body(content = ConfigValues, description = "string values, e.g. {\"app_key\": \"...\", \"app_secret\": \"...\"}"),
     responses((status = 200, body = Plugin), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn configure_plugin(
     State(s): State<AppState>,
@@ -170,6 +199,6 @@ async fn configure_plugin(
     JsonBody(values): JsonBody<BTreeMap<String, String>>,
 ) -> ApiResult<Json<Plugin>> {
     Ok(Json(
-        plugins::configure(&s.db, &s.plugins, &actor, &name, values).await?,
+        plugins::configure(&s.db, &s.plugins, &s.secrets, &actor, &name, values).await?,
     ))
 }

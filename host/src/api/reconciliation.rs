@@ -16,6 +16,7 @@ use crate::service::reconciliation::{self, Reconciliation, ReconciliationQuery};
 #[into_params(parameter_in = Query)]
 pub struct ReconciliationFilter {
     /// `douyin`, `kuaishou`, `taobao` (or another plugin's platform).
+    #[param(pattern = "^[a-z0-9-]{1,32}$")]
     pub platform: String,
     /// Orders paid at or after, RFC 3339.
     pub from: DateTime<Utc>,

@@ -23,8 +23,10 @@ pub struct IncomeFilter {
     /// One KOL; all KOLs when absent (staff only).
     pub kol_id: Option<Uuid>,
     /// `YYYY-H1` or `YYYY-H2`.
+    #[param(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-H[12]$")]
     pub half: String,
     /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 
@@ -37,16 +39,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WithholdingFilter {
-    /// `YYYY-MM` (CST).
+    /// `YYYY-MM` (CST), 1970-01 to 9998-12.
+    #[param(
+        pattern = "^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(0[1-9]|1[0-2])$"
+    )]
     pub month: String,
     /// `json` (default), `csv` or `xlsx`.
+    #[param(pattern = "^(json|csv|xlsx)$")]
     pub format: Option<String>,
 }
 
 /// The month's labour-remuneration withholding declaration (扣缴申报), per individual KOL, in
 /// the column order of the natural-person withholding client's import sheet (admin, manager).
 #[utoipa::path(get, path = "/reports/withholding", tag = "reports", params(WithholdingFilter),
-    responses((status = 200, body = WithholdingReport), (status = 200, content_type = "text/csv", body = String),
+    responses((status = 200, description = "the declaration: JSON, or CSV or XLSX by `format`", content(
+            (WithholdingReport = "application/json"), (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn withholding(
     State(s): State<AppState>,
@@ -69,7 +77,8 @@ async fn withholding(
 /// KOL income for a half year, from approved settlements (JSON, or CSV with `format=csv`).
 /// Staff see every KOL; a KOL token sees only itself; brand tokens may not.
 #[utoipa::path(get, path = "/reports/kol-income", tag = "reports", params(IncomeFilter),
-    responses((status = 200, body = IncomeReport), (status = 200, content_type = "text/csv", body = String),
+    responses((status = 200, description = "the report: JSON, or CSV by `format`", content(
+            (IncomeReport = "application/json"), (String = "text/csv"))),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn kol_income(
     State(s): State<AppState>,

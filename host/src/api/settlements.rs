@@ -26,6 +26,7 @@ pub struct SettlementFilter {
     pub brand_id: Option<Uuid>,
     pub kol_id: Option<Uuid>,
     /// `draft`, `superseded` or `approved`.
+    #[param(pattern = "^(draft|superseded|approved)$")]
     pub status: Option<String>,
     /// Items per page (1 to 500, default 50).
     pub limit: Option<u64>,
@@ -119,6 +120,7 @@ async fn approve_settlement(
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     /// `zh` (default) or `en` headers.
+    #[param(pattern = "^(zh|en)$")]
     pub lang: Option<String>,
 }
 

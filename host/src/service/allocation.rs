@@ -57,8 +57,14 @@ pub struct AllocationRequest {
 #[derive(Debug, Default, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunLimits {
+    /// At most `ScriptLimits::MAX_INSTRUCTIONS`.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub instructions: Option<u64>,
+    /// At most the server's wall-clock limit (10 s).
+    #[schema(minimum = 1, maximum = 10000)]
     pub wall_clock_ms: Option<u64>,
+    /// At most the server's memory limit (64 MiB).
+    #[schema(minimum = 1, maximum = 67108864)]
     pub memory_bytes: Option<usize>,
 }
 

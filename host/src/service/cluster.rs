@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 use super::auth::TokenCache;
 use crate::plugins::Registry;
 use crate::store::changes::{CHANNEL, Change};
+use crate::store::secrets::SecretBox;
 
 /// Whether this host is ready to serve.
 pub struct Status {
@@ -98,6 +99,7 @@ pub fn spawn(
     registry: Arc<Registry>,
     tokens: Arc<TokenCache>,
     status: Arc<Status>,
+    secrets: Arc<SecretBox>,
 ) {
     if db.get_database_backend() != DatabaseBackend::Postgres {
         status.set_listening(true);
@@ -105,7 +107,7 @@ pub fn spawn(
     }
     tokio::spawn(async move {
         loop {
-            if let Err(e) = listen(&db, &registry, &tokens, &status).await {
+            if let Err(e) = listen(&db, &registry, &tokens, &status, &secrets).await {
                 tracing::warn!(error = %e, "change announcements lost; reconnecting");
             }
             status.set_listening(false);
@@ -122,16 +124,17 @@ async fn listen(
     registry: &Registry,
     tokens: &TokenCache,
     status: &Status,
+    secrets: &SecretBox,
 ) -> anyhow::Result<()> {
     let mut listener = PgListener::connect_with(db.get_postgres_connection_pool()).await?;
     // Reconnect inside `try_recv` and say so (`None`), so this loop resyncs.
     listener.eager_reconnect(true);
     listener.listen(CHANNEL).await?;
-    resync(db, registry, tokens, status).await?;
+    resync(db, registry, tokens, status, secrets).await?;
     loop {
         match listener.try_recv().await? {
             Some(n) => match Change::decode(n.payload()) {
-                Some(change) => apply(db, registry, tokens, change).await,
+                Some(change) => apply(db, registry, tokens, secrets, change).await,
                 None => tracing::debug!(payload = n.payload(), "unknown change announcement"),
             },
             None => {
@@ -140,7 +143,7 @@ async fn listen(
                 );
                 status.set_listening(false);
                 tokens.set_bypass(true);
-                resync(db, registry, tokens, status).await?;
+                resync(db, registry, tokens, status, secrets).await?;
             }
         }
     }
@@ -152,20 +155,27 @@ async fn resync(
     registry: &Registry,
     tokens: &TokenCache,
     status: &Status,
+    secrets: &SecretBox,
 ) -> anyhow::Result<()> {
-    crate::store::plugins::restore(db, registry).await?;
+    crate::store::plugins::restore(db, registry, secrets).await?;
     tokens.set_bypass(false);
     status.set_listening(true);
     metrics::counter!("kolhost_cluster_resyncs_total").increment(1);
     Ok(())
 }
 
-async fn apply(db: &DatabaseConnection, registry: &Registry, tokens: &TokenCache, change: Change) {
+async fn apply(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    tokens: &TokenCache,
+    secrets: &SecretBox,
+    change: Change,
+) {
     metrics::counter!("kolhost_cluster_changes_total").increment(1);
     match change {
         Change::Token(id) => tokens.forget(id),
         Change::Plugin(name) => {
-            if let Err(e) = crate::store::plugins::reload(db, registry, &name).await {
+            if let Err(e) = crate::store::plugins::reload(db, registry, secrets, &name).await {
                 // The next announcement or resync brings it in step; until then it is stale.
                 tracing::warn!(plugin = %name, error = %e, "reloading an announced plugin failed");
             }

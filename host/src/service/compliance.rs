@@ -64,12 +64,20 @@ pub struct ComplianceConfig {
 #[serde(deny_unknown_fields)]
 pub struct ConfigChange {
     pub rules: Option<Vec<RuleMode>>,
+    /// Each 1 to 50 characters, no blanks at either end, listed once.
+    #[schema(
+        value_type = Option<std::collections::BTreeSet<String>>,
+        max_items = 1000,
+        max_length = 50,
+        pattern = r"^[^\s\u0000-\u001F](?:[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*[^\s\u0000-\u001F])?$"
+    )]
     pub banned_terms: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleMode {
+    #[schema(pattern = "^(banned_term|floor_price|lowest_price)$")]
     pub rule: String,
     pub mode: Mode,
 }

@@ -46,9 +46,13 @@ pub struct NewContract {
     pub platform: Platform,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    #[schema(minimum = 0, maximum = 10000000000000i64)]
     pub slot_fee_fen: i64,
+    #[schema(minimum = 0, maximum = 10000)]
     pub commission_bp: i64,
+    /// Needs a `guarantee_remedy` other than `none`.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000000000000i64)]
     pub gmv_guarantee_fen: Option<i64>,
     #[serde(default = "no_remedy")]
     pub guarantee_remedy: GuaranteeRemedy,
@@ -57,6 +61,7 @@ pub struct NewContract {
     #[serde(default)]
     pub lowest_price_clause: bool,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000)]
     pub sessions_committed: i64,
 }
 
@@ -70,14 +75,17 @@ fn no_remedy() -> GuaranteeRemedy {
 pub struct TermsPatch {
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
+    #[schema(minimum = 0, maximum = 10000000000000i64)]
     pub slot_fee_fen: Option<i64>,
+    #[schema(minimum = 0, maximum = 10000)]
     pub commission_bp: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000000000000i64)]
     pub gmv_guarantee_fen: Option<Option<i64>>,
     pub guarantee_remedy: Option<GuaranteeRemedy>,
     pub exclusive: Option<bool>,
     pub lowest_price_clause: Option<bool>,
+    #[schema(minimum = 0, maximum = 1000)]
     pub sessions_committed: Option<i64>,
 }
 
@@ -87,20 +95,24 @@ pub struct TermsPatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Amendment {
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
     /// When the new terms take effect (RFC 3339); orders paid from then on settle on them.
     #[serde(default)]
     pub effective_from: Option<DateTime<Utc>>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
+    #[schema(minimum = 0, maximum = 10000000000000i64)]
     pub slot_fee_fen: Option<i64>,
+    #[schema(minimum = 0, maximum = 10000)]
     pub commission_bp: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000000000000i64)]
     pub gmv_guarantee_fen: Option<Option<i64>>,
     pub guarantee_remedy: Option<GuaranteeRemedy>,
     pub exclusive: Option<bool>,
     pub lowest_price_clause: Option<bool>,
+    #[schema(minimum = 0, maximum = 1000)]
     pub sessions_committed: Option<i64>,
 }
 
@@ -126,6 +138,7 @@ impl Amendment {
 pub struct Transition {
     pub to: ContractStatus,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 

@@ -17,12 +17,19 @@ use crate::plugins::{LoadError, Manifest, PluginStatus, Registry, RegistryError,
 use crate::service::{Error, Page, Result};
 use crate::store::changes::{self, Change};
 use crate::store::leases::Leases;
+use crate::store::secrets::SecretBox;
 use crate::store::{self, audit, plugins as stored};
 
 pub use crate::ingest::poller::RoundReport;
 
 /// The largest component accepted.
 pub const MAX_COMPONENT_BYTES: usize = 64 * 1024 * 1024;
+/// At most this many config values per plugin.
+pub const MAX_CONFIG_VALUES: usize = 64;
+/// A config key: 1 to 64 characters of a-z, 0-9, `_` and `-`.
+pub const CONFIG_KEY_PATTERN: &str = "^[a-z0-9_-]{1,64}$";
+/// A config value is at most this many characters.
+pub const MAX_CONFIG_VALUE_CHARS: usize = 8192;
 
 /// A plugin as the API shows it; secrets appear by name only.
 #[derive(Serialize, ToSchema)]
@@ -202,10 +209,11 @@ pub async fn poll(
 }
 
 /// Sets a plugin's config from string values. Keys that name a secret (see [`is_secret_key`])
-/// are kept as secrets: shown by name, never by value.
+/// are kept as secrets: sealed at rest with `secrets`, shown by name, never by value.
 pub async fn configure(
     db: &DatabaseConnection,
     registry: &Registry,
+    secrets: &SecretBox,
     actor: &Actor,
     name: &str,
     values: BTreeMap<String, String>,
@@ -214,7 +222,11 @@ pub async fn configure(
     let _changing = registry.change_lock().await;
     let before = status(registry, name)?;
     let mut v = Validator::new();
-    v.check(values.len() <= 64, "config", "at most 64 values");
+    v.check(
+        values.len() <= MAX_CONFIG_VALUES,
+        "config",
+        format!("at most {MAX_CONFIG_VALUES} values"),
+    );
     for (k, val) in &values {
         let ok = (1..=64).contains(&k.len())
             && k.bytes()
@@ -225,17 +237,20 @@ pub async fn configure(
             "keys are 1 to 64 characters of a-z, 0-9, _ and -",
         );
         v.check(
-            val.len() <= 8192,
+            val.chars().count() <= MAX_CONFIG_VALUE_CHARS,
             k.clone(),
-            "values are at most 8192 bytes",
+            format!("values are at most {MAX_CONFIG_VALUE_CHARS} characters"),
         );
     }
     v.finish()?;
-    let (secrets, config): (BTreeMap<_, _>, BTreeMap<_, _>) =
+    let (secret_values, config): (BTreeMap<_, _>, BTreeMap<_, _>) =
         values.into_iter().partition(|(k, _)| is_secret_key(k));
-    let settings = Settings { config, secrets };
+    let settings = Settings {
+        config,
+        secrets: secret_values,
+    };
     let txn = store::write_txn(db).await?;
-    stored::save_settings(&txn, name, &settings).await?;
+    stored::save_settings(&txn, name, &settings, secrets).await?;
     registry
         .set_settings(name, settings)
         .map_err(registry_error)?;

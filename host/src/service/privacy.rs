@@ -36,8 +36,10 @@ pub fn is_brand(actor: &Actor) -> bool {
     actor.role == Role::Brand
 }
 
-/// A settlement as its brand reads it.
+/// A settlement as its brand reads it: exactly these fields (`additionalProperties: false`), so
+/// a full settlement never also reads as one.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BrandSettlement {
     pub id: Uuid,
     pub contract_id: Uuid,
@@ -124,7 +126,9 @@ pub fn settlement(actor: &Actor, s: Settlement) -> SettlementView {
 }
 
 /// A KOL as a brand reads it: the public profile.
+/// Exactly these fields (`additionalProperties: false`), so a full [`Kol`] never also reads as one.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BrandKol {
     pub id: Uuid,
     pub name: String,

@@ -46,7 +46,10 @@ pub struct Script {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewScript {
+    #[schema(pattern = "^[a-z0-9_]{1,40}$")]
     pub name: String,
+    /// Lua that compiles; at most 256 KiB of UTF-8 (65536 characters always fit).
+    #[schema(min_length = 1, max_length = 65536)]
     pub source: String,
 }
 

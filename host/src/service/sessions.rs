@@ -32,8 +32,13 @@ pub struct LineupSlot {
     pub product_id: Uuid,
     pub contract_id: Uuid,
     /// Running order, from 1.
+    #[schema(minimum = 1, maximum = 10000)]
     pub position: i64,
+    /// Between the product's floor and list price.
+    #[schema(minimum = 0, maximum = 10000000000000i64)]
     pub live_price_fen: i64,
+    /// At most the product's stock.
+    #[schema(minimum = 1, maximum = 1000000000)]
     pub units: i64,
 }
 
@@ -60,15 +65,22 @@ pub struct NewSession {
     pub kol_id: Uuid,
     pub platform: Platform,
     #[serde(default)]
+    #[schema(max_length = 128)]
     pub room_id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub starts_at: DateTime<Utc>,
+    /// After `starts_at`, at most 24 hours later.
     pub ends_at: DateTime<Utc>,
     #[serde(default)]
+    #[schema(max_length = 50000)]
     pub outline: String,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 500)]
     pub slot_capacity: Option<i64>,
+    /// At most `slot_capacity` slots.
     #[serde(default)]
+    #[schema(max_items = 500)]
     pub lineup: Vec<LineupSlot>,
 }
 
@@ -76,13 +88,18 @@ pub struct NewSession {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionPatch {
+    #[schema(max_length = 128)]
     pub room_id: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     pub status: Option<SessionStatus>,
+    #[schema(max_length = 50000)]
     pub outline: Option<String>,
+    #[schema(minimum = 1, maximum = 500)]
     pub slot_capacity: Option<i64>,
+    #[schema(max_items = 500)]
     pub lineup: Option<Vec<LineupSlot>>,
 }
 

@@ -5,6 +5,7 @@ pub mod changes;
 pub mod entities;
 pub mod leases;
 pub mod plugins;
+pub mod rotation;
 pub mod scripts;
 pub mod secrets;
 pub mod startup;

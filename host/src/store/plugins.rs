@@ -1,5 +1,6 @@
 //! Plugins in the database: every uploaded version (component bytes and manifest), each plugin's
-//! state (active version, enabled, config and secrets), and the plugins' key-value state.
+//! state (active version, enabled, config, and secrets sealed with the server key), and the
+//! plugins' key-value state.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use super::changes::{Change, announce};
 use super::entities::{plugin, plugin_kv, plugin_version};
+use super::secrets::{SecretBox, SecretError};
 use crate::plugins::artifacts::Bundled;
 use crate::plugins::{
     KvError, KvStore, KvUsage, Manifest, Quarantine, QuarantineStore, Registry, Settings,
@@ -223,6 +225,7 @@ pub async fn save_version<C: ConnectionTrait>(
                 enabled: Set(true),
                 config: Set(serde_json::json!({})),
                 secrets: Set(serde_json::json!({})),
+                secrets_sealed: Set(None),
                 updated_at: Set(Utc::now()),
                 quarantine_reason: Set(None),
                 quarantined_at: Set(None),
@@ -327,10 +330,13 @@ pub async fn save_state<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Stores a plugin's settings: the config in plain text, the secrets sealed with `secrets`
+/// (see [`seal_secrets`]); the legacy plain column is emptied.
 pub async fn save_settings<C: ConnectionTrait>(
     db: &C,
     name: &str,
     settings: &Settings,
+    secrets: &SecretBox,
 ) -> Result<(), DbErr> {
     let row = plugin::Entity::find_by_id(name.to_owned())
         .one(db)
@@ -339,16 +345,123 @@ pub async fn save_settings<C: ConnectionTrait>(
     let mut am: plugin::ActiveModel = row.into();
     am.config =
         Set(serde_json::to_value(&settings.config).map_err(|e| DbErr::Custom(e.to_string()))?);
-    am.secrets =
-        Set(serde_json::to_value(&settings.secrets).map_err(|e| DbErr::Custom(e.to_string()))?);
+    am.secrets = Set(serde_json::json!({}));
+    am.secrets_sealed = Set(seal_secrets(secrets, name, &settings.secrets));
     am.updated_at = Set(Utc::now());
     am.update(db).await?;
     Ok(())
 }
 
+/// What a plugin's sealed secrets are bound to: its name (the row's id), so sealed secrets
+/// copied onto another plugin's row do not open.
+fn secrets_aad(name: &str) -> Vec<u8> {
+    format!("plugins/{name}").into_bytes()
+}
+
+/// A plugin's secret values sealed as one JSON object; none when there are none.
+pub fn seal_secrets(
+    secrets: &SecretBox,
+    name: &str,
+    values: &BTreeMap<String, String>,
+) -> Option<String> {
+    if values.is_empty() {
+        return None;
+    }
+    let json = serde_json::to_vec(values).expect("a map of strings serializes");
+    Some(secrets.seal(&json, &secrets_aad(name)))
+}
+
+/// A stored plugin's settings, its secrets opened with `secrets` (and any legacy plain ones not
+/// yet sealed). Fails when the sealed secrets do not open: a wrong key or an altered row.
+pub fn open_settings(row: &plugin::Model, secrets: &SecretBox) -> Result<Settings, DbErr> {
+    let config: BTreeMap<String, String> =
+        serde_json::from_value(row.config.clone()).unwrap_or_default();
+    let mut values: BTreeMap<String, String> = match &row.secrets_sealed {
+        Some(sealed) => {
+            let json = secrets
+                .open(sealed, &secrets_aad(&row.name))
+                .map_err(|e| sealed_error(&format!("plugin {}'s secrets", row.name), e))?;
+            serde_json::from_slice(&json).map_err(|e| {
+                DbErr::Custom(format!(
+                    "plugin {}'s secrets are not a JSON object of strings: {e}",
+                    row.name
+                ))
+            })?
+        }
+        None => BTreeMap::new(),
+    };
+    let plain: BTreeMap<String, String> =
+        serde_json::from_value(row.secrets.clone()).unwrap_or_default();
+    values.extend(plain);
+    Ok(Settings {
+        config,
+        secrets: values,
+    })
+}
+
+/// The error for a sealed value that does not open, naming what it belongs to and what to do.
+pub(crate) fn sealed_error(what: &str, e: SecretError) -> DbErr {
+    DbErr::Custom(format!(
+        "{what}: {e}. Start with the key the database was sealed with ({} or the {} file), \
+         or, after `kolhost secrets rotate`, with the new key",
+        super::secrets::KEY_ENV,
+        super::secrets::KEY_FILE
+    ))
+}
+
+/// Seals the secrets of rows written before secrets were sealed (plain in `secrets`) and
+/// empties their plain column, inside the caller's transaction. Idempotent: a second run finds
+/// nothing. Answers how many plugins it sealed.
+pub(crate) async fn seal_plain_secrets<C: ConnectionTrait>(
+    db: &C,
+    secrets: &SecretBox,
+) -> Result<usize, DbErr> {
+    let mut n = 0;
+    for row in plugin::Entity::find().all(db).await? {
+        if row.secrets.as_object().is_none_or(|o| o.is_empty()) {
+            continue;
+        }
+        let settings = open_settings(&row, secrets)?;
+        let name = row.name.clone();
+        let mut am: plugin::ActiveModel = row.into();
+        am.secrets = Set(serde_json::json!({}));
+        am.secrets_sealed = Set(seal_secrets(secrets, &name, &settings.secrets));
+        am.update(db).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Every plugin's secrets re-sealed from `old` to `new` inside the caller's transaction
+/// (`kolhost secrets rotate`). Answers how many plugins' secrets it re-sealed.
+pub(crate) async fn reseal_secrets<C: ConnectionTrait>(
+    db: &C,
+    old: &SecretBox,
+    new: &SecretBox,
+) -> Result<usize, DbErr> {
+    let mut n = 0;
+    for row in plugin::Entity::find().all(db).await? {
+        if row.secrets_sealed.is_none() && row.secrets.as_object().is_none_or(|o| o.is_empty()) {
+            continue;
+        }
+        let settings = open_settings(&row, old)?;
+        let name = row.name.clone();
+        let mut am: plugin::ActiveModel = row.into();
+        am.secrets = Set(serde_json::json!({}));
+        am.secrets_sealed = Set(seal_secrets(new, &name, &settings.secrets));
+        am.update(db).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Loads every stored plugin into the registry (see [`reload`]): at start, and in full when a
 /// host reconnects to the change announcements.
-pub async fn restore(db: &DatabaseConnection, registry: &Registry) -> Result<(), DbErr> {
+pub async fn restore(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    secrets: &SecretBox,
+) -> Result<(), DbErr> {
     let names: Vec<String> = plugin::Entity::find()
         .select_only()
         .column(plugin::Column::Name)
@@ -356,16 +469,22 @@ pub async fn restore(db: &DatabaseConnection, registry: &Registry) -> Result<(),
         .all(db)
         .await?;
     for name in names {
-        reload(db, registry, &name).await?;
+        reload(db, registry, secrets, &name).await?;
     }
     Ok(())
 }
 
 /// Brings one plugin in the registry in step with the database: every stored version it has
 /// not loaded yet (in order; only those components are read), then the active one, its
-/// settings, whether it is enabled and its quarantine. A version that no longer loads is
-/// logged and skipped. Safe to repeat.
-pub async fn reload(db: &DatabaseConnection, registry: &Registry, name: &str) -> Result<(), DbErr> {
+/// settings (secrets opened with `secrets`: a plugin whose sealed secrets do not open fails, since
+/// a wrong key must not leave plugins silently without their secrets), whether it is enabled
+/// and its quarantine. A version that no longer loads is logged and skipped. Safe to repeat.
+pub async fn reload(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    secrets: &SecretBox,
+    name: &str,
+) -> Result<(), DbErr> {
     let _changing = registry.change_lock().await;
     let Some(p) = plugin::Entity::find_by_id(name.to_owned()).one(db).await? else {
         return Ok(());
@@ -415,9 +534,7 @@ pub async fn reload(db: &DatabaseConnection, registry: &Registry, name: &str) ->
     let Some(status) = registry.status(name) else {
         return Ok(());
     };
-    let config: BTreeMap<String, String> = serde_json::from_value(p.config).unwrap_or_default();
-    let secrets: BTreeMap<String, String> = serde_json::from_value(p.secrets).unwrap_or_default();
-    let _ = registry.set_settings(name, Settings { config, secrets });
+    let _ = registry.set_settings(name, open_settings(&p, secrets)?);
     if let Some(v) = active
         && v != status.version
     {

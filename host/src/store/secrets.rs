@@ -113,6 +113,44 @@ impl SecretBox {
     }
 }
 
+/// The key a server would use, without creating a key file: from [`KEY_ENV`] when set, else
+/// from the key file in `dir`, with where it came from (`None` for the variable).
+pub fn existing_key(dir: &Path) -> Result<([u8; 32], Option<PathBuf>), SecretError> {
+    if let Ok(text) = std::env::var(KEY_ENV) {
+        return Ok((parse_key(&text)?, None));
+    }
+    let path = dir.join(KEY_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|source| SecretError::KeyFile {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((parse_key(&text)?, Some(path)))
+}
+
+/// A fresh random key, as base64.
+pub fn generate_key() -> String {
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    B64.encode(key)
+}
+
+/// Replaces the key file at `path` with `key` (base64, mode 0600): written beside it, synced,
+/// then renamed over it, so the file holds the old key or the new one, never a mix.
+pub fn replace_key_file(path: &Path, key: &[u8; 32]) -> Result<(), SecretError> {
+    let err = |source| SecretError::KeyFile {
+        path: path.to_owned(),
+        source,
+    };
+    let tmp = path.with_extension("key.new");
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    write_private(&tmp, &B64.encode(key)).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
 /// 32 bytes from base64 (standard or URL-safe) or 64 hex digits.
 pub fn parse_key(text: &str) -> Result<[u8; 32], SecretError> {
     let t = text.trim();

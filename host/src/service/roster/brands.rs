@@ -28,15 +28,19 @@ pub struct Brand {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBrand {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeSet<String>, max_items = 32, pattern = "^[a-z0-9_]{1,40}$")]
     pub categories: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BrandPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    #[schema(value_type = Option<std::collections::BTreeSet<String>>, max_items = 32, pattern = "^[a-z0-9_]{1,40}$")]
     pub categories: Option<Vec<String>>,
 }
 

@@ -26,6 +26,7 @@ use crate::store::{self, audit, entities::kol, entities::kol_account};
 pub struct Account {
     pub platform: Platform,
     /// The platform's id of the streamer (Douyin author id, Kuaishou distributor id, Taobao anchor id).
+    #[schema(min_length = 1, max_length = 128)]
     pub account_id: String,
     pub followers: i64,
 }
@@ -60,15 +61,21 @@ pub struct IdentityInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKol {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub tier: Tier,
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeSet<String>, max_items = 32, pattern = "^[a-z0-9_]{1,40}$")]
     pub categories: Vec<String>,
+    /// Each (platform, account_id) once.
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeSet<Account>, max_items = 16)]
     pub accounts: Vec<Account>,
+    #[schema(minimum = 0, maximum = 10000)]
     pub revenue_share_bp: i64,
     pub tax_status: TaxStatus,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     pub legal_name: Option<String>,
     #[serde(default)]
     pub id_type: Option<IdType>,
@@ -81,12 +88,17 @@ pub struct NewKol {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KolPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub tier: Option<Tier>,
+    #[schema(value_type = Option<std::collections::BTreeSet<String>>, max_items = 32, pattern = "^[a-z0-9_]{1,40}$")]
     pub categories: Option<Vec<String>>,
+    #[schema(value_type = Option<std::collections::BTreeSet<Account>>, max_items = 16)]
     pub accounts: Option<Vec<Account>>,
+    #[schema(minimum = 0, maximum = 10000)]
     pub revenue_share_bp: Option<i64>,
     pub tax_status: Option<TaxStatus>,
+    #[schema(min_length = 1, max_length = 100)]
     pub legal_name: Option<String>,
     /// Given with `id_number`.
     pub id_type: Option<IdType>,

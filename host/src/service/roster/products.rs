@@ -23,6 +23,7 @@ use crate::store::{self, audit};
 #[serde(deny_unknown_fields)]
 pub struct Listing {
     pub platform: Platform,
+    #[schema(min_length = 1, max_length = 128)]
     pub item_id: String,
 }
 
@@ -48,16 +49,26 @@ pub struct Product {
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
     pub brand_id: Uuid,
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(pattern = "^[a-z0-9_]{1,40}$")]
     pub category: String,
     pub role: ProductRole,
+    #[schema(minimum = 1, maximum = 10000000000000i64)]
     pub list_price_fen: i64,
+    /// At most `list_price_fen`.
+    #[schema(minimum = 1, maximum = 10000000000000i64)]
     pub floor_price_fen: i64,
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub stock_units: i64,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub copy: String,
+    /// Each (platform, item_id) once.
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeSet<Listing>, max_items = 16)]
     pub listings: Vec<Listing>,
 }
 
@@ -65,14 +76,22 @@ pub struct NewProduct {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    #[schema(pattern = "^[a-z0-9_]{1,40}$")]
     pub category: Option<String>,
     pub role: Option<ProductRole>,
+    #[schema(minimum = 1, maximum = 10000000000000i64)]
     pub list_price_fen: Option<i64>,
+    #[schema(minimum = 1, maximum = 10000000000000i64)]
     pub floor_price_fen: Option<i64>,
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub stock_units: Option<i64>,
+    #[schema(max_length = 20000)]
     pub copy: Option<String>,
+    #[schema(value_type = Option<std::collections::BTreeSet<Listing>>, max_items = 16)]
     pub listings: Option<Vec<Listing>>,
 }
 

@@ -11,7 +11,8 @@ pub struct Model {
     pub enabled: bool,
     /// A JSON object of string values.
     pub config: Json,
-    /// A JSON object of string values; never returned by the API.
+    /// Legacy: the secret values in plain text, as rows written before secrets were sealed hold
+    /// them. Always `{}` once the server has started (`store::rotation::prepare`).
     pub secrets: Json,
     pub updated_at: DateTimeUtc,
     /// Why the plugin is quarantined; none when it is not.
@@ -21,6 +22,10 @@ pub struct Model {
     pub quarantine_retry_at: Option<DateTimeUtc>,
     /// Trips in a row (the back-off doubles with each).
     pub quarantine_trips: i32,
+    /// The secret values (a JSON object of strings), sealed with the server key
+    /// (`store::secrets`, bound to the plugin's name); none when there are none. Never returned
+    /// by the API.
+    pub secrets_sealed: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
