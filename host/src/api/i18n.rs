@@ -78,7 +78,8 @@ pub fn localize(problem: &mut Value, lang: Lang) {
     if let Some(detail) = detail_zh(&code, &params, errors) {
         problem["detail"] = detail.into();
     }
-    if let Some(list) = problem["errors"].as_array_mut() {
+    // `get_mut`, not `[]`: indexing a missing key for writing would add it as null.
+    if let Some(list) = problem.get_mut("errors").and_then(Value::as_array_mut) {
         for e in list {
             let code = e["code"].as_str().unwrap_or("").to_owned();
             let params = e["params"].as_object().unwrap_or(&empty).clone();
@@ -251,5 +252,9 @@ mod tests {
         let before = en.clone();
         localize(&mut en, Lang::En);
         assert_eq!(en, before);
+        // A problem without field errors gains none.
+        let mut p = json!({"status": 401, "code": "unauthorized", "detail": "a valid bearer token is required"});
+        localize(&mut p, Lang::Zh);
+        assert!(p.get("errors").is_none(), "{p}");
     }
 }

@@ -54,6 +54,7 @@ pub struct HealthQuery {
     /// `1` or `true`: answer whether this host is ready to take traffic (start-up done, the
     /// database answering, and with several hosts on PostgreSQL: hearing the others' changes);
     /// 503 when not. Without it: whether the process is alive, without touching the database.
+    #[param(pattern = "^(1|0|true|false)$")]
     pub ready: Option<String>,
 }
 

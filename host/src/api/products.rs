@@ -168,7 +168,9 @@ async fn import_products(
 /// The catalogue as a product sheet with the import's columns (XLSX, or CSV with `format=csv`):
 /// prices in yuan, listings as `platform:item_id`; edit it and import it again.
 #[utoipa::path(get, path = "/products/export", tag = "products", params(ExportQuery),
-    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+    responses((status = 200, description = "the sheet: XLSX, or CSV by `format`", content(
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "text/csv"))),
         (status = 422, body = Problem)))]
 async fn export_products(
     State(s): State<AppState>,
