@@ -255,7 +255,15 @@ pub struct ForeignBody;
 /// limits, timeouts) is rewritten here, keeping its status and headers such as `Allow`.
 pub async fn uniform(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let lang = i18n::negotiate(req.headers());
-    let res = problem_json(req, next).await;
+    let mut res = problem_json(req, next).await;
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body was never read, so this connection cannot carry another request:
+        // say so, or a client reusing it sees its next request cut off.
+        res.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
     in_language(res, lang).await
 }
 
