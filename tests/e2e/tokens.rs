@@ -6,7 +6,8 @@ use reqwest::Method;
 both_databases!(
     admins_list_tokens_without_secrets,
     revoked_tokens_fail_at_once,
-    expired_tokens_fail
+    expired_tokens_fail,
+    a_token_revoked_by_another_process_fails_on_the_running_server
 );
 
 async fn admins_list_tokens_without_secrets(app: &TestApp) {
@@ -149,4 +150,43 @@ async fn expired_tokens_fail(app: &TestApp) {
         statuses.contains(&("brief".into(), "expired".into())),
         "{statuses:?}"
     );
+}
+
+/// `kolhost token revoke` is another process with its own (empty) cache: the running server
+/// hears of it (PostgreSQL: the announcement; SQLite: it looks for revocations every 250 ms),
+/// not 30 s later when its cached entry would have aged out.
+async fn a_token_revoked_by_another_process_fails_on_the_running_server(app: &TestApp) {
+    let manager = app.token(Role::Manager, None).await;
+    assert_eq!(app.get("/api/v1/me", &manager).await.0, 200);
+    let (_, list) = app.get("/api/v1/tokens", &app.admin).await;
+    let id: uuid::Uuid = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["role"] == "manager")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Cached now; revoke it the way the CLI does, beside the server.
+    assert_eq!(app.get("/api/v1/me", &manager).await.0, 200);
+    let cli_cache = kolhost::service::auth::TokenCache::new(std::time::Duration::ZERO);
+    let admin = kolhost::domain::Actor::system("kolhost token revoke");
+    kolhost::service::tokens::revoke(&app.db, &cli_cache, &admin, id)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let status = app.get("/api/v1/me", &manager).await.0;
+        if status == 401 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "still accepted {:?} after the revocation",
+            started.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

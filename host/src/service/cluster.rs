@@ -8,18 +8,23 @@
 //! Also what `/readyz` reports: start-up done, the database answering, and (on PostgreSQL) the
 //! host hearing announcements.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{DatabaseBackend, DatabaseConnection};
+use sea_orm::{
+    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::auth::TokenCache;
 use crate::plugins::Registry;
 use crate::store::changes::{CHANNEL, Change};
+use crate::store::entities::api_token;
 use crate::store::secrets::SecretBox;
 
 /// Whether this host is ready to serve.
@@ -92,8 +97,8 @@ pub async fn readiness(db: &DatabaseConnection, status: &Status) -> Readiness {
     r
 }
 
-/// Listens to change announcements until the process ends (PostgreSQL); on SQLite only marks
-/// the host as hearing everything there is.
+/// Listens to change announcements until the process ends (PostgreSQL); on SQLite marks the
+/// host as hearing everything there is and watches for tokens another process revoked.
 pub fn spawn(
     db: DatabaseConnection,
     registry: Arc<Registry>,
@@ -103,6 +108,8 @@ pub fn spawn(
 ) {
     if db.get_database_backend() != DatabaseBackend::Postgres {
         status.set_listening(true);
+        // One server owns an SQLite file, but `kolhost token revoke` is another process.
+        tokio::spawn(watch_revocations(db, tokens));
         return;
     }
     tokio::spawn(async move {
@@ -115,6 +122,38 @@ pub fn spawn(
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
+}
+
+/// How often an SQLite host looks for tokens another process revoked.
+const REVOCATION_POLL: Duration = Duration::from_millis(250);
+
+/// SQLite: tokens revoked by another process (the CLI) leave this server's cache within
+/// [`REVOCATION_POLL`], as announcements do on PostgreSQL. Revoked tokens are few, so reading all
+/// their ids each time is cheap and misses none, whatever order their revocations commit in.
+async fn watch_revocations(db: DatabaseConnection, tokens: Arc<TokenCache>) {
+    let mut known: Option<HashSet<Uuid>> = None;
+    loop {
+        let revoked: Result<Vec<Uuid>, _> = api_token::Entity::find()
+            .select_only()
+            .column(api_token::Column::Id)
+            .filter(api_token::Column::RevokedAt.is_not_null())
+            .into_tuple()
+            .all(&db)
+            .await;
+        match revoked {
+            Ok(ids) => {
+                let ids: HashSet<Uuid> = ids.into_iter().collect();
+                if let Some(before) = &known {
+                    for id in ids.difference(before) {
+                        tokens.forget(*id);
+                    }
+                }
+                known = Some(ids);
+            }
+            Err(e) => tracing::warn!(error = %e, "looking for revoked tokens failed"),
+        }
+        tokio::time::sleep(REVOCATION_POLL).await;
+    }
 }
 
 /// One listening connection's life: subscribe, resync in full, then apply announcements; after
