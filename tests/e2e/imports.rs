@@ -378,6 +378,32 @@ async fn csv_sheets_update_by_sku_and_bad_files_are_refused(app: &TestApp) {
     );
     assert_eq!(products_of(app, &brand).await.len(), 2, "nothing written");
 
+    // A sheet wrong on every row: the answer lists every error (megabytes of them), translated
+    // or not, never cut.
+    let mut big = String::from("商品名称,SKU,类目,角色,标价,最低价,库存\n");
+    for i in 0..3000 {
+        big.push_str(&format!("枕{i},BAD-{i},家纺,爆款,abc,79,10\n"));
+    }
+    for lang in ["en", "zh-CN"] {
+        let form = Form::new().part(
+            "file",
+            Part::bytes(big.clone().into_bytes()).file_name("bad.csv"),
+        );
+        let res = app
+            .http
+            .post(format!("{}/api/v1/products/import?{q}", app.base))
+            .bearer_auth(&manager)
+            .header("accept-language", lang)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        let p: Value = res.json().await.unwrap();
+        assert_eq!(p["row_errors"].as_array().unwrap().len(), 6000, "{lang}");
+        assert_eq!(p["errors"].as_array().unwrap().len(), 6000, "{lang}");
+    }
+
     // Files that are not a product sheet: named, nothing written.
     for (file, what) in [
         (

@@ -284,8 +284,16 @@ async fn in_language(res: Response, lang: i18n::Lang) -> Response {
     if lang == i18n::Lang::En {
         return Response::from_parts(parts, body);
     }
-    // Problems are small; a body past the bound is passed on untranslated.
-    let bytes = match axum::body::to_bytes(body, 1 << 20).await {
+    // Problems are small; one that may be larger than the bound (a rejected sheet's every row,
+    // say) is passed on untranslated rather than read.
+    const MAX_TRANSLATED: u64 = 8 << 20;
+    let small = http_body::Body::size_hint(&body)
+        .upper()
+        .is_some_and(|n| n <= MAX_TRANSLATED);
+    if !small {
+        return Response::from_parts(parts, body);
+    }
+    let bytes = match axum::body::to_bytes(body, MAX_TRANSLATED as usize).await {
         Ok(b) => b,
         Err(_) => return Response::from_parts(parts, axum::body::Body::empty()),
     };
