@@ -2,7 +2,6 @@
 //! generator sends webhook deliveries; after a restart every delivery that was acknowledged
 //! is present exactly once. On SQLite and on PostgreSQL.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,31 +9,11 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
+mod process;
+use process::{free_port, kolhost};
+
 const KEY: &str = "crash-key";
 const SECRET: &str = "crash-secret";
-
-fn kolhost(db_url: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_kolhost"))
-        .args(args)
-        .env("KOLHOST_DATABASE_URL", db_url)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run kolhost");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Server {
     child: Child,

@@ -6,7 +6,6 @@
 //! its holder dies, no page applied twice and no cursor going back.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
@@ -17,33 +16,13 @@ use kolhost_platform_formats::fixtures::SampleOrder;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
+mod process;
+use process::{free_port, kolhost};
+
 const KEY: &str = "multihost-key";
 const SECRET: &str = "multihost-secret";
 /// The lease length the hosts run with, in seconds.
 const LEASE_SECS: u64 = 3;
-
-fn kolhost(db_url: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_kolhost"))
-        .args(args)
-        .env("KOLHOST_DATABASE_URL", db_url)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run kolhost");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A fresh PostgreSQL database; dropped by [`drop_postgres`].
 async fn fresh_postgres(prefix: &str) -> (String, String) {

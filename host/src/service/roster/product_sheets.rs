@@ -141,12 +141,15 @@ pub async fn import(
             Some(current) => products::change(&txn, actor, current.clone(), d.patch())
                 .await
                 .map(|p| (p, "update")),
-            None => match products::validate_new(&d.new_product(req.brand_id)) {
-                Ok(()) => products::insert(&txn, actor, d.new_product(req.brand_id))
-                    .await
-                    .map(|p| (p, "create")),
-                Err(e) => Err(e),
-            },
+            None => {
+                let new = d.new_product(req.brand_id);
+                match products::validate_new(&new) {
+                    Ok(()) => products::insert(&txn, actor, new)
+                        .await
+                        .map(|p| (p, "create")),
+                    Err(e) => Err(e),
+                }
+            }
         };
         match outcome {
             Ok((p, action)) => items.push(ImportedRow {
