@@ -23,6 +23,7 @@ mod m20261205_000001_plugin_secrets_sealed;
 mod m20261205_000001_sub_order_partial_indexes;
 mod m20261205_000101_script_publications;
 mod m20261205_000102_finding_review;
+mod m20261205_000103_finding_codes;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_sub_order_partial_indexes::Migration),
             Box::new(m20261205_000101_script_publications::Migration),
             Box::new(m20261205_000102_finding_review::Migration),
+            Box::new(m20261205_000103_finding_codes::Migration),
         ]
     }
 }

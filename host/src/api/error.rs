@@ -42,7 +42,7 @@ pub fn status(e: &ApiError) -> StatusCode {
         ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::Forbidden(_) | ApiError::Denied { .. } => StatusCode::FORBIDDEN,
         ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-        ApiError::Conflict(_) => StatusCode::CONFLICT,
+        ApiError::Conflict { .. } => StatusCode::CONFLICT,
         ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ApiError::Validation(_) | ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         ApiError::Script(e) if e.is_script_fault() => StatusCode::UNPROCESSABLE_ENTITY,
@@ -62,7 +62,7 @@ pub fn code(e: &ApiError) -> &'static str {
         ApiError::Forbidden(_) => "forbidden",
         ApiError::Denied { code, .. } => code,
         ApiError::NotFound(_) => "not_found",
-        ApiError::Conflict(_) => "conflict",
+        ApiError::Conflict { code, .. } => code,
         ApiError::PayloadTooLarge => "payload_too_large",
         ApiError::Validation(_) => "validation_failed",
         ApiError::Rejected { .. } => "rejected",
@@ -168,6 +168,7 @@ impl IntoResponse for ApiError {
                     .params
                     .insert("retry_after_secs".into(), (*retry_after_secs).into());
             }
+            ApiError::Conflict { params, .. } => problem.params.clone_from(params),
             _ => {}
         }
         let problem = match self {
@@ -202,11 +203,17 @@ impl IntoResponse for ApiError {
                     "line".into(),
                     e.line().map_or(serde_json::Value::Null, Into::into),
                 );
-                let errors = vec![FieldError::new("source", e.code(), e.to_string())];
+                let mut params = serde_json::Map::new();
+                if let Some(line) = e.line() {
+                    params.insert("line".into(), line.into());
+                }
+                let mut error = FieldError::new("source", e.code(), e.to_string());
+                error.params.clone_from(&params);
                 Problem {
-                    errors,
+                    errors: vec![error],
                     extensions,
                     code,
+                    params,
                     ..problem
                 }
             }

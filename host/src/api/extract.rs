@@ -22,7 +22,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(m) = decoded_controls(parts.uri.path()) {
-            return Err(ApiError::field("path", m));
+            return Err(FieldError::new("path", "control_characters", m).into());
         }
         let axum::extract::Path(value) =
             axum::extract::Path::<T>::from_request_parts(parts, state).await?;
@@ -153,7 +153,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     whole_numbers(&mut value);
     // Every body of this API is an object; serde would also read a struct from an array.
     if !value.is_object() {
-        return Err(ApiError::field(".", "the body must be a JSON object"));
+        return Err(FieldError::new(".", "not_object", "the body must be a JSON object").into());
     }
     let problems = validation::json_text_problems(&value);
     if !problems.is_empty() {
@@ -173,7 +173,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 format!("{field}.{name}")
             };
         }
-        ApiError::field(field, message)
+        FieldError::from_serde(field, &message).into()
     })
 }
 

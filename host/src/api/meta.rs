@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::error::ApiResult;
 use super::extract::Query;
 use crate::app::AppState;
-use crate::domain::Actor;
 use crate::domain::Role;
+use crate::domain::{Actor, FieldError};
 use crate::service::cluster::{self, Readiness};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,7 +73,7 @@ async fn healthz(
         Some("1" | "true") => true,
         Some("0" | "false") => false,
         Some(_) => {
-            return Err(crate::service::Error::field("ready", "1, true, 0 or false"));
+            return Err(FieldError::one_of("ready", &["1", "true", "0", "false"]).into());
         }
     };
     if !ready {

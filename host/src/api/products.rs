@@ -12,7 +12,7 @@ use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{FileDownload, JsonBody, Path, Query};
 use super::pagination::{Page, PageRequest};
 use crate::app::AppState;
-use crate::domain::{Actor, ProductRole};
+use crate::domain::{Actor, FieldError, ProductRole};
 use crate::service::roster::product_sheets::{self, ImportReport, ImportRequest, MAX_SHEET_BYTES};
 use crate::service::roster::products::{self, NewProduct, Product, ProductPatch, ProductQuery};
 use crate::service::statements::{Format, Lang};
@@ -156,7 +156,8 @@ async fn import_products(
             file = Some(field.bytes().await.map_err(unreadable)?);
         }
     }
-    let file = file.ok_or_else(|| ApiError::field("file", "the form has no file field"))?;
+    let file =
+        file.ok_or_else(|| FieldError::new("file", "required", "the form has no file field"))?;
     let req = ImportRequest {
         brand_id: target.brand_id,
         dry_run: target.dry_run,
@@ -180,7 +181,7 @@ async fn export_products(
     let format = match q.format.as_deref() {
         None | Some("xlsx") => Format::Xlsx,
         Some("csv") => Format::Csv,
-        Some(_) => return Err(ApiError::field("format", "must be xlsx or csv")),
+        Some(_) => return Err(FieldError::one_of("format", &["xlsx", "csv"]).into()),
     };
     let lang = Lang::parse(q.lang.as_deref())?;
     Ok(FileDownload(

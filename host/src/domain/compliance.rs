@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::money;
+use super::{Params, money, params};
 
 /// The rules, each of which an admin sets to block or warn.
 pub const RULES: &[(&str, &str)] = &[
@@ -68,6 +68,13 @@ impl Mode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Finding {
     pub rule: String,
+    /// What exactly was found, stable for clients writing their own text: `banned_term`,
+    /// `price_below_floor`, `floor_above_live`, `above_promised_lowest`,
+    /// `undercuts_promised_lowest` (`other_party` once redacted for another party).
+    pub code: String,
+    /// The values `message` names (amounts in fen, the term, the other session and its start).
+    #[schema(value_type = Object)]
+    pub params: Params,
     /// The field of the written entity, e.g. `copy` or `lineup[1].live_price_fen`.
     pub field: String,
     /// For banned terms: the listed term that matched.
@@ -132,6 +139,12 @@ pub fn banned_terms(field: &str, text: &str, terms: &[String]) -> Vec<Finding> {
                 .collect();
             Finding {
                 rule: "banned_term".into(),
+                code: "banned_term".into(),
+                params: params([
+                    ("term", terms[ti].as_str().into()),
+                    ("written", written.as_str().into()),
+                    ("offset", start.into()),
+                ]),
                 field: field.into(),
                 term: Some(terms[ti].clone()),
                 char_offset: Some(start as i64),
@@ -185,6 +198,11 @@ pub fn prices(
         if s.live_price_fen < s.floor_price_fen {
             out.push(Finding {
                 rule: "floor_price".into(),
+                code: "price_below_floor".into(),
+                params: params([
+                    ("live_price_fen", s.live_price_fen.into()),
+                    ("floor_price_fen", s.floor_price_fen.into()),
+                ]),
                 field: field.clone(),
                 term: None,
                 char_offset: None,
@@ -208,6 +226,13 @@ pub fn prices(
             {
                 out.push(Finding {
                     rule: "lowest_price".into(),
+                    code: "above_promised_lowest".into(),
+                    params: params([
+                        ("live_price_fen", s.live_price_fen.into()),
+                        ("lowest_price_fen", o.live_price_fen.into()),
+                        ("session_id", o.session_id.to_string().into()),
+                        ("starts_at", o.session_starts_at.to_rfc3339().into()),
+                    ]),
                     field: field.clone(),
                     term: None,
                     char_offset: None,
@@ -234,6 +259,12 @@ pub fn prices(
             {
                 out.push(Finding {
                     rule: "lowest_price".into(),
+                    code: "undercuts_promised_lowest".into(),
+                    params: params([
+                        ("live_price_fen", s.live_price_fen.into()),
+                        ("promised_price_fen", o.live_price_fen.into()),
+                        ("session_id", o.session_id.to_string().into()),
+                    ]),
                     field: field.clone(),
                     term: None,
                     char_offset: None,

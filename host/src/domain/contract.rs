@@ -26,11 +26,7 @@ pub struct ContractTerms {
 
 impl ContractTerms {
     pub fn validate(&self, v: &mut Validator) {
-        v.check(
-            self.ends_at > self.starts_at,
-            "ends_at",
-            "must be after starts_at",
-        );
+        v.after(self.ends_at, self.starts_at, "ends_at", "starts_at");
         v.fen(self.slot_fee_fen, "slot_fee_fen");
         v.basis_points(self.commission_bp, "commission_bp");
         match self.gmv_guarantee_fen {
@@ -39,25 +35,24 @@ impl ContractTerms {
                 v.check(
                     g > 0,
                     "gmv_guarantee_fen",
+                    "not_positive",
                     "must be positive, or null for no guarantee",
                 );
                 v.check(
                     self.guarantee_remedy != GuaranteeRemedy::None,
                     "guarantee_remedy",
+                    "remedy_required",
                     "a GMV guarantee needs a remedy",
                 );
             }
             None => v.check(
                 self.guarantee_remedy == GuaranteeRemedy::None,
                 "guarantee_remedy",
+                "remedy_without_guarantee",
                 "must be none without a GMV guarantee",
             ),
         }
-        v.check(
-            (0..=1000).contains(&self.sessions_committed),
-            "sessions_committed",
-            "must be between 0 and 1000",
-        );
+        v.in_range(self.sessions_committed, "sessions_committed", 0, 1000);
     }
 }
 

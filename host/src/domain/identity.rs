@@ -10,8 +10,12 @@ use super::IdType;
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK: &[u8; 11] = b"10X98765432";
 
+/// Why a number is not one of its type: a stable code (`id_format`, `id_birth_date`,
+/// `id_check_digit`) and the English text.
+pub type Invalid = (&'static str, String);
+
 /// The number in its canonical form (trimmed, upper case), or why it is not one of `id_type`.
-pub fn normalize(id_type: IdType, number: &str) -> Result<String, String> {
+pub fn normalize(id_type: IdType, number: &str) -> Result<String, Invalid> {
     let n: String = number.trim().to_uppercase();
     match id_type {
         IdType::ResidentIdCard => {
@@ -24,8 +28,9 @@ pub fn normalize(id_type: IdType, number: &str) -> Result<String, String> {
             if ok {
                 Ok(n)
             } else {
-                Err(format!(
-                    "a {id_type} number is 5 to 20 letters, digits or '-'"
+                Err((
+                    "id_format",
+                    format!("a {id_type} number is 5 to 20 letters, digits or '-'"),
                 ))
             }
         }
@@ -33,17 +38,26 @@ pub fn normalize(id_type: IdType, number: &str) -> Result<String, String> {
 }
 
 /// Checks an 18-character resident ID: 17 digits, a valid birth date, the check character.
-fn resident_id(n: &str) -> Result<(), String> {
+fn resident_id(n: &str) -> Result<(), Invalid> {
     let b = n.as_bytes();
     if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
-        return Err("a resident ID number is 17 digits and a check digit or X".into());
+        return Err((
+            "id_format",
+            "a resident ID number is 17 digits and a check digit or X".into(),
+        ));
     }
     let date = std::str::from_utf8(&b[6..14]).unwrap_or_default();
     if NaiveDate::parse_from_str(date, "%Y%m%d").is_err() {
-        return Err("the resident ID number's birth date is not a date".into());
+        return Err((
+            "id_birth_date",
+            "the resident ID number's birth date is not a date".into(),
+        ));
     }
     if resident_check(&n[..17]) != Some(b[17] as char) {
-        return Err("the resident ID number's check digit is wrong".into());
+        return Err((
+            "id_check_digit",
+            "the resident ID number's check digit is wrong".into(),
+        ));
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{ContractStatus, Platform, Validator};
+use super::{ContractStatus, FieldError, Platform, Validator};
 
 /// A slot as requested.
 #[derive(Debug, Clone)]
@@ -51,89 +51,105 @@ pub fn validate(
     slots: &[Slot],
     lookup: impl Fn(&Slot) -> (Option<ProductFacts>, Option<ContractFacts>),
 ) {
-    v.check(
-        slots.len() as i64 <= session.slot_capacity,
-        "lineup",
-        format!(
-            "holds {} slots; the session has room for {}",
-            slots.len(),
-            session.slot_capacity
-        ),
-    );
+    v.check_with(slots.len() as i64 <= session.slot_capacity, || {
+        FieldError::new(
+            "lineup",
+            "over_capacity",
+            format!(
+                "holds {} slots; the session has room for {}",
+                slots.len(),
+                session.slot_capacity
+            ),
+        )
+        .with_param("slots", slots.len())
+        .with_param("capacity", session.slot_capacity)
+    });
     for (i, slot) in slots.iter().enumerate() {
         let f = |name: &str| format!("lineup[{i}].{name}");
-        v.check(
-            slot.position >= 1 && slot.position <= 10_000,
-            f("position"),
-            "must be between 1 and 10000",
-        );
+        v.in_range(slot.position, f("position"), 1, 10_000);
         if slots[..i].iter().any(|s| s.position == slot.position) {
-            v.error(f("position"), "is used by another slot");
+            v.error_code(f("position"), "duplicate", "is used by another slot");
         }
         if slots[..i].iter().any(|s| s.product_id == slot.product_id) {
-            v.error(f("product_id"), "is already in the lineup");
+            v.error_code(f("product_id"), "duplicate", "is already in the lineup");
         }
-        v.check(slot.units > 0, f("units"), "must be positive");
+        v.positive(slot.units, f("units"));
         v.fen(slot.live_price_fen, &f("live_price_fen"));
         let (product, contract) = lookup(slot);
         let Some(product) = product else {
-            v.error(f("product_id"), "no such product");
+            v.push(FieldError::unknown(f("product_id"), "product"));
             continue;
         };
         let Some(contract) = contract else {
-            v.error(f("contract_id"), "no such contract");
+            v.push(FieldError::unknown(f("contract_id"), "contract"));
             continue;
         };
-        v.check(
-            slot.live_price_fen >= product.floor_price_fen,
-            f("live_price_fen"),
-            format!(
-                "is under the product's floor price of {} fen",
-                product.floor_price_fen
-            ),
-        );
-        v.check(
-            slot.live_price_fen <= product.list_price_fen,
-            f("live_price_fen"),
-            format!(
-                "is above the product's list price of {} fen",
-                product.list_price_fen
-            ),
-        );
-        v.check(
-            slot.units <= product.stock_units,
-            f("units"),
-            format!(
-                "exceeds the product's stock of {} units",
-                product.stock_units
-            ),
-        );
+        v.check_with(slot.live_price_fen >= product.floor_price_fen, || {
+            FieldError::new(
+                f("live_price_fen"),
+                "price_below_floor",
+                format!(
+                    "is under the product's floor price of {} fen",
+                    product.floor_price_fen
+                ),
+            )
+            .with_param("floor_price_fen", product.floor_price_fen)
+        });
+        v.check_with(slot.live_price_fen <= product.list_price_fen, || {
+            FieldError::new(
+                f("live_price_fen"),
+                "price_above_list",
+                format!(
+                    "is above the product's list price of {} fen",
+                    product.list_price_fen
+                ),
+            )
+            .with_param("list_price_fen", product.list_price_fen)
+        });
+        v.check_with(slot.units <= product.stock_units, || {
+            FieldError::new(
+                f("units"),
+                "over_stock",
+                format!(
+                    "exceeds the product's stock of {} units",
+                    product.stock_units
+                ),
+            )
+            .with_param("stock_units", product.stock_units)
+        });
         v.check(
             contract.brand_id == product.brand_id,
             f("contract_id"),
+            "contract_other_brand",
             "is not with the product's brand",
         );
         v.check(
             contract.kol_id == session.kol_id,
             f("contract_id"),
+            "contract_other_kol",
             "is not with the session's KOL",
         );
         v.check(
             contract.platform == session.platform,
             f("contract_id"),
+            "contract_other_platform",
             "is for another platform",
         );
-        v.check(
-            contract.status.in_force(),
-            f("contract_id"),
-            format!(
-                "is {}; only a signed or active contract can fill a slot",
-                contract.status
-            ),
-        );
+        v.check_with(contract.status.in_force(), || {
+            FieldError::new(
+                f("contract_id"),
+                "contract_not_in_force",
+                format!(
+                    "is {}; only a signed or active contract can fill a slot",
+                    contract.status
+                ),
+            )
+            .with_param("status", contract.status.to_string())
+        });
         v.check(
             contract.starts_at <= session.starts_at && session.starts_at < contract.ends_at,
             f("contract_id"),
+            "contract_not_covering",
             "does not cover the session's start time",
         );
     }

@@ -16,3 +16,12 @@ pub mod validation;
 pub use actor::{Actor, Scope};
 pub use enums::*;
 pub use validation::{FieldError, Validator};
+
+/// The values a message names, as a JSON object: what `params` of an error, a compliance finding
+/// or a settlement line carry, so a client writes the message in its own language.
+pub type Params = serde_json::Map<String, serde_json::Value>;
+
+/// [`Params`] from name-value pairs.
+pub fn params<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> Params {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}

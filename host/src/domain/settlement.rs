@@ -48,7 +48,7 @@ use uuid::Uuid;
 
 use super::money::{self, Exact};
 use super::tax::{self, MonthContext};
-use super::{GuaranteeRemedy, TaxStatus};
+use super::{GuaranteeRemedy, Params, TaxStatus, params};
 
 /// One version of the contract's terms and when it took effect (`None`: since the start).
 #[derive(Debug, Clone)]
@@ -199,6 +199,12 @@ pub struct Line {
     pub label: String,
     pub amount_fen: i64,
     pub how: String,
+    /// The values `how` names, for a client writing it in its own language (`kind` says which
+    /// computation it is). Amounts end in `_fen`; exact intermediate amounts are decimal fen
+    /// strings. Lines computed before these existed have none.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: Params,
     /// The contract version the line applies (commission and slot fee lines).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i32>,
@@ -252,7 +258,16 @@ fn line(kind: &str, label: &str, amount_fen: i64, how: String) -> Line {
         label: label.into(),
         amount_fen,
         how,
+        params: Params::new(),
         version: None,
+    }
+}
+
+impl Line {
+    /// The line with the values its `how` names.
+    fn with(mut self, params: Params) -> Line {
+        self.params = params;
+        self
     }
 }
 
@@ -307,17 +322,27 @@ pub fn compute(input: &Input) -> Computed {
             input.orders.len(),
             sum_text(&paid)
         ),
-    ));
-    lines.push(line(
-        "refunds",
-        "Refunds",
-        -refunds,
-        format!(
-            "refunds known at computation on those orders ({} refunded): {}",
-            refunded.len(),
-            sum_text(&refunded)
-        ),
-    ));
+    )
+    .with(params([
+        ("orders", input.orders.len().into()),
+        ("gmv_fen", gmv.into()),
+    ])));
+    lines.push(
+        line(
+            "refunds",
+            "Refunds",
+            -refunds,
+            format!(
+                "refunds known at computation on those orders ({} refunded): {}",
+                refunded.len(),
+                sum_text(&refunded)
+            ),
+        )
+        .with(params([
+            ("refunded_orders", refunded.len().into()),
+            ("refunds_fen", refunds.into()),
+        ])),
+    );
 
     // Adjustments carried from approved settlements.
     let mut adjustments = 0i64;
@@ -353,7 +378,12 @@ pub fn compute(input: &Input) -> Computed {
                 from.join(", "),
                 sum_text(&nets)
             ),
-        ));
+        )
+        .with(params([
+            ("orders", nets.len().into()),
+            ("settlements", from.join(", ").into()),
+            ("amount_fen", amount.into()),
+        ])));
     }
     if !input.late_refunds.is_empty() {
         let amounts: Vec<i64> = input.late_refunds.iter().map(|r| r.refunded_fen).collect();
@@ -384,23 +414,36 @@ pub fn compute(input: &Input) -> Computed {
                 from.join(", "),
                 sum_text(&amounts)
             ),
-        ));
+        )
+        .with(params([
+            ("orders", amounts.len().into()),
+            ("settlements", from.join(", ").into()),
+            ("amount_fen", amount.into()),
+        ])));
     }
     let net = gmv - refunds + adjustments;
-    lines.push(line(
-        "net_gmv",
-        "Net GMV",
-        net,
-        format!(
-            "GMV {gmv} − refunds {refunds}{} = {}",
-            if adjustments != 0 {
-                format!(" + adjustments ({adjustments})")
-            } else {
-                String::new()
-            },
-            money::fen(net)
-        ),
-    ));
+    lines.push(
+        line(
+            "net_gmv",
+            "Net GMV",
+            net,
+            format!(
+                "GMV {gmv} − refunds {refunds}{} = {}",
+                if adjustments != 0 {
+                    format!(" + adjustments ({adjustments})")
+                } else {
+                    String::new()
+                },
+                money::fen(net)
+            ),
+        )
+        .with(params([
+            ("gmv_fen", gmv.into()),
+            ("refunds_fen", refunds.into()),
+            ("adjustments_fen", adjustments.into()),
+            ("net_gmv_fen", net.into()),
+        ])),
+    );
 
     // Commission, per version in force at each order's pay time.
     let fallback = t.index_at(input.period_end - chrono::Duration::seconds(1));
@@ -470,7 +513,15 @@ pub fn compute(input: &Input) -> Computed {
                 t.window(i),
                 money::fen(c_fen)
             ),
-        );
+        )
+        .with(params([
+            ("orders", v_orders.into()),
+            ("net_gmv_fen", v_net.into()),
+            ("commission_bp", v.commission_bp.into()),
+            ("exact_fen", c.decimal().into()),
+            ("adjustments_fen", v_adj.into()),
+            ("commission_fen", c_fen.into()),
+        ]));
         l.version = Some(v.version);
         lines.push(l);
     }
@@ -513,7 +564,13 @@ pub fn compute(input: &Input) -> Computed {
                 t.window(i),
                 money::fen(fees)
             ),
-        );
+        )
+        .with(params([
+            ("slots", count.into()),
+            ("sessions", sessions.len().into()),
+            ("slot_fee_fen", v.slot_fee_fen.into()),
+            ("slot_fees_fen", fees.into()),
+        ]));
         l.version = Some(v.version);
         lines.push(l);
     }
@@ -546,7 +603,15 @@ pub fn compute(input: &Input) -> Computed {
                     money::fen(shortfall),
                     pct.decimal()
                 ),
-            ));
+            )
+            .with(params([
+                ("ends_at", t.ends_at.to_rfc3339().into()),
+                ("gmv_guarantee_fen", g.into()),
+                ("net_gmv_fen", (*total_net_gmv_fen).into()),
+                ("orders", (*settled_orders).into()),
+                ("shortfall_fen", shortfall.into()),
+                ("percent", pct.decimal().into()),
+            ])));
             match t.guarantee_remedy {
                 GuaranteeRemedy::SlotFeeRefundProRata => {
                     guarantee_refund =
@@ -561,7 +626,15 @@ pub fn compute(input: &Input) -> Computed {
                             -guarantee_refund,
                             money::fen(-r)
                         ),
-                    ));
+                    )
+                    .with(params([
+                        ("remedy", "slot_fee_refund_pro_rata".into()),
+                        ("slots", (*total_slots).into()),
+                        ("slot_fees_fen", (*total_slot_fees_fen).into()),
+                        ("shortfall_fen", shortfall.into()),
+                        ("gmv_guarantee_fen", g.into()),
+                        ("refund_fen", (-r).into()),
+                    ])));
                 }
                 GuaranteeRemedy::MakeGoodSession => lines.push(line(
                     "guarantee_remedy",
@@ -572,13 +645,18 @@ pub fn compute(input: &Input) -> Computed {
                     } else {
                         "remedy make_good_session: the guarantee was met, nothing is owed".into()
                     },
-                )),
+                )
+                .with(params([
+                    ("remedy", "make_good_session".into()),
+                    ("owed", (shortfall > 0).into()),
+                ]))),
                 GuaranteeRemedy::None => lines.push(line(
                     "guarantee_remedy",
                     "Guarantee remedy: none",
                     0,
                     "the contract agrees no remedy".into(),
-                )),
+                )
+                .with(params([("remedy", "none".into())]))),
             }
         }
         (Guarantee::Assessed { settlement_id }, Some(_)) => lines.push(line(
@@ -588,7 +666,11 @@ pub fn compute(input: &Input) -> Computed {
             format!(
                 "the guarantee was assessed by approved settlement {settlement_id}; it is assessed once"
             ),
-        )),
+        )
+        .with(params([
+            ("remedy", "assessed_earlier".into()),
+            ("settlement_id", settlement_id.to_string().into()),
+        ]))),
         _ => {}
     }
     let guarantee_refund_fen = guarantee_refund.round();
@@ -611,7 +693,12 @@ pub fn compute(input: &Input) -> Computed {
             input.orders.len() + input.late_orders.len(),
             sum_text(&known)
         ),
-    ));
+    )
+    .with(params([
+        ("known_orders", known.len().into()),
+        ("orders", (input.orders.len() + input.late_orders.len()).into()),
+        ("platform_fees_fen", platform_fees.into()),
+    ])));
 
     // The KOL's share, on exact amounts.
     let base = commission + Exact::fen(slot_fees) + guarantee_refund;
@@ -639,7 +726,16 @@ pub fn compute(input: &Input) -> Computed {
                 String::new()
             }
         ),
-    ));
+    )
+    .with(params([
+        ("commission_exact_fen", commission.decimal().into()),
+        ("slot_fees_fen", slot_fees.into()),
+        ("guarantee_refund_exact_fen", guarantee_refund.decimal().into()),
+        ("base_exact_fen", base.decimal().into()),
+        ("revenue_share_bp", input.payee.revenue_share_bp.into()),
+        ("share_exact_fen", share.decimal().into()),
+        ("kol_share_fen", share_fen.into()),
+    ])));
 
     // Payable by the brand: the sum of the rounded lines above it.
     let brand_payable = commission_fen + slot_fees + guarantee_refund_fen;
@@ -652,7 +748,13 @@ pub fn compute(input: &Input) -> Computed {
             money::fen(brand_payable),
             direction(brand_payable, "the agency owes the brand this amount")
         ),
-    ));
+    )
+    .with(params([
+        ("commission_fen", commission_fen.into()),
+        ("slot_fees_fen", slot_fees.into()),
+        ("guarantee_refund_fen", guarantee_refund_fen.into()),
+        ("payable_fen", brand_payable.into()),
+    ])));
 
     let mut totals = Totals {
         order_count: input.orders.len() as i64,
@@ -706,7 +808,20 @@ pub fn apply_tax(
             "Income tax withheld",
             w.tax_fen,
             w.how.clone(),
-        ),
+        )
+        .with(params([
+            ("tax_status", status.as_str().into()),
+            ("month", ctx.month.to_string().into()),
+            ("income_before_fen", ctx.income_before_fen.into()),
+            ("income_fen", share_fen.into()),
+            ("total_income_fen", w.total_income_fen.into()),
+            ("taxable_exact_fen", w.taxable.decimal().into()),
+            ("rate_percent", w.rate_percent.into()),
+            ("quick_deduction_fen", w.quick_deduction_fen.into()),
+            ("tax_due_fen", w.tax_due_fen.into()),
+            ("withheld_before_fen", w.withheld_before_fen.into()),
+            ("tax_fen", w.tax_fen.into()),
+        ])),
         line(
             "payable_agency_to_kol",
             "Payable by the agency to the KOL",
@@ -717,7 +832,12 @@ pub fn apply_tax(
                 money::fen(kol_payable),
                 direction(kol_payable, "the KOL owes the agency this amount")
             ),
-        ),
+        )
+        .with(params([
+            ("kol_share_fen", share_fen.into()),
+            ("tax_fen", w.tax_fen.into()),
+            ("payable_fen", kol_payable.into()),
+        ])),
         line(
             "payable_agency_to_tax_authority",
             "Tax payable by the agency to the tax authority",
@@ -730,7 +850,8 @@ pub fn apply_tax(
                     "the month's tax due fell below what was already withheld; the difference goes back to the KOL"
                 )
             ),
-        ),
+        )
+        .with(params([("tax_fen", w.tax_fen.into())])),
     ];
     for l in new {
         match lines.iter_mut().find(|x| x.kind == l.kind) {

@@ -34,6 +34,72 @@ impl FieldError {
         }
     }
 
+    /// A reference to a record that does not exist (`unknown`, naming its kind as `what`:
+    /// `product`, `contract`, `brand`, `KOL`, ...).
+    pub fn unknown(field: impl Into<String>, what: &'static str) -> Self {
+        FieldError::new(field, "unknown", format!("no such {what}")).with_param("what", what)
+    }
+
+    /// A value that is not one of `allowed` (`not_one_of`, naming them).
+    pub fn one_of(field: impl Into<String>, allowed: &[&str]) -> Self {
+        let list = allowed.join(", ");
+        FieldError::new(field, "not_one_of", format!("must be one of {list}"))
+            .with_param("allowed", list)
+    }
+
+    /// Text that is not in the expected form (`bad_format`, with an `example`).
+    pub fn format(field: impl Into<String>, expected: &str, example: &str) -> Self {
+        FieldError::new(
+            field,
+            "bad_format",
+            format!("must be {expected}, e.g. {example}"),
+        )
+        .with_param("example", example)
+    }
+
+    /// A value that must come after the one of `other` (`not_after`).
+    pub fn not_after(field: impl Into<String>, other: &str) -> Self {
+        FieldError::new(field, "not_after", format!("must be after {other}"))
+            .with_param("other", other)
+    }
+
+    /// A JSON value of the wrong shape, from serde's message: `required` (a missing field),
+    /// `unknown_field`, `not_one_of` (`allowed`), `wrong_type` (`expected`), else `bad_format`.
+    /// serde's wording is the one source of these facts; the English message is kept.
+    pub fn from_serde(field: impl Into<String>, message: &str) -> Self {
+        let quoted = |s: &str| -> Vec<String> {
+            s.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+        };
+        let field = field.into();
+        let (code, params): (&str, Vec<(&str, String)>) = if message.starts_with("missing field") {
+            ("required", vec![])
+        } else if let Some(rest) = message.strip_prefix("unknown field") {
+            let names = quoted(rest);
+            (
+                "unknown_field",
+                vec![("allowed", names[1.min(names.len())..].join(", "))],
+            )
+        } else if let Some(rest) = message.strip_prefix("unknown variant") {
+            let names = quoted(rest);
+            (
+                "not_one_of",
+                vec![("allowed", names[1.min(names.len())..].join(", "))],
+            )
+        } else if let Some((_, expected)) = message
+            .strip_prefix("invalid type:")
+            .and_then(|rest| rest.rsplit_once(", expected "))
+        {
+            ("wrong_type", vec![("expected", expected.to_owned())])
+        } else {
+            ("bad_format", vec![])
+        };
+        params
+            .into_iter()
+            .fold(FieldError::new(field, code, message), |e, (name, value)| {
+                e.with_param(name, value)
+            })
+    }
+
     /// The same error naming `value` as `name` in its `params`.
     pub fn with_param(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
         self.params.insert(name.to_owned(), value.into());
@@ -52,10 +118,6 @@ impl Validator {
         Self::default()
     }
 
-    pub fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.error_code(field, "invalid", message);
-    }
-
     /// Records a broken rule with its own stable `code`.
     pub fn error_code(
         &mut self,
@@ -66,6 +128,100 @@ impl Validator {
         self.errors.push(FieldError::new(field, code, message));
     }
 
+    /// Records an error built elsewhere (one with `params`).
+    pub fn push(&mut self, error: FieldError) {
+        self.errors.push(error);
+    }
+
+    /// Records `message` under `code` against `field` unless `ok` holds.
+    pub fn check(
+        &mut self,
+        ok: bool,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
+        if !ok {
+            self.error_code(field, code, message);
+        }
+    }
+
+    /// Records the error `make` builds unless `ok` holds (for an error that names values).
+    pub fn check_with(&mut self, ok: bool, make: impl FnOnce() -> FieldError) {
+        if !ok {
+            self.errors.push(make());
+        }
+    }
+
+    /// `value` within `min..=max` (`out_of_range`, naming both).
+    pub fn in_range(&mut self, value: i64, field: impl Into<String>, min: i64, max: i64) {
+        if !(min..=max).contains(&value) {
+            self.errors.push(
+                FieldError::new(
+                    field,
+                    "out_of_range",
+                    format!("must be between {min} and {max}"),
+                )
+                .with_param("min", min)
+                .with_param("max", max),
+            );
+        }
+    }
+
+    /// A count or amount above zero (`not_positive`).
+    pub fn positive(&mut self, value: i64, field: impl Into<String>) {
+        self.check(value > 0, field, "not_positive", "must be positive");
+    }
+
+    /// Text of at most `max` characters (`too_long`); empty is allowed.
+    pub fn max_chars(&mut self, value: &str, field: impl Into<String>, max: usize) {
+        if value.chars().count() > max {
+            self.errors.push(
+                FieldError::new(
+                    field,
+                    "too_long",
+                    format!("must be at most {max} characters"),
+                )
+                .with_param("max", max),
+            );
+        }
+    }
+
+    /// A list of at most `max` items (`too_many`).
+    pub fn max_items(&mut self, len: usize, field: impl Into<String>, max: usize) {
+        if len > max {
+            self.errors.push(
+                FieldError::new(field, "too_many", format!("at most {max} items"))
+                    .with_param("max", max),
+            );
+        }
+    }
+
+    /// `later` strictly after `earlier`, the value of the field named `earlier_field`
+    /// (`not_after`).
+    pub fn after<T: PartialOrd>(
+        &mut self,
+        later: T,
+        earlier: T,
+        field: impl Into<String>,
+        earlier_field: &str,
+    ) {
+        if later <= earlier {
+            self.errors
+                .push(FieldError::not_after(field, earlier_field));
+        }
+    }
+
+    /// A lowercase slug of a-z, 0-9 and `_`, 1 to 40 characters (`not_slug`).
+    pub fn slug(&mut self, value: &str, field: impl Into<String>) {
+        self.check(
+            is_slug(value),
+            field,
+            "not_slug",
+            "must be a lowercase slug of a-z, 0-9 and _ (1 to 40 characters)",
+        );
+    }
+
     /// Records a value outside `min..=max`.
     fn out_of_range(&mut self, field: &str, min: i64, max: i64, message: impl Into<String>) {
         self.errors.push(
@@ -73,13 +229,6 @@ impl Validator {
                 .with_param("min", min)
                 .with_param("max", max),
         );
-    }
-
-    /// Records `message` against `field` unless `ok` holds.
-    pub fn check(&mut self, ok: bool, field: impl Into<String>, message: impl Into<String>) {
-        if !ok {
-            self.error(field, message);
-        }
     }
 
     pub fn non_empty(&mut self, value: &str, field: &str, max_chars: usize) {
@@ -132,6 +281,13 @@ impl Validator {
             Err(self.errors)
         }
     }
+}
+
+/// A short lowercase name (`food`, `home_textiles`, a script's name): 1 to 40 of a-z, 0-9, `_`.
+pub fn is_slug(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Largest money amount accepted anywhere, in fen.

@@ -151,10 +151,12 @@ pub async fn allocate(
 ) -> Result<AllocationOutcome> {
     actor.require(if req.apply { MANAGERS } else { SCRIPTERS })?;
     if req.apply && req.ctx.is_some() {
-        return Err(Error::field(
+        return Err(FieldError::new(
             "ctx",
+            "ctx_on_apply",
             "an explicit ctx is for dry runs; apply runs on the agency's data",
-        ));
+        )
+        .into());
     }
     let limits = req.limits.unwrap_or_default().resolve()?;
     let ctx = Arc::new(build_context(db, req.ctx.into(), req.params).await?);
@@ -171,10 +173,7 @@ pub async fn allocate(
                     ));
                 }
                 None => {
-                    return Err(Error::field(
-                        "strategy.script",
-                        format!("no script named {name:?}"),
-                    ));
+                    return Err(FieldError::unknown("strategy.script", "script").into());
                 }
             };
             let version = script.version;
@@ -201,10 +200,7 @@ async fn run_plugin(plugins: &Registry, name: &str, ctx: &AllocationContext) -> 
         .status(name)
         .is_none_or(|st| st.world != World::Allocator)
     {
-        return Err(Error::field(
-            "strategy.plugin",
-            format!("no allocator plugin named {name:?} is loaded"),
-        ));
+        return Err(FieldError::unknown("strategy.plugin", "allocator plugin").into());
     }
     let out = plugins
         .allocate(name, &plugin_input(ctx))
@@ -255,6 +251,11 @@ fn rejected(outcome: &AllocationOutcome) -> Error {
         serde_json::to_value(&outcome.violations).unwrap_or_default(),
     );
     extensions.insert("notes".into(), outcome.notes.clone().into());
+    extensions.insert("code".into(), "allocation_rejected".into());
+    extensions.insert(
+        "params".into(),
+        serde_json::json!({ "violations": outcome.violations.len() }),
+    );
     Error::Rejected {
         detail: format!(
             "the allocation has {} violation(s); nothing was applied",
@@ -291,7 +292,10 @@ async fn apply(
         Strategy::Plugin(n) => format!("session.allocate.plugin.{n}"),
     };
     let stale = || {
-        Error::Conflict("the agency's data changed since the allocation ran; run it again".into())
+        Error::conflict(
+            "allocation_stale",
+            "the agency's data changed since the allocation ran; run it again",
+        )
     };
     let txn = store::write_txn(db).await?;
     for (session_id, list) in by_session {
@@ -459,12 +463,15 @@ pub async fn build_context(
     let params = match params {
         serde_json::Value::Null => serde_json::json!({}),
         v @ serde_json::Value::Object(_) => v,
-        _ => return Err(Error::field("params", "must be an object")),
+        _ => {
+            return Err(FieldError::new("params", "not_object", "must be an object").into());
+        }
     };
     let mut ctx = match source {
         ContextSource::Explicit(value) => {
-            serde_path_to_error::deserialize::<_, AllocationContext>(value)
-                .map_err(|e| Error::field(format!("ctx.{}", e.path()), e.inner().to_string()))?
+            serde_path_to_error::deserialize::<_, AllocationContext>(value).map_err(|e| {
+                FieldError::from_serde(format!("ctx.{}", e.path()), &e.inner().to_string())
+            })?
         }
         ContextSource::Database => from_database(db).await?,
     };

@@ -90,6 +90,11 @@ pub struct StoredFinding {
     pub entity_type: String,
     pub entity_id: Uuid,
     pub rule: String,
+    /// What exactly was found (see `domain::compliance::Finding::code`).
+    pub code: String,
+    /// The values the message names.
+    #[schema(value_type = Object)]
+    pub params: serde_json::Map<String, serde_json::Value>,
     /// The rule's mode when found (stored findings are from `warn`).
     pub mode: Mode,
     pub field: String,
@@ -197,6 +202,12 @@ fn finding_view(m: compliance_finding::Model) -> StoredFinding {
         id: m.id,
         entity_type: m.entity_type,
         entity_id: m.entity_id,
+        code: m.code,
+        params: m
+            .params
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or_default(),
         rule: m.rule,
         mode: Mode::parse(&m.mode).unwrap_or(Mode::Warn),
         field: m.field,
@@ -257,11 +268,16 @@ pub async fn review(
         Review::Open => false,
     };
     if !allowed {
-        return Err(Error::Conflict(format!(
-            "the finding is {}: it cannot become {}",
-            before.status.as_str(),
-            to.as_str()
-        )));
+        return Err(Error::conflict(
+            "status_transition",
+            format!(
+                "the finding is {}: it cannot become {}",
+                before.status.as_str(),
+                to.as_str()
+            ),
+        )
+        .with_param("from", before.status.as_str())
+        .with_param("to", to.as_str()));
     }
     let now = Utc::now();
     let mut am: compliance_finding::ActiveModel = row.into();
@@ -312,6 +328,8 @@ impl visibility::Redact for StoredFinding {
             }
             _ => "the finding concerns a record of another party".into(),
         };
+        self.code = "other_party".into();
+        self.params = crate::domain::params([("rule", self.rule.as_str().into())]);
         self.related_id = None;
         // What was done about another party's record is theirs too.
         self.resolution_note = None;
@@ -333,25 +351,25 @@ pub async fn configure(
     actor.require(&[Role::Admin])?;
     let mut v = Validator::new();
     for (i, r) in change.rules.iter().flatten().enumerate() {
-        v.check(
-            rules::RULES.iter().any(|(name, _)| *name == r.rule),
-            format!("rules[{i}].rule"),
-            format!("must be one of {}", rule_names()),
-        );
+        v.check_with(rules::RULES.iter().any(|(name, _)| *name == r.rule), || {
+            let names: Vec<&str> = rules::RULES.iter().map(|(n, _)| *n).collect();
+            FieldError::one_of(format!("rules[{i}].rule"), &names)
+        });
     }
     if let Some(terms) = &change.banned_terms {
-        v.check(terms.len() <= 1000, "banned_terms", "at most 1000 terms");
+        v.max_items(terms.len(), "banned_terms", 1000);
         for (i, t) in terms.iter().enumerate() {
             v.check(
                 rules::valid_term(t),
                 format!("banned_terms[{i}]"),
+                "bad_term",
                 "must be 1 to 50 characters without leading or trailing blanks",
             );
             if terms[..i]
                 .iter()
                 .any(|u| u.to_lowercase() == t.to_lowercase())
             {
-                v.error(format!("banned_terms[{i}]"), "is listed twice");
+                v.error_code(format!("banned_terms[{i}]"), "duplicate", "is listed twice");
             }
         }
     }
@@ -459,12 +477,11 @@ async fn settle_findings<C: ConnectionTrait>(
     if findings.iter().any(|f| mode_of(&f.rule) == Mode::Block) {
         let errors = findings
             .iter()
-            .map(|f| {
-                FieldError::new(
-                    f.field.clone(),
-                    f.rule.as_str(),
-                    format!("{}: {}", f.rule, f.message),
-                )
+            .map(|f| FieldError {
+                field: f.field.clone(),
+                code: f.code.clone(),
+                message: format!("{}: {}", f.rule, f.message),
+                params: f.params.clone(),
             })
             .collect();
         let listed: Vec<serde_json::Value> = findings
@@ -476,6 +493,7 @@ async fn settle_findings<C: ConnectionTrait>(
             })
             .collect();
         let mut extensions = serde_json::Map::new();
+        extensions.insert("code".into(), "compliance_blocked".into());
         extensions.insert("findings".into(), listed.into());
         return Err(Error::Rejected {
             detail: format!(
@@ -492,6 +510,8 @@ async fn settle_findings<C: ConnectionTrait>(
             entity_type: Set(entity_type.into()),
             entity_id: Set(entity_id),
             rule: Set(f.rule.clone()),
+            code: Set(f.code),
+            params: Set(Some(serde_json::Value::Object(f.params).to_string())),
             mode: Set(mode_of(&f.rule).as_str().into()),
             field: Set(f.field),
             term: Set(f.term),
@@ -538,6 +558,13 @@ pub async fn check_product<C: ConnectionTrait>(
             if let Some(sess) = open.get(&s.session_id) {
                 findings.push(Finding {
                     rule: "floor_price".into(),
+                    code: "floor_above_live".into(),
+                    params: crate::domain::params([
+                        ("floor_price_fen", floor.into()),
+                        ("live_price_fen", s.live_price_fen.into()),
+                        ("session_id", sess.id.to_string().into()),
+                        ("starts_at", sess.starts_at.to_rfc3339().into()),
+                    ]),
                     field: "floor_price_fen".into(),
                     term: None,
                     char_offset: None,

@@ -13,8 +13,9 @@ use super::visibility;
 use super::{Error, Page, PageRequest, Result};
 use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::contract::ContractTerms;
-use crate::domain::{ContractStatus, GuaranteeRemedy, Platform, Validator};
-use crate::store::entities::{brand, contract, contract_version, kol, kol_account, settlement};
+use crate::domain::{ContractStatus, FieldError, GuaranteeRemedy, Platform, Validator};
+use crate::service::roster::kols;
+use crate::store::entities::{brand, contract, contract_version, settlement};
 use crate::store::{self, audit};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -227,32 +228,14 @@ pub async fn create(
 
     let txn = store::write_txn(db).await?;
     let mut v = Validator::new();
-    v.check(
-        brand::Entity::find_by_id(input.brand_id)
-            .one(&txn)
-            .await?
-            .is_some(),
-        "brand_id",
-        "no such brand",
-    );
-    let kol_known = kol::Entity::find_by_id(input.kol_id)
+    if brand::Entity::find_by_id(input.brand_id)
         .one(&txn)
         .await?
-        .is_some();
-    v.check(kol_known, "kol_id", "no such KOL");
-    if kol_known {
-        let has_account = kol_account::Entity::find()
-            .filter(kol_account::Column::KolId.eq(input.kol_id))
-            .filter(kol_account::Column::Platform.eq(input.platform.as_str()))
-            .one(&txn)
-            .await?
-            .is_some();
-        v.check(
-            has_account,
-            "platform",
-            format!("the KOL has no {} account", input.platform),
-        );
+        .is_none()
+    {
+        v.push(FieldError::unknown("brand_id", "brand"));
     }
+    kols::check_account(&txn, &mut v, input.kol_id, input.platform).await?;
     v.finish()?;
 
     let now = Utc::now();
@@ -289,10 +272,14 @@ pub async fn update(
     let row = visibility::find::<contract::Entity, _>(&txn, actor, id).await?;
     let before = Contract::from(row.clone());
     if !before.status.terms_editable() {
-        return Err(Error::Conflict(format!(
-            "the contract is {}: its terms change only by an amendment (POST /api/v1/contracts/{id}/amendments)",
-            before.status
-        )));
+        return Err(Error::conflict(
+            "terms_signed",
+            format!(
+                "the contract is {}: its terms change only by an amendment (POST /api/v1/contracts/{id}/amendments)",
+                before.status
+            ),
+        )
+        .with_param("status", before.status.as_str()));
     }
     let terms = patch.apply(before.terms())?;
     let mut am = row.into_active_model();
@@ -329,11 +316,7 @@ pub async fn transition(
     actor.require(MANAGERS)?;
     if let Some(r) = &t.reason {
         let mut v = Validator::new();
-        v.check(
-            r.chars().count() <= 2000,
-            "reason",
-            "must be at most 2000 characters",
-        );
+        v.max_chars(r, "reason", 2000);
         v.finish()?;
     }
     let txn = store::write_txn(db).await?;
@@ -346,16 +329,22 @@ pub async fn transition(
             .iter()
             .map(|s| s.as_str())
             .collect();
-        return Err(Error::Conflict(format!(
-            "a {} contract cannot become {}; allowed: {}",
-            before.status,
-            t.to,
-            if allowed.is_empty() {
-                "none (final state)".into()
-            } else {
-                allowed.join(", ")
-            }
-        )));
+        return Err(Error::conflict(
+            "status_transition",
+            format!(
+                "a {} contract cannot become {}; allowed: {}",
+                before.status,
+                t.to,
+                if allowed.is_empty() {
+                    "none (final state)".into()
+                } else {
+                    allowed.join(", ")
+                }
+            ),
+        )
+        .with_param("from", before.status.as_str())
+        .with_param("to", t.to.as_str())
+        .with_param("allowed", allowed));
     }
     let mut am = row.into_active_model();
     am.status = Set(t.to.as_str().to_owned());
@@ -397,23 +386,26 @@ pub async fn amend(
     let row = visibility::find::<contract::Entity, _>(&txn, actor, id).await?;
     let before = Contract::from(row.clone());
     if !before.status.amendable() {
-        return Err(Error::Conflict(format!(
-            "a {} contract is not amended: {}",
-            before.status,
-            if before.status.terms_editable() {
-                "edit its terms with PATCH"
-            } else {
-                "it is closed"
-            }
-        )));
+        let (code, why) = if before.status.terms_editable() {
+            ("amend_unsigned", "edit its terms with PATCH")
+        } else {
+            ("contract_closed", "it is closed")
+        };
+        return Err(Error::conflict(
+            code,
+            format!("a {} contract is not amended: {why}", before.status),
+        )
+        .with_param("status", before.status.as_str()));
     }
     let old = before.terms();
     let terms = patch.apply(old.clone())?;
     if terms == old {
-        return Err(Error::field(
+        return Err(FieldError::new(
             "terms",
+            "no_change",
             "an amendment must change at least one term",
-        ));
+        )
+        .into());
     }
     let now = Utc::now();
     let effective_from = effective_from.unwrap_or(now);
@@ -444,14 +436,18 @@ pub async fn amend(
     if let Some(p) = previous.and_then(|p| p.effective_from)
         && effective_from < p
     {
-        return Err(Error::field(
+        return Err(FieldError::new(
             "effective_from",
+            "before_previous_version",
             format!(
                 "must not be before version {}'s effective_from ({})",
                 before.version,
                 p.to_rfc3339()
             ),
-        ));
+        )
+        .with_param("version", before.version)
+        .with_param("effective_from", p.to_rfc3339())
+        .into());
     }
     let version = before.version + 1;
     let mut am = row.into_active_model();

@@ -20,8 +20,14 @@ pub enum Error {
     Denied { code: &'static str, detail: String },
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
+    /// The record's state does not allow the request (409), with a stable `code` and the values
+    /// its detail names.
+    #[error("{detail}")]
+    Conflict {
+        code: &'static str,
+        detail: String,
+        params: serde_json::Map<String, serde_json::Value>,
+    },
     #[error("the request body is larger than this server accepts")]
     PayloadTooLarge,
     #[error("the request breaks {} rule(s)", .0.len())]
@@ -53,9 +59,32 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// One broken rule against one field.
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Validation(vec![FieldError::new(field, "invalid", message)])
+    /// A state conflict (409) with its stable `code`.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Error::Conflict {
+            code,
+            detail: detail.into(),
+            params: serde_json::Map::new(),
+        }
+    }
+
+    /// The same error naming `value` as `name` in its `params` (a conflict or a rejection).
+    pub fn with_param(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        match &mut self {
+            Error::Conflict { params, .. } => {
+                params.insert(name.to_owned(), value.into());
+            }
+            Error::Rejected { extensions, .. } => {
+                let params = extensions
+                    .entry("params")
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                if let Some(p) = params.as_object_mut() {
+                    p.insert(name.to_owned(), value.into());
+                }
+            }
+            _ => {}
+        }
+        self
     }
 }
 
@@ -80,14 +109,22 @@ impl From<DbErr> for Error {
     fn from(e: DbErr) -> Self {
         // Races that pass the use cases' own checks still end as a clean conflict.
         match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => {
-                Error::Conflict("a record with the same unique key already exists".into())
-            }
-            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
-                Error::Conflict("the record is referenced by, or refers to, another record".into())
-            }
+            Some(SqlErr::UniqueConstraintViolation(_)) => Error::conflict(
+                "duplicate_key",
+                "a record with the same unique key already exists",
+            ),
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => Error::conflict(
+                "referenced",
+                "the record is referenced by, or refers to, another record",
+            ),
             _ => Error::Internal(e.into()),
         }
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(error: FieldError) -> Self {
+        Error::Validation(vec![error])
     }
 }
 

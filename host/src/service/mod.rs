@@ -15,6 +15,7 @@ pub mod contracts;
 pub mod error;
 pub mod ingest;
 pub mod limits;
+pub mod line_text;
 pub mod orders;
 pub mod pagination;
 pub mod plugins;

@@ -14,9 +14,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::actor::{Actor, MANAGERS, Scope};
+use crate::domain::{FieldError, Validator};
 use crate::ingest::attribution::{Attributor, OrderFacts};
 use crate::service::visibility;
-use crate::service::{Error, Page, PageRequest, Result};
+use crate::service::{Page, PageRequest, Result};
 use crate::store::entities::{order, order_refund, order_status, webhook_delivery};
 use crate::store::{self, audit};
 
@@ -193,15 +194,16 @@ impl OrderQuery {
         if let (Some(f), Some(t)) = (self.from, self.to)
             && t <= f
         {
-            return Err(Error::field("to", "must be after `from`"));
+            return Err(FieldError::not_after("to", "from").into());
         }
         if let Some(st) = &self.status
             && !["paid", "partially_refunded", "refunded", "settled"].contains(&st.as_str())
         {
-            return Err(Error::field(
+            return Err(FieldError::one_of(
                 "status",
-                "must be one of paid, partially_refunded, refunded, settled",
-            ));
+                &["paid", "partially_refunded", "refunded", "settled"],
+            )
+            .into());
         }
         Ok(())
     }
@@ -334,12 +336,9 @@ pub async fn gmv(db: &DatabaseConnection, actor: &Actor, q: GmvQuery) -> Result<
     let f = &q.orders;
     f.check()?;
     let offset = q.tz_offset_minutes.unwrap_or(0);
-    if !(-720..=840).contains(&offset) {
-        return Err(Error::field(
-            "tz_offset_minutes",
-            "must be between -720 and 840",
-        ));
-    }
+    let mut v = Validator::new();
+    v.in_range(offset.into(), "tz_offset_minutes", -720, 840);
+    v.finish()?;
     // Grouped by the database: only one row per group comes back, whatever the orders.
     let backend = db.get_database_backend();
     let key = match q.by {

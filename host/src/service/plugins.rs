@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::Role;
-use crate::domain::Validator;
 use crate::domain::actor::{Actor, INTEGRATORS};
+use crate::domain::{FieldError, Validator};
 use crate::ingest::Ingest;
 use crate::plugins::{LoadError, Manifest, PluginStatus, Registry, RegistryError, Settings, World};
 use crate::service::{Error, Page, Result};
@@ -69,18 +69,25 @@ pub async fn upload(
 ) -> Result<Plugin> {
     actor.require(INTEGRATORS)?;
     let upload = form.await?;
-    let manifest_text = upload
-        .manifest
-        .ok_or_else(|| Error::field("manifest", "missing: a TOML or JSON manifest"))?;
-    let component = upload
-        .component
-        .ok_or_else(|| Error::field("component", "missing: the WebAssembly component"))?;
+    let manifest_text = upload.manifest.ok_or_else(|| {
+        FieldError::new("manifest", "required", "missing: a TOML or JSON manifest")
+    })?;
+    let component = upload.component.ok_or_else(|| {
+        FieldError::new(
+            "component",
+            "required",
+            "missing: the WebAssembly component",
+        )
+    })?;
     let manifest = if manifest_text.trim_start().starts_with('{') {
         Manifest::from_json(&manifest_text)
     } else {
         Manifest::from_toml(&manifest_text)
     }
-    .map_err(|e| Error::field("manifest", e.to_string()))?;
+    .map_err(|e| {
+        FieldError::new("manifest", "bad_manifest", e.to_string())
+            .with_param("reason", e.to_string())
+    })?;
     if manifest.allow_private_hosts && actor.require(&[Role::Admin]).is_err() {
         return Err(Error::Forbidden(
             "only an admin may allow a plugin private hosts (`allow_private_hosts`)".into(),
@@ -186,7 +193,7 @@ pub async fn poll(
     actor.require(INTEGRATORS)?;
     let status = status(registry, name)?;
     if status.world != World::Platform {
-        return Err(Error::field("name", "only platform plugins poll"));
+        return Err(FieldError::new("name", "not_platform", "only platform plugins poll").into());
     }
     let platform = if status.info.platform.is_empty() {
         name
@@ -197,9 +204,11 @@ pub async fn poll(
     let holding = leases.hold_waiting(&lease_name).await?;
     let Some(lease) = holding.as_ref().and_then(|h| h.current()) else {
         let holder = leases.holder_of(&lease_name).await?.unwrap_or_default();
-        return Err(Error::Conflict(format!(
-            "the {name} poller runs on another host ({holder}); it polls there"
-        )));
+        return Err(Error::conflict(
+            "poller_elsewhere",
+            format!("the {name} poller runs on another host ({holder}); it polls there"),
+        )
+        .with_param("holder", holder));
     };
     let report =
         crate::ingest::poller::round_leased(db, registry, ingest, name, platform, Some(&lease))
@@ -222,11 +231,7 @@ pub async fn configure(
     let _changing = registry.change_lock().await;
     let before = status(registry, name)?;
     let mut v = Validator::new();
-    v.check(
-        values.len() <= MAX_CONFIG_VALUES,
-        "config",
-        format!("at most {MAX_CONFIG_VALUES} values"),
-    );
+    v.max_items(values.len(), "config", MAX_CONFIG_VALUES);
     for (k, val) in &values {
         let ok = (1..=64).contains(&k.len())
             && k.bytes()
@@ -234,13 +239,10 @@ pub async fn configure(
         v.check(
             ok,
             k.clone(),
+            "bad_key",
             "keys are 1 to 64 characters of a-z, 0-9, _ and -",
         );
-        v.check(
-            val.chars().count() <= MAX_CONFIG_VALUE_CHARS,
-            k.clone(),
-            format!("values are at most {MAX_CONFIG_VALUE_CHARS} characters"),
-        );
+        v.max_chars(val, k.clone(), MAX_CONFIG_VALUE_CHARS);
     }
     v.finish()?;
     let (secret_values, config): (BTreeMap<_, _>, BTreeMap<_, _>) =
@@ -335,18 +337,24 @@ fn entity_id(name: &str) -> Uuid {
 }
 
 fn load_error(e: LoadError) -> Error {
-    let field = match &e {
-        LoadError::Manifest(_) | LoadError::Limits(_) | LoadError::VersionExists { .. } => {
-            "manifest"
-        }
-        _ => "component",
+    let (field, code) = match &e {
+        LoadError::Manifest(_) | LoadError::Limits(_) => ("manifest", "bad_manifest"),
+        LoadError::VersionExists { .. } => ("manifest", "version_exists"),
+        _ => ("component", "bad_component"),
     };
-    Error::field(field, e.to_string())
+    FieldError::new(field, code, e.to_string())
+        .with_param("reason", e.to_string())
+        .into()
 }
 
 fn registry_error(e: RegistryError) -> Error {
     match e {
         RegistryError::NotFound(_) => Error::NotFound("plugin"),
-        other => Error::Conflict(other.to_string()),
+        e @ RegistryError::NoPreviousVersion(_) => {
+            Error::conflict("no_previous_version", e.to_string())
+        }
+        e @ RegistryError::UnknownVersion { .. } => {
+            Error::conflict("unknown_version", e.to_string())
+        }
     }
 }

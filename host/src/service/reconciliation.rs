@@ -16,8 +16,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::FieldError;
 use crate::domain::actor::{Actor, MANAGERS};
-use crate::service::{Error, Result};
+use crate::service::Result;
 use crate::store::entities::order;
 
 /// Most orders listed per difference (the counts are always complete).
@@ -86,19 +87,21 @@ fn check(q: &ReconciliationQuery) -> Result<()> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
-        return Err(Error::field(
-            "platform",
-            "must be a platform name (a-z, 0-9, -), e.g. douyin",
-        ));
+        return Err(
+            FieldError::format("platform", "a platform name (a-z, 0-9, -)", "douyin").into(),
+        );
     }
     if q.to <= q.from {
-        return Err(Error::field("to", "must be after `from`"));
+        return Err(FieldError::not_after("to", "from").into());
     }
     if q.to - q.from > chrono::Duration::days(MAX_WINDOW_DAYS) {
-        return Err(Error::field(
+        return Err(FieldError::new(
             "to",
+            "window_too_long",
             format!("the window is at most {MAX_WINDOW_DAYS} days"),
-        ));
+        )
+        .with_param("max_days", MAX_WINDOW_DAYS)
+        .into());
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ use super::statements::{Cell, Download, Format, Table};
 use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::identity;
 use crate::domain::tax::{self, MonthContext};
-use crate::domain::{IdType, Role, TaxMethod, TaxStatus};
+use crate::domain::{FieldError, IdType, Role, TaxMethod, TaxStatus};
 use crate::service::{Error, Result};
 use crate::store::entities::{kol, settlement};
 use crate::store::secrets::SecretBox;
@@ -110,15 +110,12 @@ pub async fn kol_income(db: &DatabaseConnection, actor: &Actor, q: IncomeQuery) 
     }
     super::visibility::require_money_reader(actor)?;
     let Some((from, to)) = half_year(&q.half) else {
-        return Err(Error::field(
-            "half",
-            "must be YYYY-H1 or YYYY-H2, e.g. 2026-H2",
-        ));
+        return Err(FieldError::format("half", "YYYY-H1 or YYYY-H2", "2026-H2").into());
     };
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(_) => return Err(Error::field("format", "must be json or csv")),
+        Some(_) => return Err(FieldError::one_of("format", &["json", "csv"]).into()),
     };
     let kol_id = match (actor.scope(), q.kol_id) {
         (Scope::Kol(own), Some(k)) if k != own => return Err(Error::NotFound("KOL")),
@@ -335,13 +332,13 @@ pub async fn withholding(
 ) -> Result<Withholding> {
     actor.require(MANAGERS)?;
     let Some((from, to)) = tax::month_bounds(&q.month) else {
-        return Err(Error::field("month", "must be YYYY-MM, e.g. 2026-11"));
+        return Err(FieldError::format("month", "YYYY-MM", "2026-11").into());
     };
     let format = match q.format.as_deref() {
         None | Some("json") => None,
         Some("csv") => Some(Format::Csv),
         Some("xlsx") => Some(Format::Xlsx),
-        Some(_) => return Err(Error::field("format", "must be json, csv or xlsx")),
+        Some(_) => return Err(FieldError::one_of("format", &["json", "csv", "xlsx"]).into()),
     };
     let rows = settlement::Entity::find()
         .filter(settlement::Column::Status.eq(APPROVED))

@@ -15,10 +15,9 @@ use utoipa::ToSchema;
 use super::Page;
 use super::allocation::{AllocationOutcome, RunLimits, build_context};
 use super::error::{Error, Result};
-use super::roster::is_slug;
-use crate::domain::Validator;
 use crate::domain::actor::{Actor, SCRIPTERS};
 use crate::domain::allocation::AllocationContext;
+use crate::domain::{FieldError, Validator};
 use crate::scripting::{self, Preview, ScriptLimits};
 use crate::store::entities::{script, script_publication};
 use crate::store::{self, audit, scripts};
@@ -132,21 +131,21 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor) -> Result<Page<Script>
 pub async fn save(db: &DatabaseConnection, actor: &Actor, input: NewScript) -> Result<Script> {
     actor.require(SCRIPTERS)?;
     let mut v = Validator::new();
-    v.check(
-        is_slug(&input.name),
-        "name",
-        "must be a lowercase slug of a-z, 0-9 and _ (1 to 40 characters)",
-    );
+    v.slug(&input.name, "name");
     v.check(
         !input.source.trim().is_empty(),
         "source",
+        "required",
         "must not be empty",
     );
-    v.check(
-        input.source.len() <= MAX_SOURCE_BYTES,
-        "source",
-        format!("must be at most {MAX_SOURCE_BYTES} bytes"),
-    );
+    v.check_with(input.source.len() <= MAX_SOURCE_BYTES, || {
+        FieldError::new(
+            "source",
+            "too_large",
+            format!("must be at most {MAX_SOURCE_BYTES} bytes"),
+        )
+        .with_param("max_bytes", MAX_SOURCE_BYTES)
+    });
     v.finish()?;
     scripting::check_syntax(&input.source, &chunk_name(&input.name)).map_err(Error::Script)?;
     let txn = store::write_txn(db).await?;
@@ -196,10 +195,7 @@ pub async fn publish(
         if latest(&txn, name).await.is_err() {
             return Err(Error::NotFound("script"));
         }
-        return Err(Error::field(
-            "version",
-            format!("script {name:?} has no version {}", input.version),
-        ));
+        return Err(no_version(name, input.version).into());
     };
     let before = scripts::publication(&txn, name).await?.map(|p| p.version);
     let after = scripts::publish(&txn, name, row.version, &actor.name).await?;
@@ -252,10 +248,7 @@ pub async fn dry_run(
             Some(row) => row,
             None => {
                 latest(db, name).await?;
-                return Err(Error::field(
-                    "version",
-                    format!("script {name:?} has no version {n}"),
-                ));
+                return Err(no_version(name, n).into());
             }
         },
     };
@@ -295,4 +288,14 @@ pub(super) async fn run(
 /// The chunk name a script's errors carry: `name.lua:LINE: message`.
 pub fn chunk_name(name: &str) -> String {
     format!("{name}.lua")
+}
+
+/// A script version that does not exist (`unknown_version`).
+fn no_version(name: &str, version: i32) -> FieldError {
+    FieldError::new(
+        "version",
+        "unknown_version",
+        format!("script {name:?} has no version {version}"),
+    )
+    .with_param("version", version)
 }

@@ -18,8 +18,9 @@ use super::visibility::{self, brand_contract_ids, brand_session_ids};
 use super::{Page, PageRequest, children, compliance};
 use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::lineup::{self, ContractFacts, ProductFacts, SessionFacts};
-use crate::domain::{ContractStatus, Platform, SessionStatus, Validator};
-use crate::store::entities::{contract, kol, kol_account, product, session, session_slot};
+use crate::domain::{ContractStatus, FieldError, Platform, SessionStatus, Validator};
+use crate::service::roster::kols;
+use crate::store::entities::{contract, product, session, session_slot};
 use crate::store::{self, audit};
 
 /// Sessions hold 30 product slots unless told otherwise.
@@ -180,7 +181,9 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewSession) -
     );
     v.finish()?;
     let txn = store::write_txn(db).await?;
-    check_kol_platform(&txn, input.kol_id, input.platform).await?;
+    let mut v = Validator::new();
+    kols::check_account(&txn, &mut v, input.kol_id, input.platform).await?;
+    v.finish()?;
     let facts = SessionFacts {
         kol_id: input.kol_id,
         platform: input.platform,
@@ -240,20 +243,26 @@ pub async fn update(
         && to != before.status
         && !before.status.can_become(to)
     {
-        return Err(Error::Conflict(format!(
-            "a {} session cannot become {to}",
-            before.status
-        )));
+        return Err(Error::conflict(
+            "status_transition",
+            format!("a {} session cannot become {to}", before.status),
+        )
+        .with_param("from", before.status.as_str())
+        .with_param("to", to.as_str()));
     }
     let closed = matches!(
         before.status,
         SessionStatus::Ended | SessionStatus::Cancelled
     );
     if closed && (input.lineup.is_some() || input.starts_at.is_some() || input.ends_at.is_some()) {
-        return Err(Error::Conflict(format!(
-            "the session is {}: its schedule and lineup are final",
-            before.status
-        )));
+        return Err(Error::conflict(
+            "session_closed",
+            format!(
+                "the session is {}: its schedule and lineup are final",
+                before.status
+            ),
+        )
+        .with_param("status", before.status.as_str()));
     }
     let room_id = input.room_id.unwrap_or(before.room_id.clone());
     let title = input.title.unwrap_or(before.title.clone());
@@ -314,51 +323,19 @@ fn validate_fields(
     outline: &str,
     capacity: i64,
 ) {
-    v.check(
-        room_id.chars().count() <= 128,
-        "room_id",
-        "must be at most 128 characters",
-    );
+    v.max_chars(room_id, "room_id", 128);
     v.non_empty(title, "title", 200);
-    v.check(ends_at > starts_at, "ends_at", "must be after starts_at");
-    v.check(
-        ends_at - starts_at <= chrono::Duration::hours(24),
-        "ends_at",
-        "a session lasts at most 24 hours",
-    );
-    v.check(
-        outline.chars().count() <= 50_000,
-        "outline",
-        "must be at most 50000 characters",
-    );
-    v.check(
-        (1..=500).contains(&capacity),
-        "slot_capacity",
-        "must be between 1 and 500",
-    );
-}
-
-async fn check_kol_platform<C: ConnectionTrait>(
-    db: &C,
-    kol_id: Uuid,
-    platform: Platform,
-) -> Result<()> {
-    if kol::Entity::find_by_id(kol_id).one(db).await?.is_none() {
-        return Err(Error::field("kol_id", "no such KOL"));
-    }
-    let has_account = kol_account::Entity::find()
-        .filter(kol_account::Column::KolId.eq(kol_id))
-        .filter(kol_account::Column::Platform.eq(platform.as_str()))
-        .one(db)
-        .await?
-        .is_some();
-    if !has_account {
-        return Err(Error::field(
-            "platform",
-            format!("the KOL has no {platform} account"),
-        ));
-    }
-    Ok(())
+    v.after(ends_at, starts_at, "ends_at", "starts_at");
+    v.check_with(ends_at - starts_at <= chrono::Duration::hours(24), || {
+        FieldError::new(
+            "ends_at",
+            "too_long_session",
+            "a session lasts at most 24 hours",
+        )
+        .with_param("max_hours", 24)
+    });
+    v.max_chars(outline, "outline", 50_000);
+    v.in_range(capacity, "slot_capacity", 1, 500);
 }
 
 /// Validates a lineup against the products and contracts it names (design §6 rules).

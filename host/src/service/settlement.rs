@@ -37,7 +37,7 @@ use crate::domain::actor::{Actor, MANAGERS, Scope};
 use crate::domain::contract::ContractTerms;
 use crate::domain::settlement::{self as calc, Guarantee, Line, Totals};
 use crate::domain::tax::{self, MonthContext};
-use crate::domain::{ContractStatus, GuaranteeRemedy, TaxMethod, TaxStatus, Validator};
+use crate::domain::{ContractStatus, FieldError, GuaranteeRemedy, TaxMethod, TaxStatus, Validator};
 use crate::service::privacy::{self, SettlementView};
 use crate::service::visibility;
 use crate::service::{Error, Page, PageRequest, Result};
@@ -211,12 +211,15 @@ pub(crate) async fn get_full<C: ConnectionTrait>(
 /// Checks a period: it ends after it starts, lasts at most 10 years and has ended.
 fn check_period(start: DateTime<Utc>, end: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
     let mut v = Validator::new();
-    v.check(end > start, "period_end", "must be after period_start");
-    v.check(
-        end - start <= chrono::Duration::days(3660),
-        "period_end",
-        "a settlement period lasts at most 10 years",
-    );
+    v.after(end, start, "period_end", "period_start");
+    v.check_with(end - start <= chrono::Duration::days(3660), || {
+        FieldError::new(
+            "period_end",
+            "period_too_long",
+            "a settlement period lasts at most 10 years",
+        )
+        .with_param("max_years", 10)
+    });
     v.finish()?;
     if end > now {
         return Err(Error::rule(
@@ -245,7 +248,7 @@ pub async fn compute(
     let c = visibility::find::<contract::Entity, _>(&txn, actor, input.contract_id)
         .await
         .map_err(|e| match e {
-            Error::NotFound(_) => Error::field("contract_id", "no such contract"),
+            Error::NotFound(_) => FieldError::unknown("contract_id", "contract").into(),
             other => other,
         })?;
     let status = ContractStatus::parse(&c.status).unwrap_or(ContractStatus::Draft);
@@ -253,18 +256,23 @@ pub async fn compute(
         status,
         ContractStatus::Draft | ContractStatus::Proposed | ContractStatus::Cancelled
     ) {
-        return Err(Error::Conflict(format!(
-            "a {status} contract was never signed and has nothing to settle"
-        )));
+        return Err(Error::conflict(
+            "never_signed",
+            format!("a {status} contract was never signed and has nothing to settle"),
+        )
+        .with_param("status", status.to_string()));
     }
     if input.period_end <= c.starts_at {
-        return Err(Error::field(
+        return Err(FieldError::new(
             "period_end",
+            "before_contract",
             format!(
                 "the period ends before the contract starts ({})",
                 c.starts_at.to_rfc3339()
             ),
-        ));
+        )
+        .with_param("starts_at", c.starts_at.to_rfc3339())
+        .into());
     }
     let approved = approved_of(&txn, c.id).await?;
     if let Some(o) = overlapping(&approved, input.period_start, input.period_end, None) {
@@ -552,10 +560,14 @@ pub async fn approve(
     let row = visibility::find_for_write::<settlement::Entity, _>(&txn, id).await?;
     let before = Settlement::try_from(row.clone())?;
     if row.status != DRAFT {
-        return Err(Error::Conflict(format!(
-            "the settlement is {}; only a draft is approved, and an approved settlement never changes",
-            row.status
-        )));
+        return Err(Error::conflict(
+            "not_draft",
+            format!(
+                "the settlement is {}; only a draft is approved, and an approved settlement never changes",
+                row.status
+            ),
+        )
+        .with_param("status", row.status.clone()));
     }
     if policy.four_eyes && same_actor(&row, actor) {
         return Err(Error::Denied {
@@ -656,8 +668,9 @@ pub async fn approve(
         .exec(&txn)
         .await?;
     if done.rows_affected != 1 {
-        return Err(Error::Conflict(
-            "the settlement is no longer a draft".into(),
+        return Err(Error::conflict(
+            "not_draft",
+            "the settlement is no longer a draft",
         ));
     }
     let after =
@@ -723,17 +736,24 @@ fn overlapping(
 }
 
 fn overlap_error(o: &settlement::Model) -> Error {
-    Error::Conflict(format!(
-        "approved settlement {} already covers [{}, {}) of this contract; approved settlements do not change, so later refunds are carried into the next period",
-        o.id,
-        o.period_start.to_rfc3339(),
-        o.period_end.to_rfc3339()
-    ))
+    Error::conflict(
+        "period_settled",
+        format!(
+            "approved settlement {} already covers [{}, {}) of this contract; approved settlements do not change, so later refunds are carried into the next period",
+            o.id,
+            o.period_start.to_rfc3339(),
+            o.period_end.to_rfc3339()
+        ),
+    )
+    .with_param("settlement_id", o.id.to_string())
+    .with_param("period_start", o.period_start.to_rfc3339())
+    .with_param("period_end", o.period_end.to_rfc3339())
 }
 
 fn stale() -> Error {
-    Error::Conflict(
-        "another approved settlement has counted some of these orders, refunds or the guarantee since this one was computed; compute it again".into(),
+    Error::conflict(
+        "settlement_stale",
+        "another approved settlement has counted some of these orders, refunds or the guarantee since this one was computed; compute it again",
     )
 }
 

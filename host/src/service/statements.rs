@@ -15,12 +15,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::privacy;
 use super::settlement::{self, csv_row};
 use super::{Error, Result};
-use crate::domain::Actor;
+use super::{line_text, privacy};
 use crate::domain::money;
 use crate::domain::tax;
+use crate::domain::{Actor, FieldError};
 use crate::store::entities::{brand, contract, kol, order, settlement_item};
 
 /// A file to download: its name, media type and bytes.
@@ -54,7 +54,7 @@ impl Lang {
         match lang.map(str::to_ascii_lowercase).as_deref() {
             None | Some("zh") | Some("zh-cn") => Ok(Lang::Zh),
             Some("en") => Ok(Lang::En),
-            Some(_) => Err(Error::field("lang", "must be zh or en")),
+            Some(_) => Err(FieldError::one_of("lang", &["zh", "en"]).into()),
         }
     }
 
@@ -346,7 +346,11 @@ pub async fn settlement_statement(
             Cell::Empty,
             Cell::Yuan(line.amount_fen),
             Cell::Int(line.amount_fen),
-            line.how.clone().into(),
+            match l {
+                Lang::Zh => line_text::how_zh(line).unwrap_or_else(|| line.how.clone()),
+                Lang::En => line.how.clone(),
+            }
+            .into(),
         ]);
         rows.push(row);
     }

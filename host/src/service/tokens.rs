@@ -80,8 +80,9 @@ pub async fn revoke(
 ) -> Result<Token> {
     actor.require(&[Role::Admin])?;
     if actor.token_id == Some(id) {
-        return Err(Error::Conflict(
-            "a token cannot revoke itself; revoke it with another admin token or `kolhost token revoke`".into(),
+        return Err(Error::conflict(
+            "revoke_self",
+            "a token cannot revoke itself; revoke it with another admin token or `kolhost token revoke`",
         ));
     }
     let txn = store::write_txn(db).await?;

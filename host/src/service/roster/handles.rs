@@ -17,7 +17,7 @@ pub(super) struct Columns<E: EntityTrait> {
 
 /// Checks the shape of a handle list named `list` whose ids sit under `key` (`accounts[i].account_id`).
 pub(super) fn validate(v: &mut Validator, list: &str, key: &str, handles: &[(Platform, &str)]) {
-    v.check(handles.len() <= 16, list, format!("at most 16 {list}"));
+    v.max_items(handles.len(), list, 16);
     for (i, (platform, id)) in handles.iter().enumerate() {
         v.non_empty(id, &format!("{list}[{i}].{key}"), 128);
         if handles[..i].iter().any(|(p, h)| p == platform && h == id) {

@@ -13,7 +13,7 @@ use super::handles::{self, Columns};
 use super::validate_categories;
 use crate::domain::actor::MANAGERS;
 use crate::domain::identity;
-use crate::domain::{Actor, IdType, Platform, TaxStatus, Tier, Validator};
+use crate::domain::{Actor, FieldError, IdType, Platform, TaxStatus, Tier, Validator};
 use crate::service::privacy::{self, KolView};
 use crate::service::visibility::{self, visible_kols};
 use crate::service::{Page, PageRequest, Result, children};
@@ -176,13 +176,16 @@ fn check_identity(v: &mut Validator, i: IdentityInput) -> Identity {
     let number = match (&i.id_number, i.id_type) {
         (Some(n), t) => match identity::normalize(t.unwrap_or(IdType::ResidentIdCard), n) {
             Ok(n) => Some(n),
-            Err(e) => {
-                v.error("id_number", e);
+            Err((code, message)) => {
+                v.push(
+                    FieldError::new("id_number", code, message)
+                        .with_param("id_type", t.unwrap_or(IdType::ResidentIdCard).as_str()),
+                );
                 None
             }
         },
         (None, Some(_)) => {
-            v.error("id_number", "required when id_type is given");
+            v.error_code("id_number", "required", "required when id_type is given");
             None
         }
         (None, None) => None,
@@ -397,4 +400,33 @@ pub async fn with_accounts<C: ConnectionTrait>(
         to_view,
     )
     .await
+}
+
+/// Checks that `kol_id` is a KOL with an account on `platform`: a contract or a session names
+/// both (`unknown`, or `no_account` naming the platform).
+pub async fn check_account<C: ConnectionTrait>(
+    db: &C,
+    v: &mut Validator,
+    kol_id: Uuid,
+    platform: Platform,
+) -> Result<(), DbErr> {
+    if kol::Entity::find_by_id(kol_id).one(db).await?.is_none() {
+        v.push(FieldError::unknown("kol_id", "KOL"));
+        return Ok(());
+    }
+    let has_account = kol_account::Entity::find()
+        .filter(kol_account::Column::KolId.eq(kol_id))
+        .filter(kol_account::Column::Platform.eq(platform.as_str()))
+        .one(db)
+        .await?
+        .is_some();
+    v.check_with(has_account, || {
+        FieldError::new(
+            "platform",
+            "no_account",
+            format!("the KOL has no {platform} account"),
+        )
+        .with_param("platform", platform.as_str())
+    });
+    Ok(())
 }

@@ -104,7 +104,7 @@ pub async fn import(
         .await?
         .is_none()
     {
-        return Err(Error::field("brand_id", "no such brand"));
+        return Err(FieldError::unknown("brand_id", "brand").into());
     }
     if req.file.len() > MAX_SHEET_BYTES {
         return Err(Error::PayloadTooLarge);
@@ -114,9 +114,12 @@ pub async fn import(
     let rows = tokio::task::spawn_blocking(move || sheet::read(&req.file, MAX_ROWS))
         .await
         .map_err(|e| Error::Internal(e.into()))?
-        .map_err(|e| Error::field("file", e.to_string()))?;
+        .map_err(|e| {
+            FieldError::new("file", "unreadable_sheet", e.to_string())
+                .with_param("reason", e.to_string())
+        })?;
     let Some((header, data)) = rows.split_first() else {
-        return Err(Error::field("file", "the sheet is empty"));
+        return Err(FieldError::new("file", "empty_sheet", "the sheet is empty").into());
     };
     let columns = Columns::read(header)?;
     let mut errors = Vec::new();
@@ -271,10 +274,13 @@ pub async fn export(
         .all(db)
         .await?;
     if rows.len() as u64 > MAX_EXPORT_ROWS {
-        return Err(Error::field(
+        return Err(FieldError::new(
             "brand_id",
+            "export_too_large",
             format!("more than {MAX_EXPORT_ROWS} products: export one brand at a time"),
-        ));
+        )
+        .with_param("max", MAX_EXPORT_ROWS)
+        .into());
     }
     let products = products::with_listings(db, rows).await?;
     let zh = lang == Lang::Zh;
@@ -743,7 +749,7 @@ fn category(cell: &str) -> Option<String> {
         _ => None,
     };
     let slug = known.map_or_else(|| cell.to_lowercase(), str::to_owned);
-    super::is_slug(&slug).then_some(slug)
+    crate::domain::validation::is_slug(&slug).then_some(slug)
 }
 
 /// A role by its API name or the words an agency uses for it.

@@ -10,11 +10,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::handles::{self, Columns};
-use super::is_slug;
 use crate::domain::actor::MANAGERS;
-use crate::domain::{Actor, Platform, ProductRole, Validator};
+use crate::domain::{Actor, FieldError, Platform, ProductRole, Validator};
 use crate::service::visibility::{self, visible_brands};
-use crate::service::{Error, Page, PageRequest, Result, children, compliance};
+use crate::service::{Page, PageRequest, Result, children, compliance};
 use crate::store::entities::{brand, product, product_listing};
 use crate::store::{self, audit};
 
@@ -151,7 +150,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewProduct) -
         .await?
         .is_none()
     {
-        return Err(Error::field("brand_id", "no such brand"));
+        return Err(FieldError::unknown("brand_id", "brand").into());
     }
     let view = insert(&txn, actor, input).await?;
     txn.commit().await?;
@@ -294,15 +293,11 @@ fn validate_fields(
 ) {
     v.non_empty(sku, "sku", 64);
     v.non_empty(name, "name", 200);
-    v.check(
-        is_slug(category),
-        "category",
-        "must be a lowercase slug of a-z, 0-9 and _ (1 to 40 characters)",
-    );
+    v.slug(category, "category");
     v.fen(list, "list_price_fen");
-    v.check(list > 0, "list_price_fen", "must be positive");
+    v.positive(list, "list_price_fen");
     v.fen(floor, "floor_price_fen");
-    v.check(floor > 0, "floor_price_fen", "must be positive");
+    v.positive(floor, "floor_price_fen");
     if floor > list {
         v.error_code(
             "floor_price_fen",
@@ -310,16 +305,8 @@ fn validate_fields(
             "must not exceed list_price_fen",
         );
     }
-    v.check(
-        (0..=1_000_000_000).contains(&stock),
-        "stock_units",
-        "must be between 0 and 1000000000",
-    );
-    v.check(
-        copy.chars().count() <= 20_000,
-        "copy",
-        "must be at most 20000 characters",
-    );
+    v.in_range(stock, "stock_units", 0, 1_000_000_000);
+    v.max_chars(copy, "copy", 20_000);
 }
 
 fn handles_of(listings: &[Listing]) -> Vec<(Platform, &str)> {
@@ -342,10 +329,12 @@ async fn check_sku_free<C: ConnectionTrait>(
         .one(db)
         .await?;
     if taken.is_some() {
-        return Err(Error::field(
+        return Err(FieldError::new(
             "sku",
+            "taken",
             "the brand already has a product with this sku",
-        ));
+        )
+        .into());
     }
     Ok(())
 }

@@ -11,6 +11,11 @@ pub struct Model {
     pub entity_type: String,
     pub entity_id: Uuid,
     pub rule: String,
+    /// What exactly was found (`domain::compliance::Finding::code`).
+    pub code: String,
+    /// Its values, as a JSON object.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub params: Option<String>,
     pub mode: String,
     pub field: String,
     pub term: Option<String>,
