@@ -9,6 +9,8 @@ const EVERYONE = [...STAFF, 'brand', 'kol'];
 /** Pages: path pattern, module, nav label, who sees it. */
 const ROUTES = [
   { path: '/kols', module: './pages/kols.js', nav: 'nav.kols', roles: EVERYONE, icon: '▲' },
+  { path: '/kols/:id', module: './pages/kol.js', roles: EVERYONE },
+  { path: '/brands', module: './pages/brands.js', nav: 'nav.brands', roles: STAFF, icon: '◆' },
   { path: '/products', module: './pages/products.js', nav: 'nav.products', roles: EVERYONE, icon: '▤' },
   { path: '/contracts', module: './pages/contracts.js', nav: 'nav.contracts', roles: EVERYONE, icon: '✎' },
   { path: '/contracts/:id', module: './pages/contract.js', roles: EVERYONE },

@@ -593,6 +593,164 @@ test('operations: the audit trail shows who published which script version; deli
   await done(page, 'operations-desktop');
 });
 
+const ADMIN = { authorization: 'Bearer kh_demo_admin', 'content-type': 'application/json' };
+
+async function apiGet(path) {
+  const res = await fetch(`${base}/api/v1${path}`, { headers: ADMIN });
+  assert.ok(res.ok, `GET ${path}: ${res.status}`);
+  return res.json();
+}
+
+async function apiSend(method, path, body) {
+  const res = await fetch(`${base}/api/v1${path}`, { method, headers: ADMIN, body: JSON.stringify(body) });
+  const json = await res.json();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** A new session, empty, of a KOL under an active contract whose brand has products, starting tomorrow. */
+async function emptySession(title) {
+  const contracts = (await apiGet('/contracts?limit=500')).items.filter((c) => ['signed', 'active'].includes(c.status));
+  const products = (await apiGet('/products?limit=500')).items;
+  const starts = new Date(Date.now() + 26 * 3_600_000);
+  starts.setUTCMinutes(0, 0, 0);
+  const c = contracts.find((x) => Date.parse(x.ends_at) > starts.getTime() + 86_400_000 && products.some((p) => p.brand_id === x.brand_id));
+  assert.ok(c, 'the demo has a contract in force with products');
+  const session = await apiSend('POST', '/sessions', {
+    kol_id: c.kol_id, platform: c.platform, title, room_id: 'room-web',
+    starts_at: starts.toISOString(), ends_at: new Date(starts.getTime() + 3 * 3_600_000).toISOString(), slot_capacity: 5,
+  });
+  return { session, contract: c, product: products.find((p) => p.brand_id === c.brand_id) };
+}
+
+test('session: the lineup editor warns under the floor price before saving, then saves the slot; the run-of-show is kept by sections', async () => {
+  const { session, product } = await emptySession('网页排品测试');
+  const page = await open('kh_demo_manager', DESKTOP, `/sessions/${session.id}`);
+  await waitLoaded(page);
+  await page.getByRole('button', { name: '编辑排品' }).click();
+  const editor = page.locator('form.lineup-editor');
+  await editor.getByRole('combobox', { name: '添加商品' }).selectOption(product.id);
+  await editor.getByRole('button', { name: '加入排品' }).click();
+  const row = editor.locator(`tr[data-product="${product.id}"]`);
+  await row.waitFor();
+  // One yuan under the floor price: flagged at once, before anything is sent.
+  const under = ((product.floor_price_fen - 100) / 100).toFixed(2);
+  await row.getByRole('textbox', { name: '直播价' }).fill(under);
+  await row.getByRole('textbox', { name: '直播价' }).press('Tab');
+  await editor.locator(`tr[data-product="${product.id}"] .checks .bad`).first().waitFor();
+  assert.match(await editor.locator(`tr[data-product="${product.id}"]`).innerText(), /低于控价/);
+  // The server refuses it too, in Chinese, at the field.
+  await editor.getByRole('button', { name: '保存' }).click();
+  await editor.locator('[data-error-for="lineup[0].live_price_fen"]').filter({ hasText: '低于商品控价' }).waitFor();
+  assert.equal((await apiGet(`/sessions/${session.id}`)).lineup.length, 0, 'nothing was written');
+  // At the floor price it saves.
+  const fixed = editor.locator(`tr[data-product="${product.id}"]`);
+  await fixed.getByRole('textbox', { name: '直播价' }).fill((product.floor_price_fen / 100).toFixed(2));
+  await fixed.getByRole('textbox', { name: '直播价' }).press('Tab');
+  await fixed.getByRole('spinbutton', { name: '件数' }).fill('3');
+  await fixed.getByRole('spinbutton', { name: '件数' }).press('Tab');
+  await editor.getByRole('button', { name: '保存' }).click();
+  await page.locator('form.lineup-editor').waitFor({ state: 'detached' });
+  const saved = await apiGet(`/sessions/${session.id}`);
+  assert.deepEqual(saved.lineup.map((l) => [l.product_id, l.position, l.live_price_fen, l.units]), [[product.id, 1, product.floor_price_fen, 3]]);
+  // The run-of-show: equipment and a timed item, stored under the checklist's headings.
+  await page.getByRole('button', { name: '编辑', exact: true }).click();
+  await page.getByLabel('设备').fill('两台机位，环形补光灯');
+  await page.getByRole('button', { name: '添加环节' }).click();
+  await page.getByLabel('时间', { exact: true }).last().fill('20:00');
+  await page.getByLabel('环节', { exact: true }).last().fill('开场福利');
+  await page.getByRole('button', { name: '保存' }).click();
+  await page.locator('.ros-section[data-section="timeline"]').waitFor();
+  const outline = (await apiGet(`/sessions/${session.id}`)).outline;
+  assert.match(outline, /## 设备\n两台机位，环形补光灯/);
+  assert.match(outline, /## 时间流程\n- 20:00 开场福利/);
+  await done(page, 'session-lineup-editor-desktop');
+});
+
+test('sessions: the week and month calendars place each session on its day; the platform filter narrows them', async () => {
+  const { session, contract } = await emptySession('日历测试场');
+  const day = new Date(Date.parse(session.starts_at) + 8 * 3_600_000).toISOString().slice(0, 10);
+  const page = await open('kh_demo_manager', DESKTOP, `/sessions?view=week&date=${day}`);
+  await waitLoaded(page);
+  const chip = page.locator(`.cal-day[data-day="${day}"] .cal-chip[data-session="${session.id}"]`);
+  await chip.waitFor();
+  assert.match(await chip.innerText(), /日历测试场/);
+  await page.getByRole('combobox', { name: '视图' }).selectOption('month');
+  await page.locator(`.cal-month .cal-day[data-day="${day}"]`).waitFor();
+  const other = ['taobao', 'douyin', 'kuaishou'].find((p) => p !== contract.platform);
+  await page.getByRole('combobox', { name: '平台' }).selectOption(other);
+  assert.equal(await page.locator(`.cal-chip[data-session="${session.id}"]`).count(), 0);
+  await page.getByRole('combobox', { name: '平台' }).selectOption(contract.platform);
+  const inMonth = page.locator(`.cal-day[data-day="${day}"] .cal-chip[data-session="${session.id}"], .cal-day[data-day="${day}"] .cal-more`);
+  assert.ok(await inMonth.count() >= 1, 'the session or a "more" link is on its day');
+  await done(page, 'sessions-month-desktop');
+});
+
+test('KOL page: a manager edits tier and tax identity; the ID number comes back only masked', async () => {
+  const kols = (await apiGet('/kols?limit=500')).items;
+  const kol = kols.find((k) => k.tax_status === 'individual') || kols[0];
+  const page = await open('kh_demo_manager', DESKTOP, `/kols/${kol.id}`);
+  await waitLoaded(page);
+  await page.getByRole('button', { name: '编辑' }).click();
+  await page.getByLabel('层级').selectOption('waist');
+  await page.getByLabel('姓名（与证件一致）').fill('王小明');
+  await page.getByLabel('证件号码').fill('11010519491231002X');
+  await page.getByRole('button', { name: '保存' }).click();
+  await page.locator('[data-identity]').filter({ hasText: '王小明' }).waitFor();
+  const text = await page.locator('[data-identity]').innerText();
+  assert.ok(!text.includes('11010519491231002X'), 'the full number is never shown');
+  assert.match(text, /002X/);
+  const stored = await apiGet(`/kols/${kol.id}`);
+  assert.equal(stored.tier, 'waist');
+  assert.equal(stored.legal_name, '王小明');
+  assert.equal(stored.id_number, undefined);
+  // A wrong check digit is refused in Chinese at the field.
+  await page.getByRole('button', { name: '编辑' }).click();
+  await page.getByLabel('证件号码').fill('110105194912310021');
+  await page.getByRole('button', { name: '保存' }).click();
+  await page.locator('[data-error-for="id_number"]').filter({ hasText: '校验位' }).waitFor();
+  await done(page, 'kol-edit-desktop');
+});
+
+test('brands: create one, find it by search, rename it', async () => {
+  const page = await open('kh_demo_manager', DESKTOP, '/brands');
+  await waitLoaded(page);
+  await page.getByRole('button', { name: '新建品牌' }).click();
+  const form = page.locator('form.form-grid');
+  await form.getByLabel('品牌名称').fill('网页测试品牌');
+  await form.getByLabel('类目').fill('food, beauty');
+  await form.getByRole('button', { name: '创建' }).click();
+  await page.getByRole('searchbox', { name: '按名称搜索' }).fill('网页测试');
+  const row = page.locator('tbody tr', { hasText: '网页测试品牌' });
+  await row.waitFor();
+  assert.equal(await page.locator('tbody tr').count(), 1);
+  assert.match(await row.innerText(), /食品、美妆/);
+  await row.getByRole('button', { name: '编辑' }).click();
+  await page.getByLabel('品牌名称').fill('网页测试品牌（改名）');
+  await page.getByRole('button', { name: '保存' }).click();
+  await page.locator('tbody tr', { hasText: '网页测试品牌（改名）' }).waitFor();
+  const brands = (await apiGet('/brands?limit=500')).items;
+  assert.ok(brands.some((b) => b.name === '网页测试品牌（改名）'));
+  await done(page, 'brands-desktop');
+});
+
+test('settlements: the month-end batch drafts a settlement per contract with activity, or says why it skipped each', async () => {
+  const before = (await apiGet('/settlements?limit=500')).items.length;
+  const page = await open('kh_demo_manager', DESKTOP, '/settlements');
+  await waitLoaded(page);
+  await page.getByRole('button', { name: '月结批量生成' }).click();
+  await page.getByRole('button', { name: '生成草稿' }).click();
+  await page.locator('.batch-result h3, .batch-result p, .batch-result details').first().waitFor();
+  const after = (await apiGet('/settlements?limit=500')).items.length;
+  const created = await page.locator('.batch-created li').count();
+  assert.equal(after - before, created, 'the page lists exactly the drafts the server created');
+  const skipped = page.locator('.batch-result details li');
+  for (let i = 0; i < await skipped.count(); i += 1) {
+    assert.doesNotMatch(await skipped.nth(i).innerText(), /[a-z]+_[a-z]+/, 'skip reasons read in Chinese');
+  }
+  await done(page, 'settlements-batch-desktop');
+});
+
 test('every page at desktop and phone widths (screenshots to look at)', async () => {
   const kols = await (await fetch(`${base}/api/v1/contracts?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
   const sessions = await (await fetch(`${base}/api/v1/sessions?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
@@ -600,6 +758,7 @@ test('every page at desktop and phone widths (screenshots to look at)', async ()
     ['kols', '/kols'], ['products', '/products'], ['contracts', '/contracts'], ['contract', `/contracts/${kols.items[0].id}`],
     ['sessions', '/sessions'], ['session', `/sessions/${sessions.items[0].id}`], ['allocation', '/allocation'],
     ['gmv', '/gmv'], ['plugins', '/plugins'], ['operations', '/operations'], ['deliveries', '/operations?tab=deliveries'], ['scripts', '/scripts/pyramid'], ['settlements', '/settlements'], ['compliance', '/compliance'],
+    ['brands', '/brands'], ['kol', `/kols/${kols.items[0].kol_id}`], ['sessions-week', '/sessions?view=week'], ['sessions-month', '/sessions?view=month'],
   ];
   for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     for (const [name, path] of pages) {
@@ -611,6 +770,10 @@ test('every page at desktop and phone widths (screenshots to look at)', async ()
       }
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 1, `${name} at ${size} scrolls sideways by ${overflow}px`);
+      // The Chinese UI shows no English server text (messages, findings, settlement lines); the
+      // operations pages show stored records (audit before/after, delivery bodies) as they are.
+      const english = ['operations', 'deliveries'].includes(name) ? null : (await page.locator('main').innerText()).match(/\b(must be|no such|is not|is above|is under|uses the banned|paid_fen|rounded half|the KOL|the contract)\b/i);
+      assert.equal(english, null, `${name} at ${size} shows English: ${english?.[0]}`);
       await done(page, `page-${name}-${size}`);
     }
   }

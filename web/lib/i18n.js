@@ -27,6 +27,31 @@ export function t(key, vars) {
   return s;
 }
 
+/** Whether the dictionaries know `key` (then `t` writes it from a code and its params). */
+export function has(key) {
+  return key in dictionaries[current] || key in en;
+}
+
+/**
+ * A server message from its stable `code` and `params` in the UI's language: amounts (`*_fen`)
+ * in yuan, times in local time, statuses and rules by name; the server's English `fallback`
+ * when the code is not in the dictionary under `group`.
+ */
+export function coded(group, code, params, fallback, fmt) {
+  const key = `${group}.${code}`;
+  if (!code || !has(key)) return fallback || '';
+  const vars = {};
+  for (const [k, v] of Object.entries(params || {})) {
+    if (k.endsWith('_fen') && Number.isInteger(v)) vars[k] = fmt.yuan(v);
+    else if (k.endsWith('_exact_fen') || k === 'exact_fen') vars[k] = v;
+    else if (k.endsWith('_bp') && Number.isInteger(v)) vars[k] = fmt.pct(v);
+    else if (k.endsWith('_at') && typeof v === 'string') vars[k] = fmt.dateTime(v);
+    else if (k === 'rule' || k === 'status' || k === 'platform' || k === 'remedy') vars[k] = tt(k === 'status' ? 'status' : k, v);
+    else vars[k] = v;
+  }
+  return t(key, vars);
+}
+
 /** An enum value's label, e.g. tt('status', 'draft'); unknown values show as they are. */
 export function tt(group, value) {
   const key = `${group}.${value}`;

@@ -4,8 +4,15 @@
 import { api, listAll, lookups, listIfAvailable } from '../lib/api.js';
 import { h, replace, pageHeader, empty, table, badge, select, busy, toast, errorBox } from '../lib/dom.js';
 import { can } from '../app.js';
-import { t, tt } from '../lib/i18n.js';
-import { dateTime } from '../lib/format.js';
+import { t, tt, coded } from '../lib/i18n.js';
+import * as fmt from '../lib/format.js';
+
+const { dateTime } = fmt;
+
+/** A finding's message in the UI's language, from its `code` and `params`. */
+export function findingText(f) {
+  return coded('finding', f.code, f.params, f.message, fmt);
+}
 
 export default async function render(main, { query }) {
   let findings;
@@ -64,7 +71,7 @@ export default async function render(main, { query }) {
       { label: t('compliance.entity'), cell: entityLink },
       { label: t('compliance.rule'), cell: (f) => badge(tt('rule', f.rule), f.mode === 'block' ? 'bad' : 'warn') },
       { label: t('compliance.term'), cell: (f) => (f.term ? h('mark', null, f.term) : '—') },
-      { label: t('compliance.message'), cell: (f) => f.message },
+      { label: t('compliance.message'), cell: (f) => findingText(f) },
       { label: t('compliance.review'), cell: review },
     ], rows, { caption: t('compliance.title'), rowAttrs: (f) => ({ 'data-finding': f.id }) }) : empty(t('compliance.none')));
   };

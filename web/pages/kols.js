@@ -93,7 +93,7 @@ function kolCard(k, contracts, brandById, gmv) {
   const g = gmv?.get(k.id);
   return h('article', { class: 'card kol', 'data-kol': k.id },
     h('header', null,
-      h('h3', null, k.name),
+      h('h3', null, h('a', { href: `/kols/${k.id}` }, k.name)),
       badge(tt('tier', k.tier), `tier-${k.tier}`)),
     h('ul', { class: 'accounts', 'aria-label': t('kols.accounts') }, k.accounts.map((a) =>
       h('li', null, badge(tt('platform', a.platform), `pf-${a.platform}`), ` ${compact(a.followers)} ${t('kols.followers')}`))),

@@ -1,8 +1,10 @@
-// Sessions: the schedule, grouped by day, and scheduling a new one.
+// Sessions: the schedule as a list grouped by day or as a week or month calendar (by KOL and
+// platform), and scheduling a new one.
 import { api, listAll, lookups, byId, ApiError } from '../lib/api.js';
 import { h, replace, empty, select, pageHeader, badge, field, formError, showErrors, busy, toast } from '../lib/dom.js';
 import { t, tt } from '../lib/i18n.js';
-import { date, time, localDateTimeToUtc } from '../lib/format.js';
+import { date, time, localDateTimeToUtc, utcToLocalDate } from '../lib/format.js';
+import { calendar } from './calendar.js';
 
 export const SESSION_STATUSES = ['scheduled', 'live', 'ended', 'cancelled'];
 
@@ -12,20 +14,35 @@ export default async function render(main, { query, navigate, can, me }) {
   const when = select([['upcoming', t('sessions.upcoming')], ['past', t('sessions.past')], ['all', t('sessions.all')]], query.when || 'upcoming', { 'aria-label': t('sessions.when') });
   const statusSel = select([['', t('common.allStatuses')], ...SESSION_STATUSES.map((s) => [s, tt('sstatus', s)])], query.status, { 'aria-label': t('session.status') });
   const kolSel = select([['', t('common.allKols')], ...kols.map((k) => [k.id, k.name])], query.kol_id, { 'aria-label': t('session.kol') });
+  const platformSel = select([['', t('common.allPlatforms')], ...['taobao', 'douyin', 'kuaishou'].map((p) => [p, tt('platform', p)])], query.platform, { 'aria-label': t('session.platform') });
+  const viewSel = select([['list', t('sessions.viewList')], ['week', t('sessions.viewWeek')], ['month', t('sessions.viewMonth')]], query.view || 'list', { 'aria-label': t('sessions.view') });
+  // The day the calendar shows (its week or month), local.
+  let anchor = query.date && /^\d{4}-\d{2}-\d{2}$/.test(query.date) ? query.date : utcToLocalDate(new Date().toISOString());
   const list = h('div');
   const formSlot = h('div');
 
   const update = () => {
+    const view = viewSel.value;
     const params = new URLSearchParams();
-    if (when.value !== 'upcoming') params.set('when', when.value);
+    if (view !== 'list') params.set('view', view);
+    if (view !== 'list') params.set('date', anchor);
+    if (view === 'list' && when.value !== 'upcoming') params.set('when', when.value);
     if (statusSel.value) params.set('status', statusSel.value);
     if (kolSel.value) params.set('kol_id', kolSel.value);
+    if (platformSel.value) params.set('platform', platformSel.value);
     history.replaceState(null, '', `/sessions${params.toString() ? `?${params}` : ''}`);
+    when.hidden = view !== 'list';
+    const matching = sessions.filter((s) => (!statusSel.value || s.status === statusSel.value) &&
+      (!kolSel.value || s.kol_id === kolSel.value) && (!platformSel.value || s.platform === platformSel.value));
+    if (view !== 'list') {
+      return replace(list, calendar({
+        view, anchor, sessions: matching, kolById,
+        move: (next) => { anchor = next; update(); },
+      }));
+    }
     const now = Date.now();
-    const rows = sessions.filter((s) =>
-      (when.value === 'all' || (when.value === 'upcoming' ? Date.parse(s.ends_at) >= now : Date.parse(s.ends_at) < now)) &&
-      (!statusSel.value || s.status === statusSel.value) &&
-      (!kolSel.value || s.kol_id === kolSel.value))
+    const rows = matching.filter((s) =>
+      (when.value === 'all' || (when.value === 'upcoming' ? Date.parse(s.ends_at) >= now : Date.parse(s.ends_at) < now)))
       .sort((a, b) => (when.value === 'past' ? b.starts_at.localeCompare(a.starts_at) : a.starts_at.localeCompare(b.starts_at)));
     const days = new Map();
     for (const s of rows) {
@@ -44,7 +61,7 @@ export default async function render(main, { query, navigate, can, me }) {
           h('span', { class: 'slots', title: t('session.slots') }, t('sessions.slots', { n: s.lineup.length, cap: s.slot_capacity })),
           badge(tt('sstatus', s.status), `ss-${s.status}`))))))) : empty(sessions.length ? t('sessions.noMatch') : t('sessions.none')));
   };
-  for (const el of [when, statusSel, kolSel]) el.addEventListener('change', update);
+  for (const el of [when, statusSel, kolSel, platformSel, viewSel]) el.addEventListener('change', update);
 
   const openForm = () => {
     const kol = select([['', t('common.choose')], ...kols.map((k) => [k.id, k.name])], '', { required: true });
@@ -100,7 +117,7 @@ export default async function render(main, { query, navigate, can, me }) {
   replace(main,
     pageHeader(t('sessions.title'), can('manage') ? h('button', { class: 'primary', type: 'button', onclick: openForm }, t('sessions.new')) : null),
     formSlot,
-    h('div', { class: 'filters' }, when, statusSel, me.kol_id ? null : kolSel),
+    h('div', { class: 'filters' }, viewSel, when, statusSel, me.kol_id ? null : kolSel, platformSel),
     list);
   update();
 }

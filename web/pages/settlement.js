@@ -1,8 +1,23 @@
 // One settlement: its figures, every line with how it was computed, approval and the CSV statement.
 import { api, lookups, byId } from '../lib/api.js';
 import { h, replace, pageHeader, formError, showErrors, busy, toast, badge, table } from '../lib/dom.js';
-import { t, tt } from '../lib/i18n.js';
-import { yuan, pct, date, dateTime, period } from '../lib/format.js';
+import { t, tt, has, coded } from '../lib/i18n.js';
+import * as fmt from '../lib/format.js';
+
+const { yuan, pct, dateTime, period } = fmt;
+
+/** A line's name and how it was computed in the UI's language, from its `kind` and `params`. */
+export function lineName(l) {
+  return has(`line.${l.kind}`) ? tt('line', l.kind) : l.label;
+}
+
+export function lineHow(l) {
+  const p = l.params || {};
+  // The guarantee remedy and the tax line read differently by case.
+  const variant = l.kind === 'guarantee_remedy' ? `${l.kind}.${p.remedy}${p.remedy === 'make_good_session' ? `.${p.owed ? 'owed' : 'met'}` : ''}`
+    : l.kind === 'tax_withheld' && p.tax_status === 'company' ? 'tax_withheld.company' : l.kind;
+  return Object.keys(p).length ? coded('lineHow', variant, p, l.how, fmt) : l.how;
+}
 
 const FIGURES = [
   ['order_count', 'settle.orders', false], ['gmv_fen', 'settle.gmv'], ['refunds_fen', 'settle.refunds'], ['net_gmv_fen', 'settle.netGmv'],
@@ -54,9 +69,9 @@ export default async function render(main, { params, can }) {
         h('div', { class: k.endsWith('payable_fen') ? 'strong' : '' }, h('dt', null, t(label)), h('dd', { class: 'num' }, money ? yuan(figure(k)) : String(figure(k)))))),
       h('section', { class: 'card', 'aria-labelledby': 'lines-h' }, h('h2', { id: 'lines-h' }, t('settle.lines')),
         lines.length ? table([
-          { label: t('settle.item'), cell: (l) => l.label || tt('line', l.kind || l.code || '') },
-          { label: t('settle.amount'), class: 'num', cell: (l) => yuan(l.amount_fen ?? l.fen) },
-          { label: t('settle.how'), cell: (l) => l.explanation || l.how || l.formula || l.basis || '' },
+          { label: t('settle.item'), cell: lineName },
+          { label: t('settle.amount'), class: 'num', cell: (l) => yuan(l.amount_fen) },
+          { label: t('settle.how'), cell: lineHow },
         ], lines) : h('p', { class: 'muted' }, t('settle.noLines'))));
   };
   draw();
