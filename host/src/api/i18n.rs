@@ -182,7 +182,7 @@ fn yuan(params: &Map<String, Value>, name: &str) -> Option<String> {
     Some(format!("{sign}¥{}.{:02}", abs / 100, abs % 100))
 }
 
-fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<String> {
+fn param(params: &Map<String, Value>, name: &str) -> Option<String> {
     params.get(name).map(|v| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -344,16 +344,7 @@ async fn apply(
         let mut after = before.clone();
         after.lineup = lineup;
         after.updated_at = Utc::now();
-        audit::record(
-            &txn,
-            actor,
-            &action,
-            "session",
-            id,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
+        audit::changed(&txn, actor, &action, ("session", id), &before, &after).await?;
     }
     txn.commit().await?;
     Ok(())

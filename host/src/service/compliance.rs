@@ -298,14 +298,13 @@ pub async fn review(
         Review::Acknowledged => "finding.acknowledge",
         _ => "finding.resolve",
     };
-    audit::record(
+    audit::changed(
         &txn,
         actor,
         action,
-        "compliance_finding",
-        id,
-        Some(&before),
-        Some(&after),
+        ("compliance_finding", id),
+        &before,
+        &after,
     )
     .await?;
     txn.commit().await?;
@@ -399,14 +398,13 @@ pub async fn configure(
         }
     }
     let after = load_config(&txn).await?;
-    audit::record(
+    audit::changed(
         &txn,
         actor,
         "compliance.rules.update",
-        "compliance_config",
-        CONFIG_ID,
-        Some(&before),
-        Some(&after),
+        ("compliance_config", CONFIG_ID),
+        &before,
+        &after,
     )
     .await?;
     txn.commit().await?;

@@ -254,9 +254,7 @@ pub async fn create(
     set_terms(&mut am, &terms);
     let view = Contract::from(am.insert(&txn).await?);
     insert_version(&txn, id, 1, &terms, None, &actor.name, None).await?;
-    audit::created(&txn, actor, "contract", id, &view).await?;
-    txn.commit().await?;
-    Ok(view)
+    Ok(audit::commit_created(txn, actor, "contract", id, view).await?)
 }
 
 /// Edits the terms of a draft or proposed contract in place. A signed contract changes only by
@@ -301,9 +299,7 @@ pub async fn update(
     let mut vam = version.into_active_model();
     vam.terms = Set(serde_json::to_value(&terms).map_err(|e| Error::Internal(e.into()))?);
     vam.update(&txn).await?;
-    audit::updated(&txn, actor, "contract", id, &before, &after).await?;
-    txn.commit().await?;
-    Ok(after)
+    Ok(audit::commit_updated(txn, actor, "contract", id, &before, after).await?)
 }
 
 /// Moves a contract along its lifecycle. An illegal move is a conflict naming the allowed ones.
@@ -355,16 +351,7 @@ pub async fn transition(
     }
     let after = Contract::from(am.update(&txn).await?);
     let action = format!("contract.transition.{}", t.to);
-    audit::record(
-        &txn,
-        actor,
-        &action,
-        "contract",
-        id,
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
+    audit::changed(&txn, actor, &action, ("contract", id), &before, &after).await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -465,14 +452,13 @@ pub async fn amend(
         Some(effective_from),
     )
     .await?;
-    audit::record(
+    audit::changed(
         &txn,
         actor,
         "contract.amend",
-        "contract",
-        id,
-        Some(&before),
-        Some(&after),
+        ("contract", id),
+        &before,
+        &after,
     )
     .await?;
     txn.commit().await?;

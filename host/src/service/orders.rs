@@ -483,14 +483,12 @@ pub async fn reattribute(db: &DatabaseConnection, actor: &Actor) -> Result<Reatt
         examined,
         attributed,
     };
-    audit::record(
+    audit::wrote(
         &txn,
         actor,
         "orders.reattribute",
-        "orders",
-        Uuid::nil(),
-        None::<&()>,
-        Some(&serde_json::json!({"examined": examined, "attributed": attributed})),
+        ("orders", Uuid::nil()),
+        &serde_json::json!({"examined": examined, "attributed": attributed}),
     )
     .await?;
     txn.commit().await?;

@@ -160,16 +160,7 @@ pub async fn save(db: &DatabaseConnection, actor: &Actor, input: NewScript) -> R
     };
     let id = row.id;
     let view = view(row, Some(live), false);
-    audit::record(
-        &txn,
-        actor,
-        "script.save",
-        "script",
-        id,
-        None::<&Script>,
-        Some(&view),
-    )
-    .await?;
+    audit::wrote(&txn, actor, "script.save", ("script", id), &view).await?;
     txn.commit().await?;
     Ok(view)
 }
@@ -201,14 +192,13 @@ pub async fn publish(
     let after = scripts::publish(&txn, name, row.version, &actor.name).await?;
     let id = row.id;
     let view = view(row, Some(after.version), false);
-    audit::record(
+    audit::changed(
         &txn,
         actor,
         "script.publish",
-        "script",
-        id,
-        Some(&serde_json::json!({ "name": name, "published_version": before })),
-        Some(&serde_json::json!({ "name": name, "published_version": after.version })),
+        ("script", id),
+        &serde_json::json!({ "name": name, "published_version": before }),
+        &serde_json::json!({ "name": name, "published_version": after.version }),
     )
     .await?;
     txn.commit().await?;

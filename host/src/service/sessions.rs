@@ -220,9 +220,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewSession) -
     )
     .await?;
     let view = to_view(row, input.lineup);
-    audit::created(&txn, actor, "session", id, &view).await?;
-    txn.commit().await?;
-    Ok(view)
+    Ok(audit::commit_created(txn, actor, "session", id, view).await?)
 }
 
 /// Changes a session: schedule, outline, status (scheduled -> live -> ended, or cancelled) or
@@ -309,9 +307,7 @@ pub async fn update(
         Some(after.lineup.as_slice()).filter(|_| prices_changed),
     )
     .await?;
-    audit::updated(&txn, actor, "session", id, &before, &after).await?;
-    txn.commit().await?;
-    Ok(after)
+    Ok(audit::commit_updated(txn, actor, "session", id, &before, after).await?)
 }
 
 fn validate_fields(

@@ -485,16 +485,7 @@ async fn store_draft(
         .await?;
     }
     let view = Settlement::try_from(row)?;
-    audit::record(
-        txn,
-        actor,
-        "settlement.compute",
-        "settlement",
-        id,
-        None::<&Settlement>,
-        Some(&view),
-    )
-    .await?;
+    audit::wrote(txn, actor, "settlement.compute", ("settlement", id), &view).await?;
     Ok(view)
 }
 
@@ -675,14 +666,13 @@ pub async fn approve(
     }
     let after =
         Settlement::try_from(visibility::find_for_write::<settlement::Entity, _>(&txn, id).await?)?;
-    audit::record(
+    audit::changed(
         &txn,
         actor,
         "settlement.approve",
-        "settlement",
-        id,
-        Some(&before),
-        Some(&after),
+        ("settlement", id),
+        &before,
+        &after,
     )
     .await?;
     txn.commit().await?;

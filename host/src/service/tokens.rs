@@ -98,16 +98,7 @@ pub async fn revoke(
         .await?
         .ok_or(Error::NotFound("token"))?;
     let (before, after) = (Token::from(before), Token::from(after));
-    audit::record(
-        &txn,
-        actor,
-        "token.revoke",
-        "token",
-        id,
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
+    audit::changed(&txn, actor, "token.revoke", ("token", id), &before, &after).await?;
     changes::announce(&txn, &Change::Token(id)).await?;
     txn.commit().await?;
     cache.forget(id);

@@ -2,7 +2,7 @@
 //! after, inside the write's own transaction, so a rejected write leaves no trace either.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbErr, Set};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -36,6 +36,47 @@ pub async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Records `action` changing `entity` (its type and id) from `before` to `after`.
+pub async fn changed<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    action: &str,
+    (entity_type, entity_id): (&str, Uuid),
+    before: &impl Serialize,
+    after: &impl Serialize,
+) -> Result<(), DbErr> {
+    record(
+        db,
+        actor,
+        action,
+        entity_type,
+        entity_id,
+        Some(before),
+        Some(after),
+    )
+    .await
+}
+
+/// Records `action` producing `after` for `entity` (its type and id), with nothing before.
+pub async fn wrote<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    action: &str,
+    (entity_type, entity_id): (&str, Uuid),
+    after: &impl Serialize,
+) -> Result<(), DbErr> {
+    record(
+        db,
+        actor,
+        action,
+        entity_type,
+        entity_id,
+        None::<&()>,
+        Some(after),
+    )
+    .await
+}
+
 /// Records the creation of `entity_type` `id` as `"{entity_type}.create"`.
 pub async fn created<C: ConnectionTrait>(
     db: &C,
@@ -45,16 +86,7 @@ pub async fn created<C: ConnectionTrait>(
     after: &impl Serialize,
 ) -> Result<(), DbErr> {
     let action = format!("{entity_type}.create");
-    record(
-        db,
-        actor,
-        &action,
-        entity_type,
-        entity_id,
-        None::<&()>,
-        Some(after),
-    )
-    .await
+    wrote(db, actor, &action, (entity_type, entity_id), after).await
 }
 
 /// Records a change of `entity_type` `id` as `"{entity_type}.update"`.
@@ -67,16 +99,35 @@ pub async fn updated<C: ConnectionTrait, T: Serialize>(
     after: &T,
 ) -> Result<(), DbErr> {
     let action = format!("{entity_type}.update");
-    record(
-        db,
-        actor,
-        &action,
-        entity_type,
-        entity_id,
-        Some(before),
-        Some(after),
-    )
-    .await
+    changed(db, actor, &action, (entity_type, entity_id), before, after).await
+}
+
+/// The last step of a create: records it (as [`created`]) and commits the write's transaction,
+/// so the record and its trail land together or not at all. Answers the view.
+pub async fn commit_created<T: Serialize>(
+    txn: DatabaseTransaction,
+    actor: &Actor,
+    entity_type: &str,
+    entity_id: Uuid,
+    view: T,
+) -> Result<T, DbErr> {
+    created(&txn, actor, entity_type, entity_id, &view).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// The last step of an update: records it (as [`updated`]) and commits. Answers `after`.
+pub async fn commit_updated<T: Serialize>(
+    txn: DatabaseTransaction,
+    actor: &Actor,
+    entity_type: &str,
+    entity_id: Uuid,
+    before: &T,
+    after: T,
+) -> Result<T, DbErr> {
+    updated(&txn, actor, entity_type, entity_id, before, &after).await?;
+    txn.commit().await?;
+    Ok(after)
 }
 
 fn to_json(v: Option<&impl Serialize>) -> Result<Option<serde_json::Value>, DbErr> {

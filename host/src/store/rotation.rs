@@ -51,14 +51,12 @@ pub async fn rotate(
         kol_id_numbers,
         plugin_secrets,
     };
-    super::audit::record(
+    super::audit::wrote(
         &txn,
         &Actor::system("kolhost secrets rotate"),
         "secrets.rotate",
-        "server",
-        Uuid::nil(),
-        None::<&()>,
-        Some(&rotated),
+        ("server", Uuid::nil()),
+        &rotated,
     )
     .await?;
     txn.commit().await?;

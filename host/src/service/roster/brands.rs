@@ -93,9 +93,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewBrand) -> 
     .insert(&txn)
     .await?;
     let view = Brand::from(row);
-    audit::created(&txn, actor, "brand", view.id, &view).await?;
-    txn.commit().await?;
-    Ok(view)
+    Ok(audit::commit_created(txn, actor, "brand", view.id, view).await?)
 }
 
 /// Changes a brand's name or categories.
@@ -126,7 +124,5 @@ pub async fn update(
     }
     am.updated_at = Set(Utc::now());
     let after = Brand::from(am.update(&txn).await?);
-    audit::updated(&txn, actor, "brand", id, &before, &after).await?;
-    txn.commit().await?;
-    Ok(after)
+    Ok(audit::commit_updated(txn, actor, "brand", id, &before, after).await?)
 }

@@ -260,9 +260,7 @@ pub async fn create(
     let row = am.insert(&txn).await?;
     let accounts = replace_accounts(&txn, id, input.accounts).await?;
     let view = to_view(row, accounts);
-    audit::created(&txn, actor, "kol", id, &view).await?;
-    txn.commit().await?;
-    Ok(view)
+    Ok(audit::commit_created(txn, actor, "kol", id, view).await?)
 }
 
 /// Changes a KOL.
@@ -323,9 +321,7 @@ pub async fn update(
         None => before.accounts.clone(),
     };
     let after = to_view(row, accounts);
-    audit::updated(&txn, actor, "kol", id, &before, &after).await?;
-    txn.commit().await?;
-    Ok(after)
+    Ok(audit::commit_updated(txn, actor, "kol", id, &before, after).await?)
 }
 
 fn handles_of(accounts: &[Account]) -> Vec<(Platform, &str)> {

@@ -189,14 +189,12 @@ pub async fn import(
     let summary = serde_json::json!({
         "rows": report.rows, "created": created, "updated": updated, "sha256": digest,
     });
-    audit::record(
+    audit::wrote(
         &txn,
         actor,
         "product.import",
-        "brand",
-        req.brand_id,
-        None::<&()>,
-        Some(&summary),
+        ("brand", req.brand_id),
+        &summary,
     )
     .await?;
     txn.commit().await?;
