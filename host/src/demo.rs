@@ -657,7 +657,7 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()
                 "kol_id": kol["id"], "platform": platform, "room_id": format!("room-{}-{day}", k + 1),
                 "title": format!("{} 宠粉专场 Fan day", kol["name"].as_str().unwrap_or_default().split(' ').next().unwrap_or_default()),
                 "starts_at": starts, "ends_at": starts + Duration::hours(4),
-                "outline": "19:00 开场福利 Opening deals\n19:30 新品讲解 New products\n21:00 返场 Encore",
+                "outline": "## 定位与销售策略\n宠粉专场：新品首发引流，利润款返场收尾\n\n## 设备\n双机位，环形补光灯，备用推流手机\n\n## 商品陈列\n按出场顺序摆放样品与价签\n\n## 时间流程\n- 19:00 开场福利 Opening deals\n- 19:30 新品讲解 New products\n- 21:00 返场 Encore",
                 "lineup": lineup,
             }))
             .await?;

@@ -24,7 +24,7 @@ const BIN = process.env.KOLHOST_BIN || join(targetDir, 'debug', 'kolhost');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const PLUGIN = process.env.KOLHOST_EXAMPLE_PLUGIN || join(targetDir, 'wasm-plugins', 'wasm32-wasip2', 'release', 'example_platform.wasm');
 const SHOTS = join(here, 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
+const DESKTOP = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
 let server;
@@ -91,8 +91,8 @@ after(async () => {
 });
 
 /** A page at a viewport, signed in with `token` (or not), that records console errors. */
-async function open(token, viewport = DESKTOP, path = '/') {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+async function open(token, viewport = DESKTOP, path = '/', lang = 'zh-CN') {
+  const context = await browser.newContext({ viewport, locale: lang, timezoneId: 'Asia/Shanghai' });
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
@@ -102,7 +102,7 @@ async function open(token, viewport = DESKTOP, path = '/') {
   });
   if (token) {
     await page.goto(`${base}/`);
-    await page.evaluate((t) => localStorage.setItem('kolhost.token', t), token);
+    await page.evaluate(([t, l]) => { localStorage.setItem('kolhost.token', t); localStorage.setItem('kolhost.lang', l); }, [token, lang]);
   }
   await page.goto(`${base}${path}`);
   return page;
@@ -751,6 +751,37 @@ test('settlements: the month-end batch drafts a settlement per contract with act
   await done(page, 'settlements-batch-desktop');
 });
 
+test('tables sort by any column header; an admin sets compliance rules and terms, other staff read them', async () => {
+  const original = await apiGet('/compliance/rules');
+  const page = await open('kh_demo_admin', DESKTOP, '/brands');
+  await waitLoaded(page);
+  const names = async () => page.locator('tbody tr td:first-child').allInnerTexts();
+  await page.getByRole('button', { name: '品牌名称' }).click();
+  const up = await names();
+  assert.deepEqual(up, [...up].sort((a, b) => a.localeCompare(b, 'zh-CN', { numeric: true })));
+  assert.equal(await page.getByRole('columnheader', { name: '品牌名称' }).getAttribute('aria-sort'), 'ascending');
+  await page.getByRole('button', { name: '品牌名称' }).click();
+  assert.deepEqual(await names(), [...up].reverse());
+  await page.goto(`${base}/compliance`);
+  await waitLoaded(page);
+  await page.getByText('规则与违禁词').click();
+  await page.getByRole('combobox', { name: '违禁词' }).selectOption('warn');
+  const terms = page.getByLabel(/违禁词（/);
+  await terms.fill(`${await terms.inputValue()}\n网页测试词`);
+  await page.getByRole('button', { name: '保存' }).click();
+  await page.getByText('合规规则已保存。').waitFor();
+  const saved = await apiGet('/compliance/rules');
+  assert.ok(saved.banned_terms.includes('网页测试词'));
+  assert.equal(saved.rules.find((r) => r.rule === 'banned_term').mode, 'warn');
+  await done(page, 'compliance-rules-desktop');
+  const manager = await open('kh_demo_manager', DESKTOP, '/compliance');
+  await waitLoaded(manager);
+  await manager.getByText('规则与违禁词').click();
+  assert.equal(await manager.getByRole('button', { name: '保存' }).count(), 0, 'a manager reads the rules only');
+  await done(manager);
+  await apiSend('PUT', '/compliance/rules', { rules: original.rules.map((r) => ({ rule: r.rule, mode: r.mode })), banned_terms: original.banned_terms });
+});
+
 test('every page at desktop and phone widths (screenshots to look at)', async () => {
   const kols = await (await fetch(`${base}/api/v1/contracts?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
   const sessions = await (await fetch(`${base}/api/v1/sessions?limit=1`, { headers: { authorization: 'Bearer kh_demo_admin' } })).json();
@@ -760,19 +791,19 @@ test('every page at desktop and phone widths (screenshots to look at)', async ()
     ['gmv', '/gmv'], ['plugins', '/plugins'], ['operations', '/operations'], ['deliveries', '/operations?tab=deliveries'], ['scripts', '/scripts/pyramid'], ['settlements', '/settlements'], ['compliance', '/compliance'],
     ['brands', '/brands'], ['kol', `/kols/${kols.items[0].kol_id}`], ['sessions-week', '/sessions?view=week'], ['sessions-month', '/sessions?view=month'],
   ];
-  for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+  for (const [size, viewport, lang] of [['desktop', DESKTOP, 'zh-CN'], ['phone', PHONE, 'zh-CN'], ['desktop-en', DESKTOP, 'en'], ['phone-en', PHONE, 'en']]) {
     for (const [name, path] of pages) {
-      const page = await open('kh_demo_admin', viewport, path);
+      const page = await open('kh_demo_admin', viewport, path, lang);
       await waitLoaded(page);
       if (name === 'allocation') {
-        await page.getByRole('button', { name: '预览' }).click();
+        await page.getByRole('button', { name: lang === 'en' ? 'Preview' : '预览' }).click();
         await page.locator('.alloc-result .summary, .alloc-result .empty').first().waitFor();
       }
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 1, `${name} at ${size} scrolls sideways by ${overflow}px`);
       // The Chinese UI shows no English server text (messages, findings, settlement lines); the
       // operations pages show stored records (audit before/after, delivery bodies) as they are.
-      const english = ['operations', 'deliveries'].includes(name) ? null : (await page.locator('main').innerText()).match(/\b(must be|no such|is not|is above|is under|uses the banned|paid_fen|rounded half|the KOL|the contract)\b/i);
+      const english = lang === 'en' || ['operations', 'deliveries'].includes(name) ? null : (await page.locator('main').innerText()).match(/\b(must be|no such|is not|is above|is under|uses the banned|paid_fen|rounded half|the KOL|the contract)\b/i);
       assert.equal(english, null, `${name} at ${size} shows English: ${english?.[0]}`);
       await done(page, `page-${name}-${size}`);
     }

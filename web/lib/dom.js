@@ -159,13 +159,51 @@ export function badge(text, kind) {
   return h('span', { class: `badge ${kind || ''}` }, text);
 }
 
-/** A table from columns [{label, cell: row => node|text, class}] and rows. */
-export function table(columns, rows, { caption, rowAttrs } = {}) {
+/**
+ * A table from columns [{label, cell: row => node|text, class, sort?: row => number|string}] and
+ * rows. Every labelled column's header sorts it (click again to reverse; aria-sort says how), by
+ * the column's `sort` value or else by the cell's text, numbers (¥1,234.56, 12%) as numbers.
+ * `sortable: false` leaves the order to the page (one that keeps it in the URL).
+ */
+export function table(columns, rows, { caption, rowAttrs, sortable = true } = {}) {
+  const body = h('tbody', null, rows.map((r) => {
+    const tr = h('tr', rowAttrs ? rowAttrs(r) : null,
+      columns.map((c) => h('td', { class: c.class || '', 'data-label': c.label }, c.cell(r))));
+    tr.row = r;
+    return tr;
+  }));
+  const heads = columns.map((c) => h('th', { scope: 'col', class: c.class || '' }, c.label));
+  if (sortable && rows.length > 1) {
+    columns.forEach((c, i) => {
+      if (!c.label || c.sort === false) return;
+      const th = heads[i];
+      th.setAttribute('aria-sort', 'none');
+      th.replaceChildren(h('button', { type: 'button', class: 'sort', onclick: () => {
+        const dir = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
+        for (const other of heads) if (other.hasAttribute('aria-sort')) other.setAttribute('aria-sort', 'none');
+        th.setAttribute('aria-sort', dir > 0 ? 'ascending' : 'descending');
+        const key = (tr) => (typeof c.sort === 'function' ? c.sort(tr.row) : sortKey(tr.children[i].textContent));
+        const sorted = [...body.children].sort((a, b) => compareKeys(key(a), key(b)) * dir);
+        body.append(...sorted);
+      } }, c.label));
+    });
+  }
   return h('div', { class: 'table-wrap' }, h('table', null,
     caption ? h('caption', { class: 'sr-only' }, caption) : null,
-    h('thead', null, h('tr', null, columns.map((c) => h('th', { scope: 'col', class: c.class || '' }, c.label)))),
-    h('tbody', null, rows.map((r) => h('tr', rowAttrs ? rowAttrs(r) : null,
-      columns.map((c) => h('td', { class: c.class || '', 'data-label': c.label }, c.cell(r))))))));
+    h('thead', null, h('tr', null, heads)),
+    body));
+}
+
+/** A cell's text as a sort key: a number when it reads as one (¥-1,234.56, 12.5%, 3), else text. */
+export function sortKey(text) {
+  const t = String(text ?? '').trim();
+  const n = t.replace(/[¥,%\s]/g, '');
+  return /^-?\d+(\.\d+)?$/.test(n) ? Number(n) : t;
+}
+
+function compareKeys(x, y) {
+  if (typeof x === 'number' && typeof y === 'number') return x - y;
+  return String(x).localeCompare(String(y), 'zh-CN', { numeric: true });
 }
 
 export function link(href, ...children) {

@@ -2,7 +2,7 @@
 // lowest-price promise. Filter by the record they concern and by review; a manager acknowledges a
 // finding (takes it on) and resolves it with a note of what was done, each step naming who.
 import { api, listAll, lookups, listIfAvailable } from '../lib/api.js';
-import { h, replace, pageHeader, empty, table, badge, select, busy, toast, errorBox } from '../lib/dom.js';
+import { h, replace, pageHeader, empty, table, badge, select, busy, toast, errorBox, field, formError, showErrors } from '../lib/dom.js';
 import { can } from '../app.js';
 import { t, tt, coded } from '../lib/i18n.js';
 import * as fmt from '../lib/format.js';
@@ -14,7 +14,39 @@ export function findingText(f) {
   return coded('finding', f.code, f.params, f.message, fmt);
 }
 
-export default async function render(main, { query }) {
+/**
+ * The rules (block or warn) and the banned-term list: an admin edits them, other staff read them.
+ * Terms are one per line; the server checks each (1 to 50 characters, listed once).
+ */
+function rulesPanel(config, me) {
+  const admin = me?.role === 'admin';
+  const modes = config.rules.map((r) => [r.rule, select([['block', t('mode.block')], ['warn', t('mode.warn')]], r.mode,
+    { 'aria-label': tt('rule', r.rule), disabled: !admin })]);
+  const terms = h('textarea', { rows: 6, value: config.banned_terms.join('\n'), readonly: admin ? null : 'readonly', spellcheck: 'false' });
+  const form = h('form', { class: 'form-grid', novalidate: true },
+    modes.map(([rule, sel]) => field(tt('rule', rule), sel, { name: `rules.${rule}`,
+      hint: config.rules.find((r) => r.rule === rule)?.updated_by ? t('compliance.setBy', { by: config.rules.find((r) => r.rule === rule).updated_by }) : null })),
+    field(t('compliance.terms', { n: config.banned_terms.length }), terms, { name: 'banned_terms', wide: true, hint: t('compliance.termsHint') }),
+    formError(),
+    admin ? h('div', { class: 'form-actions' }, h('button', { class: 'primary', type: 'submit' }, t('common.save'))) : null);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = {
+      rules: modes.map(([rule, sel]) => ({ rule, mode: sel.value })),
+      banned_terms: terms.value.split('\n').map((x) => x.trim()).filter(Boolean),
+    };
+    await busy(form.querySelector('[type=submit]'), async () => {
+      try {
+        const saved = await api('/compliance/rules', { method: 'PUT', body });
+        toast(t('compliance.rulesSaved'));
+        form.closest('details').replaceWith(rulesPanel(saved, me));
+      } catch (e) { showErrors(form, e); }
+    });
+  });
+  return h('details', { class: 'card rules-panel' }, h('summary', null, t('compliance.rules')), form);
+}
+
+export default async function render(main, { query, me }) {
   let findings;
   try {
     findings = await listAll('/compliance/findings', { entity_id: query.entity_id });
@@ -77,7 +109,9 @@ export default async function render(main, { query }) {
   };
   typeSel.addEventListener('change', update);
   statusSel.addEventListener('change', update);
+  const config = await api('/compliance/rules').catch(() => null);
   replace(main, pageHeader(t('compliance.title')),
+    config ? rulesPanel(config, me) : null,
     query.entity_id ? h('p', { class: 'notice' }, t('compliance.filtered'), ' ', h('a', { href: '/compliance' }, t('compliance.clearFilter'))) : null,
     h('div', { class: 'filters' }, typeSel, statusSel), list);
   update();

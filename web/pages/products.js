@@ -74,7 +74,7 @@ export default async function render(main, { query }) {
 
 /** A table whose column headers sort it (aria-sort says how). */
 function sortableTable(columns, rows, sort, onSort) {
-  const wrap = table(columns, rows, { caption: t('products.title'), rowAttrs: (p) => ({ 'data-sku': p.sku }) });
+  const wrap = table(columns, rows, { caption: t('products.title'), rowAttrs: (p) => ({ 'data-sku': p.sku }), sortable: false });
   const ths = wrap.querySelectorAll('thead th');
   columns.forEach((c, i) => {
     const th = ths[i];

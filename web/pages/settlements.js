@@ -90,6 +90,36 @@ export default async function render(main, { can, navigate, query }) {
     month.focus();
   };
 
+  // The month's labour-remuneration withholding declaration (扣缴申报), as the tax bureau's sheet.
+  const openDeclaration = () => {
+    const now = new Date(Date.now() + 8 * 3_600_000);
+    const month = h('input', { type: 'month', value: `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`, required: true });
+    const format = select([['xlsx', 'XLSX'], ['csv', 'CSV']], 'xlsx', { 'aria-label': t('settle.format') });
+    const form = h('form', { class: 'form-grid card', novalidate: true },
+      h('h2', { class: 'wide' }, t('settle.declaration')),
+      h('p', { class: 'wide muted' }, t('settle.declarationHint')),
+      field(t('settle.month'), month, { name: 'month' }),
+      field(t('settle.format'), format, { name: 'format' }),
+      formError(),
+      h('div', { class: 'form-actions' }, h('button', { class: 'primary', type: 'submit' }, t('settle.download')),
+        h('button', { class: 'ghost', type: 'button', onclick: () => replace(formSlot) }, t('common.cancel'))));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      await busy(form.querySelector('[type=submit]'), async () => {
+        try {
+          const res = await api('/reports/withholding', { query: { month: month.value, format: format.value }, raw: true });
+          const a = h('a', { href: URL.createObjectURL(await res.blob()), download: `withholding-${month.value}.${format.value}` });
+          document.body.append(a);
+          a.click();
+          a.remove();
+          setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+        } catch (e) { showErrors(form, e); }
+      });
+    });
+    replace(formSlot, form);
+    month.focus();
+  };
+
   const listSlot = h('div');
   const statusSel = select([['', t('common.allStatuses')], ...['draft', 'approved', 'superseded'].map((x) => [x, tt('settle', x)])], query.status, { 'aria-label': t('settle.status') });
   const search = h('input', { type: 'search', placeholder: t('settle.search'), 'aria-label': t('settle.search'), value: query.q || '' });
@@ -113,6 +143,7 @@ export default async function render(main, { can, navigate, query }) {
 
   replace(main,
     pageHeader(t('settle.title'), can('settle') ? [
+      h('button', { type: 'button', onclick: openDeclaration }, t('settle.declaration')),
       h('button', { type: 'button', onclick: openBatch }, t('settle.batch')),
       h('button', { class: 'primary', type: 'button', onclick: openForm }, t('settle.new'))] : null),
     formSlot,
