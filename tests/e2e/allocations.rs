@@ -9,7 +9,8 @@ both_databases!(
     pyramid_on_the_demo_agency_previews_then_applies,
     scripts_are_versioned_and_errors_carry_their_line,
     violations_block_apply_and_change_nothing,
-    allocations_run_the_published_version_while_a_draft_is_edited
+    allocations_run_the_published_version_while_a_draft_is_edited,
+    a_preview_shows_the_findings_applying_would_raise
 );
 
 async fn pyramid_on_the_demo_agency_previews_then_applies(app: &TestApp) {
@@ -509,4 +510,73 @@ async fn save_broken(app: &TestApp, token: &str) -> (StatusCode, Value) {
         json!({"name": "promo", "source": "function allocate(ctx)\n  return nil + 1\nend\n"}),
     )
     .await
+}
+
+/// A preview on the agency's data lists the compliance findings its apply would raise: here a
+/// slot above the price another session of the same lowest-price contract already sells at.
+async fn a_preview_shows_the_findings_applying_would_raise(app: &TestApp) {
+    use crate::fixtures::{agency, contract_in};
+    let a = agency(app).await;
+    let c = contract_in(app, &a.brand_a, &a.head, "douyin", "signed").await;
+    assert_eq!(c["lowest_price_clause"], true);
+    let session = |title: &str, day: u32, lineup: Value| {
+        json!({"kol_id": a.head["id"], "platform": "douyin", "title": title,
+            "starts_at": format!("2026-12-{day:02}T12:00:00Z"), "ends_at": format!("2026-12-{day:02}T15:00:00Z"),
+            "lineup": lineup})
+    };
+    let cheap = app
+        .create(
+            "/api/v1/sessions",
+            session(
+                "早场",
+                10,
+                json!([{"product_id": a.product_a["id"], "contract_id": c["id"],
+                "position": 1, "live_price_fen": 9_000, "units": 10}]),
+            ),
+        )
+        .await;
+    let later = app
+        .create("/api/v1/sessions", session("晚场", 12, json!([])))
+        .await;
+    let source = format!(
+        "function allocate(ctx) return {{assignments = {{{{product_id = \"{}\", kol_id = \"{}\", session_id = \"{}\", units = 5, live_price_fen = 12000, reason = \"test\"}}}}, notes = {{}}}} end",
+        a.product_a["id"].as_str().unwrap(),
+        a.head["id"].as_str().unwrap(),
+        later["id"].as_str().unwrap()
+    );
+    app.create(
+        "/api/v1/scripts",
+        json!({"name": "one_slot", "source": source}),
+    )
+    .await;
+    let (status, preview) = app
+        .post(
+            "/api/v1/allocations",
+            &app.admin,
+            json!({"strategy": {"script": "one_slot"}, "params": {}, "apply": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["violations"], json!([]), "{preview}");
+    let findings = preview["findings"].as_array().unwrap();
+    let f = findings
+        .iter()
+        .find(|f| f["code"] == "above_promised_lowest")
+        .unwrap_or_else(|| panic!("no lowest-price finding in {preview}"));
+    assert_eq!(f["session_id"], later["id"]);
+    assert_eq!(f["rule"], "lowest_price");
+    assert_eq!(f["params"]["lowest_price_fen"], 9_000);
+    assert_eq!(f["params"]["session_id"], cheap["id"]);
+    assert_eq!(preview["findings_truncated"], false);
+    // A preview writes nothing: no finding is stored, the lineup is as it was.
+    let (_, stored) = app
+        .get(
+            &format!(
+                "/api/v1/compliance/findings?entity_id={}",
+                later["id"].as_str().unwrap()
+            ),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(stored["items"], json!([]));
 }

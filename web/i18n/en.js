@@ -263,4 +263,8 @@ export default {
   'settle.declarationHint': "Labour remuneration and tax withheld for individual KOLs in the settlements approved in the month (China Standard Time), as the withholding declaration lists them.",
   'settle.format': "Format",
   'settle.download': "Download",
+  'alloc.findings': "Compliance findings applying would raise ({n})",
+  'alloc.findingsHint': "Rules set to warn keep these findings when applied; a rule set to block makes applying fail.",
+  'alloc.findingsTruncated': "More than 500 sessions are touched; findings are listed for the first 500.",
+  'alloc.session': "Session",
 };

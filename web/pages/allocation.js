@@ -1,8 +1,11 @@
 // Allocation: pick a strategy, preview the product x KOL matrix with violations, apply it.
 import { api, lookups, byId, listIfAvailable, invalidate } from '../lib/api.js';
 import { h, replace, pageHeader, field, formError, showErrors, busy, toast, select, clearErrors, empty, badge, table } from '../lib/dom.js';
-import { t, tt } from '../lib/i18n.js';
-import { yuan, int } from '../lib/format.js';
+import { t, tt, coded } from '../lib/i18n.js';
+import * as fmt from '../lib/format.js';
+import { findingText } from './compliance.js';
+
+const { yuan, int } = fmt;
 
 const TIER_ORDER = { head: 0, waist: 1, tail: 2 };
 
@@ -107,8 +110,17 @@ export default async function render(main, { can, query }) {
           { label: '#', class: 'num', cell: (v) => (v.index ?? '—').toString() },
           { label: t('alloc.rule'), cell: (v) => badge(tt('violation', v.code), 'bad') },
           { label: t('alloc.where'), cell: (v) => where(o.assignments[v.index]) },
-          { label: t('alloc.message'), cell: (v) => v.message },
+          { label: t('alloc.message'), cell: (v) => coded('violationHow', v.code, v.params, v.message, fmt) },
         ], o.violations)) : null,
+      o.findings?.length ? h('section', { class: 'card preview-findings', 'aria-labelledby': 'pf-h' },
+        h('h2', { id: 'pf-h' }, t('alloc.findings', { n: o.findings.length })),
+        h('p', { class: 'muted' }, t('alloc.findingsHint')),
+        table([
+          { label: t('alloc.session'), cell: (f) => h('a', { href: `/sessions/${f.session_id}` }, sessionById.get(f.session_id)?.title || f.session_id) },
+          { label: t('compliance.rule'), cell: (f) => badge(tt('rule', f.rule), 'warn') },
+          { label: t('compliance.message'), cell: findingText },
+        ], o.findings, { rowAttrs: (f) => ({ 'data-finding-code': f.code }) })) : null,
+      o.findings_truncated ? h('p', { class: 'notice' }, t('alloc.findingsTruncated')) : null,
       o.logs?.length ? h('details', { class: 'logs' }, h('summary', null, t('alloc.logs', { n: o.logs.length })), h('pre', null, o.logs.join('\n'))) : null);
   }
 

@@ -434,10 +434,19 @@ fn message_zh(code: &str, params: &Map<String, Value>) -> Option<String> {
         "session_kol_mismatch" => "该场次不属于此主播".into(),
         "no_contract" => "该主播与此商品的品牌在此平台没有已签署或履约中的合同".into(),
         "non_positive_units" => "件数须大于 0".into(),
-        "stock_exceeded" => "分配件数合计超过商品库存".into(),
-        "session_capacity_exceeded" => "场次坑位已满".into(),
+        "stock_exceeded" => match param(params, "stock_units") {
+            Some(n) => format!("分配件数合计超过商品库存 {n} 件"),
+            None => "分配件数合计超过商品库存".into(),
+        },
+        "session_capacity_exceeded" => match param(params, "capacity") {
+            Some(n) => format!("场次的 {n} 个坑位已满"),
+            None => "场次坑位已满".into(),
+        },
         "duplicate_product_in_session" => "同一场次重复排入此商品".into(),
-        "lowest_price_clause" => "违反全网最低价条款".into(),
+        "lowest_price_clause" => match yuan(params, "lowest_price_fen") {
+            Some(low) => format!("合同有全网最低价条款：本次分配中另有更低的直播价 {low}"),
+            None => "违反全网最低价条款".into(),
+        },
         // Compliance rules set to block (`domain::compliance`).
         "banned_term" => match param(params, "term") {
             Some(term) => format!("含有广告法禁用的绝对化用语「{term}」"),

@@ -198,15 +198,25 @@ pub struct Violation {
     pub code: ViolationCode,
     pub field: String,
     pub message: String,
+    /// The values the message names (amounts in fen, units), for a client's own text.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub params: super::Params,
 }
 
 impl Violation {
+    /// The same violation naming these values.
+    fn with(mut self, params: super::Params) -> Self {
+        self.params = params;
+        self
+    }
+
     fn at(index: usize, code: ViolationCode, field: &str, message: String) -> Self {
         Self {
             index: Some(index),
             code,
             field: format!("assignments[{index}].{field}"),
             message,
+            params: super::Params::new(),
         }
     }
 }
@@ -295,12 +305,15 @@ pub fn validate(ctx: &AllocationContext, assignments: &[Assignment]) -> Vec<Viol
         }
 
         if a.units <= 0 {
-            out.push(Violation::at(
-                i,
-                C::NonPositiveUnits,
-                "units",
-                format!("units must be positive, got {}", a.units),
-            ));
+            out.push(
+                Violation::at(
+                    i,
+                    C::NonPositiveUnits,
+                    "units",
+                    format!("units must be positive, got {}", a.units),
+                )
+                .with(super::params([("units", a.units.into())])),
+            );
         }
 
         let mut clause_applies = false;
@@ -335,26 +348,38 @@ pub fn validate(ctx: &AllocationContext, assignments: &[Assignment]) -> Vec<Viol
 
         if let Some(p) = product {
             if a.live_price_fen < p.floor_price_fen {
-                out.push(Violation::at(
-                    i,
-                    C::PriceBelowFloor,
-                    "live_price_fen",
-                    format!(
-                        "live price {} fen is under the floor price {} fen of {}",
-                        a.live_price_fen, p.floor_price_fen, p.sku
-                    ),
-                ));
+                out.push(
+                    Violation::at(
+                        i,
+                        C::PriceBelowFloor,
+                        "live_price_fen",
+                        format!(
+                            "live price {} fen is under the floor price {} fen of {}",
+                            a.live_price_fen, p.floor_price_fen, p.sku
+                        ),
+                    )
+                    .with(super::params([
+                        ("live_price_fen", a.live_price_fen.into()),
+                        ("floor_price_fen", p.floor_price_fen.into()),
+                    ])),
+                );
             }
             if a.live_price_fen > p.list_price_fen {
-                out.push(Violation::at(
-                    i,
-                    C::PriceAboveList,
-                    "live_price_fen",
-                    format!(
-                        "live price {} fen is above the list price {} fen of {}",
-                        a.live_price_fen, p.list_price_fen, p.sku
-                    ),
-                ));
+                out.push(
+                    Violation::at(
+                        i,
+                        C::PriceAboveList,
+                        "live_price_fen",
+                        format!(
+                            "live price {} fen is above the list price {} fen of {}",
+                            a.live_price_fen, p.list_price_fen, p.sku
+                        ),
+                    )
+                    .with(super::params([
+                        ("live_price_fen", a.live_price_fen.into()),
+                        ("list_price_fen", p.list_price_fen.into()),
+                    ])),
+                );
             }
             if a.units > 0 {
                 let used = units_used.entry(p.id.as_str()).or_default();
@@ -368,7 +393,8 @@ pub fn validate(ctx: &AllocationContext, assignments: &[Assignment]) -> Vec<Viol
                             "{} units of {} allocated in total (existing lineups included), stock is {}",
                             used, p.sku, p.stock_units
                         ),
-                    ));
+                    )
+.with(super::params([("units", i64::try_from(*used).unwrap_or(i64::MAX).into()), ("stock_units", p.stock_units.into())])));
                 }
             }
             if clause_applies
@@ -383,7 +409,8 @@ pub fn validate(ctx: &AllocationContext, assignments: &[Assignment]) -> Vec<Viol
                         "the contract has a lowest-price clause: live price {} fen is above {} fen, the lowest price of {} elsewhere in this allocation",
                         a.live_price_fen, lowest, p.sku
                     ),
-                ));
+                )
+.with(super::params([("live_price_fen", a.live_price_fen.into()), ("lowest_price_fen", lowest.into())])));
             }
         }
 
@@ -407,7 +434,8 @@ pub fn validate(ctx: &AllocationContext, assignments: &[Assignment]) -> Vec<Viol
                             "session {} has {} slots; this is slot {} (existing lineup included)",
                             s.id, s.slot_capacity, used
                         ),
-                    ));
+                    )
+.with(super::params([("capacity", s.slot_capacity.into())])));
                 }
             }
         }

@@ -2,7 +2,6 @@
 //! agency's data, validate every assignment, and with `apply` and no violations append the
 //! assignments to the sessions' lineups in one transaction.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use uuid::Uuid;
 
 use super::error::{Error, Result};
 use super::roster::{kols::with_accounts, products::with_listings};
-use super::sessions::{LineupSlot, check_lineup, replace_lineup, with_lineups};
+use super::sessions::{LineupSlot, Session, check_lineup, replace_lineup, with_lineups};
 use super::{compliance, scripts};
 use crate::domain::actor::{Actor, MANAGERS, SCRIPTERS, Scope};
 use crate::domain::allocation::{self, AllocationContext, AllocationResult, Assignment, Violation};
@@ -125,7 +124,24 @@ pub struct AllocationOutcome {
     /// The script version that ran.
     pub script_version: Option<i32>,
     pub applied: bool,
+    /// What compliance would find in the sessions' lineups once these assignments join them
+    /// (floor price, lowest-price promises both ways), so a preview shows it before applying.
+    /// Computed on the agency's data (not for an explicit ctx), for up to
+    /// [`MAX_FINDING_SESSIONS`] sessions; `findings_truncated` says when there were more.
+    pub findings: Vec<SessionFinding>,
+    pub findings_truncated: bool,
 }
+
+/// A compliance finding in the lineup of one session.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionFinding {
+    pub session_id: Uuid,
+    #[serde(flatten)]
+    pub finding: crate::domain::compliance::Finding,
+}
+
+/// The most sessions whose findings a preview computes (each costs a few queries).
+pub const MAX_FINDING_SESSIONS: usize = 500;
 
 impl AllocationOutcome {
     pub fn from_preview(p: Preview, script_version: Option<i32>, applied: bool) -> Self {
@@ -137,6 +153,8 @@ impl AllocationOutcome {
             stats: serde_json::to_value(&p.stats).unwrap_or_default(),
             script_version,
             applied,
+            findings: Vec::new(),
+            findings_truncated: false,
         }
     }
 }
@@ -159,6 +177,7 @@ pub async fn allocate(
         .into());
     }
     let limits = req.limits.unwrap_or_default().resolve()?;
+    let on_agency_data = req.ctx.is_none();
     let ctx = Arc::new(build_context(db, req.ctx.into(), req.params).await?);
     let (preview, version) = match &req.strategy {
         Strategy::Script(name) => {
@@ -184,6 +203,10 @@ pub async fn allocate(
     };
     let mut outcome = AllocationOutcome::from_preview(preview, version, false);
     if !req.apply {
+        if on_agency_data && outcome.violations.is_empty() {
+            (outcome.findings, outcome.findings_truncated) =
+                preview_findings(db, &ctx, &outcome.assignments).await?;
+        }
         return Ok(outcome);
     }
     if !outcome.violations.is_empty() {
@@ -243,7 +266,12 @@ fn rejected(outcome: &AllocationOutcome) -> Error {
     let errors = outcome
         .violations
         .iter()
-        .map(|v| FieldError::new(v.field.clone(), v.code.as_str(), v.message.clone()))
+        .map(|v| FieldError {
+            field: v.field.clone(),
+            code: v.code.as_str().into(),
+            message: v.message.clone(),
+            params: v.params.clone(),
+        })
         .collect();
     let mut extensions = serde_json::Map::new();
     extensions.insert(
@@ -275,18 +303,6 @@ async fn apply(
     assignments: &[Assignment],
     strategy: &Strategy,
 ) -> Result<()> {
-    let brand_of: HashMap<&str, &str> = ctx
-        .products
-        .iter()
-        .map(|p| (p.id.as_str(), p.brand_id.as_str()))
-        .collect();
-    let mut by_session: Vec<(&str, Vec<&Assignment>)> = Vec::new();
-    for a in assignments {
-        match by_session.iter_mut().find(|(id, _)| *id == a.session_id) {
-            Some((_, list)) => list.push(a),
-            None => by_session.push((a.session_id.as_str(), vec![a])),
-        }
-    }
     let action = match strategy {
         Strategy::Script(n) => format!("session.allocate.script.{n}"),
         Strategy::Plugin(n) => format!("session.allocate.plugin.{n}"),
@@ -298,38 +314,14 @@ async fn apply(
         )
     };
     let txn = store::write_txn(db).await?;
-    for (session_id, list) in by_session {
+    for (session_id, list) in by_session(assignments) {
         let id: Uuid = session_id.parse().map_err(|_| stale())?;
         let row = session::Entity::find_by_id(id)
             .one(&txn)
             .await?
             .ok_or_else(stale)?;
         let before = with_lineups(&txn, vec![row], Scope::All).await?.remove(0);
-        let mut lineup = before.lineup.clone();
-        let mut position = lineup.iter().map(|s| s.position).max().unwrap_or(0);
-        for a in list {
-            let brand = brand_of.get(a.product_id.as_str()).ok_or_else(stale)?;
-            let mut contracts: Vec<_> = ctx
-                .contracts
-                .iter()
-                .filter(|c| {
-                    c.brand_id == *brand
-                        && c.kol_id == a.kol_id
-                        && c.platform == before.platform.as_str()
-                })
-                .filter(|c| c.status.in_force() && c.covers(before.starts_at, before.ends_at))
-                .collect();
-            contracts.sort_by(|x, y| x.id.cmp(&y.id));
-            let contract = contracts.first().ok_or_else(stale)?;
-            position += 1;
-            lineup.push(LineupSlot {
-                product_id: a.product_id.parse().map_err(|_| stale())?,
-                contract_id: contract.id.parse().map_err(|_| stale())?,
-                position,
-                live_price_fen: a.live_price_fen,
-                units: a.units,
-            });
-        }
+        let lineup = joined_lineup(ctx, &before, &list).ok_or_else(stale)?;
         check_lineup(&txn, &before.facts(), &lineup).await?;
         replace_lineup(&txn, id, &lineup).await?;
         compliance::check_session(
@@ -348,6 +340,83 @@ async fn apply(
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// Assignments grouped by their session, in the order they come.
+fn by_session(assignments: &[Assignment]) -> Vec<(&str, Vec<&Assignment>)> {
+    let mut groups: Vec<(&str, Vec<&Assignment>)> = Vec::new();
+    for a in assignments {
+        match groups.iter_mut().find(|(id, _)| *id == a.session_id) {
+            Some((_, list)) => list.push(a),
+            None => groups.push((a.session_id.as_str(), vec![a])),
+        }
+    }
+    groups
+}
+
+/// `session`'s lineup with `list` appended after its last slot, each under the contract in force
+/// between the product's brand and the KOL on the session's platform (the lowest id when several
+/// are); `None` when an assignment names what the data no longer has.
+fn joined_lineup(
+    ctx: &AllocationContext,
+    session: &Session,
+    list: &[&Assignment],
+) -> Option<Vec<LineupSlot>> {
+    let mut lineup = session.lineup.clone();
+    let mut position = lineup.iter().map(|s| s.position).max().unwrap_or(0);
+    for a in list {
+        let brand = &ctx.products.iter().find(|p| p.id == a.product_id)?.brand_id;
+        let contract = ctx
+            .contracts
+            .iter()
+            .filter(|c| {
+                c.brand_id == *brand
+                    && c.kol_id == a.kol_id
+                    && c.platform == session.platform.as_str()
+                    && c.status.in_force()
+                    && c.covers(session.starts_at, session.ends_at)
+            })
+            .min_by(|x, y| x.id.cmp(&y.id))?;
+        position += 1;
+        lineup.push(LineupSlot {
+            product_id: a.product_id.parse().ok()?,
+            contract_id: contract.id.parse().ok()?,
+            position,
+            live_price_fen: a.live_price_fen,
+            units: a.units,
+        });
+    }
+    Some(lineup)
+}
+
+/// The findings compliance would raise in each touched session's lineup once the assignments
+/// join it, for up to [`MAX_FINDING_SESSIONS`] sessions (and whether there were more).
+async fn preview_findings(
+    db: &DatabaseConnection,
+    ctx: &AllocationContext,
+    assignments: &[Assignment],
+) -> Result<(Vec<SessionFinding>, bool)> {
+    let groups = by_session(assignments);
+    let truncated = groups.len() > MAX_FINDING_SESSIONS;
+    let mut out = Vec::new();
+    for (session_id, list) in groups.into_iter().take(MAX_FINDING_SESSIONS) {
+        let Ok(id) = session_id.parse::<Uuid>() else {
+            continue;
+        };
+        let Some(row) = session::Entity::find_by_id(id).one(db).await? else {
+            continue;
+        };
+        let session = with_lineups(db, vec![row], Scope::All).await?.remove(0);
+        let Some(lineup) = joined_lineup(ctx, &session, &list) else {
+            continue;
+        };
+        let found = compliance::lineup_findings(db, id, session.starts_at, &lineup).await?;
+        out.extend(found.into_iter().map(|finding| SessionFinding {
+            session_id: id,
+            finding,
+        }));
+    }
+    Ok((out, truncated))
 }
 
 /// The `ctx` as a WASM allocator receives it (WIT `allocator-types`).

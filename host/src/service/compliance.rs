@@ -601,12 +601,14 @@ pub async fn check_session<C: ConnectionTrait>(
         findings.extend(rules::banned_terms("outline", text, &config.banned_terms));
     }
     if let Some(slots) = lineup {
-        findings.extend(price_findings(db, session_id, starts_at, slots).await?);
+        findings.extend(lineup_findings(db, session_id, starts_at, slots).await?);
     }
     settle_findings(db, actor, &config, "session", session_id, findings).await
 }
 
-async fn price_findings<C: ConnectionTrait>(
+/// What the price rules find in `slots` as the lineup of session `session_id` (not stored here):
+/// a session write stores them, an allocation preview shows them before anything is applied.
+pub async fn lineup_findings<C: ConnectionTrait>(
     db: &C,
     session_id: Uuid,
     starts_at: DateTime<Utc>,
