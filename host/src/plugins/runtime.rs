@@ -1,7 +1,7 @@
 //! The engine: built once, with the pooling allocator, epoch interruption and a ticker thread.
 //! [`Runtime::compile`] checks and compiles a component once and pre-instantiates it.
 
-use super::capabilities::{self, hosts::GuardedResolver, http::HttpCapability};
+use super::capabilities::{self, hosts::GuardedResolver, http::HttpCapability, not_granted};
 use super::error::LoadError;
 use super::limits::{EngineLimits, Limits};
 use super::manifest::{Capability, Manifest, World};
@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -172,7 +173,7 @@ impl Runtime {
         let component = Component::from_binary(&self.engine, bytes)
             .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         let version = check_exports(&self.engine, &component, manifest.world)?;
-        check_imports(&self.engine, &component, &manifest)?;
+        let imports = check_imports(&self.engine, &component, &manifest)?;
 
         let mut linker: Linker<HostState> = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -182,6 +183,10 @@ impl Runtime {
                 capabilities::add_to_linker(&mut linker, c)
                     .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
             }
+        }
+        for (name, item, why) in &imports.refused {
+            not_granted::link_refusing(&mut linker, &self.engine, name, item, why)
+                .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
         }
         let pre = linker
             .instantiate_pre(&component)
@@ -214,7 +219,7 @@ impl Runtime {
                 manifest.allow_private_hosts,
             ))
         });
-        let mut plugin = Plugin::new(manifest, limits, compiled, http);
+        let mut plugin = Plugin::new(manifest, limits, compiled, http, imports.warnings);
         let info = plugin
             .describe(env)
             .await
@@ -291,13 +296,49 @@ fn check_exports(
     })
 }
 
+/// How the imports of a component are satisfied beyond what every plugin gets (the granted
+/// capabilities and the deny-all WASI context): the interfaces linked to refusing stubs, and
+/// the warnings the upload's answer shows for them.
+struct ImportPlan {
+    /// (import name, its type, why its calls fail).
+    refused: Vec<(String, ComponentItem, String)>,
+    warnings: Vec<String>,
+}
+
+/// The WASI packages every plugin is offered, through an empty context: no files, no
+/// environment, no sockets, stdout discarded (wasmtime-wasi's p2 implementation, which also
+/// takes components built against earlier 0.2 releases).
+const WASI_OFFERED: &[&str] = &[
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:sockets/",
+];
+
+/// Plans the component's imports: a granted capability is linked; one the manifest does not
+/// grant, and `wasi:http` (plugins reach the network only through `kolhost:plugin/http`), are
+/// linked to stubs that refuse every call, with a warning; WASI beyond that, another package
+/// or an unknown `kolhost:plugin` interface refuse the component.
 fn check_imports(
     engine: &wasmtime::Engine,
     component: &Component,
     manifest: &Manifest,
-) -> Result<(), LoadError> {
+) -> Result<ImportPlan, LoadError> {
     let ty = component.component_type();
-    for (name, _) in ty.imports(engine) {
+    let mut plan = ImportPlan {
+        refused: Vec::new(),
+        warnings: Vec::new(),
+    };
+    for (name, import) in ty.imports(engine) {
+        let mut refuse = |why: String| {
+            plan.warnings.push(format!(
+                "the component imports `{name}`, {why}: its calls fail with `not granted`"
+            ));
+            plan.refused
+                .push((name.to_string(), import.ty.clone(), why));
+        };
         if let Some((iface, version)) = kolhost_interface(name) {
             if !SUPPORTED_VERSIONS.contains(&version) {
                 return Err(LoadError::UnsupportedVersion {
@@ -307,19 +348,27 @@ fn check_imports(
             }
             match Capability::from_interface(iface) {
                 Some(c) if manifest.grants(c) && manifest.world.allows(c) => {}
-                Some(capability) => {
-                    return Err(LoadError::UngrantedImport {
-                        import: name.to_string(),
-                        capability,
-                    });
+                Some(c) => {
+                    let why = if manifest.world.allows(c) {
+                        format!("which the manifest does not grant (add `{c}` to grants)")
+                    } else {
+                        format!("which the {} world cannot be granted", manifest.world)
+                    };
+                    refuse(why);
                 }
                 // Type-only interfaces of the package.
                 None if matches!(iface, "types" | "platform-types" | "allocator-types") => {}
                 None => return Err(LoadError::UnknownImport(name.to_string())),
             }
-        } else if !name.starts_with("wasi:") {
+        } else if name.starts_with("wasi:http/") {
+            refuse(
+                "which no plugin is offered (outbound HTTP goes through kolhost:plugin/http, \
+                 with the `http` grant)"
+                    .to_string(),
+            );
+        } else if !WASI_OFFERED.iter().any(|p| name.starts_with(p)) {
             return Err(LoadError::UnknownImport(name.to_string()));
         }
     }
-    Ok(())
+    Ok(plan)
 }
