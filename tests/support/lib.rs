@@ -18,6 +18,29 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// A plugin example built by another language's toolchain (`python_platform.wasm`,
+/// `js_platform.wasm`), from `$KOLHOST_EXAMPLE_COMPONENTS`, else `<target dir>/plugin-examples`,
+/// where `plugins/examples/build-other-languages` (run by tests/run) puts them.
+pub fn other_language_example(file: &str) -> Vec<u8> {
+    let dir = std::env::var_os("KOLHOST_EXAMPLE_COMPONENTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            // This test binary is <target dir>/<profile>/deps/<name>.
+            let exe = std::env::current_exe().expect("the test binary's path");
+            exe.ancestors()
+                .nth(3)
+                .expect("<target dir>/<profile>/deps/<binary>")
+                .join("plugin-examples")
+        });
+    let path = dir.join(file);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build it with plugins/examples/build-other-languages (tests/run does)",
+            path.display()
+        )
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

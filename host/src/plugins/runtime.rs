@@ -184,9 +184,15 @@ impl Runtime {
                     .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
             }
         }
-        for (name, item, why) in &imports.refused {
-            not_granted::link_refusing(&mut linker, &self.engine, name, item, why)
-                .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+        // In import order, so that a refused interface finds the resources it takes from an
+        // earlier import.
+        let mut earlier = Vec::new();
+        for (name, import) in component.component_type().imports(&self.engine) {
+            if let Some((_, item, why)) = imports.refused.iter().find(|(n, ..)| n == name) {
+                not_granted::link_refusing(&mut linker, &self.engine, name, item, &earlier, why)
+                    .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+            }
+            earlier.extend(not_granted::resources(&self.engine, &import.ty));
         }
         let pre = linker
             .instantiate_pre(&component)

@@ -28,12 +28,15 @@ pub struct NotGranted {
 struct Refused;
 
 /// Links every function of the imported instance `import` (of type `item`) to a stub failing
-/// with [`NotGranted`] saying `why`; its resources get a type no call ever produces.
+/// with [`NotGranted`] saying `why`; its own resources get a type no call ever produces. A
+/// resource it takes from an earlier import (`wasi:http/types` uses `wasi:io/streams`'
+/// `input-stream`), one of `earlier`, is that import's and needs no definition.
 pub fn link_refusing(
     linker: &mut Linker<HostState>,
     engine: &Engine,
     import: &str,
     item: &ComponentItem,
+    earlier: &[ResourceType],
     why: &str,
 ) -> wasmtime::Result<()> {
     let ComponentItem::ComponentInstance(instance) = item else {
@@ -49,7 +52,7 @@ pub fn link_refusing(
                 };
                 inst.func_new(name, move |_, _, _, _| Err(refusal.clone().into()))?;
             }
-            ComponentItem::Resource(_) => {
+            ComponentItem::Resource(r) if !earlier.contains(&r) => {
                 inst.resource(name, ResourceType::host::<Refused>(), |_, _| Ok(()))?;
             }
             // Types need no definition; an interface exports nothing else.
@@ -57,4 +60,18 @@ pub fn link_refusing(
         }
     }
     Ok(())
+}
+
+/// The resources an imported instance of type `item` exports.
+pub fn resources(engine: &Engine, item: &ComponentItem) -> Vec<ResourceType> {
+    match item {
+        ComponentItem::ComponentInstance(instance) => instance
+            .exports(engine)
+            .filter_map(|(_, e)| match e.ty {
+                ComponentItem::Resource(r) => Some(r),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
