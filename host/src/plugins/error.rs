@@ -2,7 +2,7 @@
 //! [`CallError`] fails one call and says why.
 
 use super::bindings::PluginError;
-use super::manifest::{Capability, ManifestError, World};
+use super::manifest::{ManifestError, World};
 use std::time::Duration;
 
 /// Why a component was refused. Nothing is changed when a load fails.
@@ -27,13 +27,6 @@ pub enum LoadError {
     },
     #[error("the manifest says world `{expected}` but the component {found}")]
     WrongWorld { expected: World, found: String },
-    #[error(
-        "the component imports `{import}`, which the manifest does not grant (add `{capability}` to grants)"
-    )]
-    UngrantedImport {
-        import: String,
-        capability: Capability,
-    },
     #[error(
         "the component imports `{0}`, which this host does not offer (plugins get the \
          kolhost:plugin interfaces and WASI 0.2's cli, clocks, filesystem, io, random and \
