@@ -7,41 +7,24 @@ use kolhost::domain::Role;
 use kolhost_e2e::{TestApp, both_databases, other_language_example};
 use kolhost_platform_formats::douyin::fixtures::{delivery, public_paid_message, refund_message};
 use kolhost_platform_formats::fixtures::{SampleOrder, SignedDelivery};
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 both_databases!(python_and_javascript_plugins_serve_webhooks);
 
+/// The example as the active version of `douyin`, granted `config` only.
 async fn upload(app: &TestApp, token: &str, version: &str, component: Vec<u8>) -> (u16, Value) {
     // Interpreters start from a larger memory image than Rust plugins.
     let manifest = format!(
         "name = \"douyin\"\nversion = \"{version}\"\nworld = \"platform\"\ngrants = [\"config\"]\n\
          [limits]\ntimeout_ms = 5000\nmax_memory_bytes = 134217728\n"
     );
-    let form = Form::new()
-        .text("manifest", manifest)
-        .part("component", Part::bytes(component).file_name("plugin.wasm"));
-    let res = app
-        .http
-        .post(format!("{}/api/v1/plugins", app.base))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
+    app.upload_plugin(token, Some(manifest), Some(component))
         .await
-        .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
 }
 
 async fn push(app: &TestApp, d: &SignedDelivery) -> (u16, String) {
-    let mut req = app
-        .http
-        .post(format!("{}/webhooks/douyin", app.base))
-        .body(d.body.clone());
-    for (k, v) in &d.headers {
-        req = req.header(k, v);
-    }
-    let res = req.send().await.unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
+    app.push_webhook("douyin", &d.query, &d.headers, &d.body)
+        .await
 }
 
 async fn python_and_javascript_plugins_serve_webhooks(app: &TestApp) {
