@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -173,7 +172,13 @@ impl Runtime {
         let component = Component::from_binary(&self.engine, bytes)
             .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         let version = check_exports(&self.engine, &component, manifest.world)?;
-        let imports = check_imports(&self.engine, &component, &manifest)?;
+        let imports = check_imports(
+            component
+                .component_type()
+                .imports(&self.engine)
+                .map(|(n, _)| n),
+            &manifest,
+        )?;
 
         let mut linker: Linker<HostState> = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -188,9 +193,16 @@ impl Runtime {
         // earlier import.
         let mut earlier = Vec::new();
         for (name, import) in component.component_type().imports(&self.engine) {
-            if let Some((_, item, why)) = imports.refused.iter().find(|(n, ..)| n == name) {
-                not_granted::link_refusing(&mut linker, &self.engine, name, item, &earlier, why)
-                    .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+            if let Some((_, why)) = imports.refused.iter().find(|(n, _)| n == name) {
+                not_granted::link_refusing(
+                    &mut linker,
+                    &self.engine,
+                    name,
+                    &import.ty,
+                    &earlier,
+                    why,
+                )
+                .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
             }
             earlier.extend(not_granted::resources(&self.engine, &import.ty));
         }
@@ -306,8 +318,8 @@ fn check_exports(
 /// capabilities and the deny-all WASI context): the interfaces linked to refusing stubs, and
 /// the warnings the upload's answer shows for them.
 struct ImportPlan {
-    /// (import name, its type, why its calls fail).
-    refused: Vec<(String, ComponentItem, String)>,
+    /// (import name, why its calls fail).
+    refused: Vec<(String, String)>,
     warnings: Vec<String>,
 }
 
@@ -323,27 +335,24 @@ const WASI_OFFERED: &[&str] = &[
     "wasi:sockets/",
 ];
 
-/// Plans the component's imports: a granted capability is linked; one the manifest does not
-/// grant, and `wasi:http` (plugins reach the network only through `kolhost:plugin/http`), are
-/// linked to stubs that refuse every call, with a warning; WASI beyond that, another package
-/// or an unknown `kolhost:plugin` interface refuse the component.
-fn check_imports(
-    engine: &wasmtime::Engine,
-    component: &Component,
+/// Plans the component's imports from their names: a granted capability is linked; one the
+/// manifest does not grant, and `wasi:http` (plugins reach the network only through
+/// `kolhost:plugin/http`), are linked to stubs that refuse every call, with a warning; WASI
+/// beyond that, another package or an unknown `kolhost:plugin` interface refuse the component.
+fn check_imports<'a>(
+    imports: impl IntoIterator<Item = &'a str>,
     manifest: &Manifest,
 ) -> Result<ImportPlan, LoadError> {
-    let ty = component.component_type();
     let mut plan = ImportPlan {
         refused: Vec::new(),
         warnings: Vec::new(),
     };
-    for (name, import) in ty.imports(engine) {
+    for name in imports {
         let mut refuse = |why: String| {
             plan.warnings.push(format!(
                 "the component imports `{name}`, {why}: its calls fail with `not granted`"
             ));
-            plan.refused
-                .push((name.to_string(), import.ty.clone(), why));
+            plan.refused.push((name.to_string(), why));
         };
         if let Some((iface, version)) = kolhost_interface(name) {
             if !SUPPORTED_VERSIONS.contains(&version) {
