@@ -16,6 +16,7 @@ mod limits;
 mod meta;
 mod platforms;
 mod plugins;
+mod polyglot;
 mod privilege;
 mod retention;
 mod roster;

@@ -77,16 +77,8 @@ async fn configure(app: &TestApp, plugin: &str, config: Value) {
 }
 
 async fn post(app: &TestApp, platform: &str, d: &SignedDelivery) -> (u16, String) {
-    let mut url = format!("{}/webhooks/{platform}", app.base);
-    if !d.query.is_empty() {
-        url = format!("{url}?{}", d.query);
-    }
-    let mut req = app.http.post(url).body(d.body.clone());
-    for (k, v) in &d.headers {
-        req = req.header(k, v);
-    }
-    let res = req.send().await.unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
+    app.push_webhook(platform, &d.query, &d.headers, &d.body)
+        .await
 }
 
 async fn orders(app: &TestApp, query: &str) -> Vec<Value> {
@@ -313,18 +305,10 @@ async fn install_staging(app: &TestApp, addr: &str, manifest: &str, wasm: &str) 
         );
     assert!(manifest.contains(addr), "{manifest}");
     let component = std::fs::read(wasm).unwrap();
-    let form = Form::new()
-        .text("manifest", manifest)
-        .part("component", Part::bytes(component).file_name("plugin.wasm"));
-    let res = app
-        .http
-        .post(format!("{}/api/v1/plugins", app.base))
-        .bearer_auth(&app.admin)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let (status, v) = app
+        .upload_plugin(&app.admin, Some(manifest), Some(component))
+        .await;
+    assert_eq!(status, 201, "{v}");
 }
 
 fn mcn_paid(o: &SampleOrder) -> Value {

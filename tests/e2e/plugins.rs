@@ -1,7 +1,6 @@
 use kolhost::app::AppState;
 use kolhost::domain::Role;
 use kolhost_e2e::{TestApp, both_databases};
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 both_databases!(
@@ -36,23 +35,7 @@ async fn upload(
     manifest: Option<String>,
     component: Option<Vec<u8>>,
 ) -> (u16, Value) {
-    let mut form = Form::new();
-    if let Some(m) = manifest {
-        form = form.text("manifest", m);
-    }
-    if let Some(c) = component {
-        form = form.part("component", Part::bytes(c).file_name("plugin.wasm"));
-    }
-    let res = app
-        .http
-        .post(format!("{}/api/v1/plugins", app.base))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    app.upload_plugin(token, manifest, component).await
 }
 
 async fn plugin_lifecycle_over_http_persists(app: &TestApp) {

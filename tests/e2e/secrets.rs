@@ -77,14 +77,9 @@ async fn configure(app: &TestApp, values: Value) -> Value {
 /// The status of a Douyin delivery signed with `secret`: 200 only if the plugin has it.
 async fn deliver(app: &TestApp, secret: &str) -> u16 {
     let d = douyin::fixtures::sample_delivery(KEY, secret);
-    let mut req = app
-        .http
-        .post(format!("{}/webhooks/douyin", app.base))
-        .body(d.body.clone());
-    for (k, v) in &d.headers {
-        req = req.header(k, v);
-    }
-    req.send().await.unwrap().status().as_u16()
+    app.push_webhook("douyin", &d.query, &d.headers, &d.body)
+        .await
+        .0
 }
 
 /// The key in the test server's key file.

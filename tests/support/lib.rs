@@ -18,6 +18,29 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// A plugin example built by another language's toolchain (`python_platform.wasm`,
+/// `js_platform.wasm`), from `$KOLHOST_EXAMPLE_COMPONENTS`, else `<target dir>/plugin-examples`,
+/// where `plugins/examples/build-other-languages` (run by tests/run) puts them.
+pub fn other_language_example(file: &str) -> Vec<u8> {
+    let dir = std::env::var_os("KOLHOST_EXAMPLE_COMPONENTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            // This test binary is <target dir>/<profile>/deps/<name>.
+            let exe = std::env::current_exe().expect("the test binary's path");
+            exe.ancestors()
+                .nth(3)
+                .expect("<target dir>/<profile>/deps/<binary>")
+                .join("plugin-examples")
+        });
+    let path = dir.join(file);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build it with plugins/examples/build-other-languages (tests/run does)",
+            path.display()
+        )
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -196,6 +219,57 @@ impl TestApp {
     }
 
     /// Stops the server and drops the PostgreSQL database.
+    /// `POST /api/v1/plugins` as multipart: the manifest's text and the component, either left
+    /// out when `None`. Answers the status and the JSON body (`null` when there is none).
+    pub async fn upload_plugin(
+        &self,
+        token: &str,
+        manifest: Option<String>,
+        component: Option<Vec<u8>>,
+    ) -> (u16, Value) {
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(m) = manifest {
+            form = form.text("manifest", m);
+        }
+        if let Some(c) = component {
+            form = form.part(
+                "component",
+                reqwest::multipart::Part::bytes(c).file_name("plugin.wasm"),
+            );
+        }
+        let res = self
+            .http
+            .post(format!("{}/api/v1/plugins", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A platform's delivery to `/webhooks/{platform}` (with `?query` when not empty): the
+    /// status and the body of the answer.
+    pub async fn push_webhook(
+        &self,
+        platform: &str,
+        query: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> (u16, String) {
+        let mut url = format!("{}/webhooks/{platform}", self.base);
+        if !query.is_empty() {
+            url = format!("{url}?{query}");
+        }
+        let mut req = self.http.post(url).body(body.to_vec());
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let res = req.send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
     pub async fn finish(self) {
         self.server.abort();
         let _ = self.server.await;

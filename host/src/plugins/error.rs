@@ -2,7 +2,7 @@
 //! [`CallError`] fails one call and says why.
 
 use super::bindings::PluginError;
-use super::manifest::{Capability, ManifestError, World};
+use super::manifest::{ManifestError, World};
 use std::time::Duration;
 
 /// Why a component was refused. Nothing is changed when a load fails.
@@ -28,13 +28,10 @@ pub enum LoadError {
     #[error("the manifest says world `{expected}` but the component {found}")]
     WrongWorld { expected: World, found: String },
     #[error(
-        "the component imports `{import}`, which the manifest does not grant (add `{capability}` to grants)"
+        "the component imports `{0}`, which this host does not offer (plugins get the \
+         kolhost:plugin interfaces and WASI 0.2's cli, clocks, filesystem, io, random and \
+         sockets, with no files, environment or network)"
     )]
-    UngrantedImport {
-        import: String,
-        capability: Capability,
-    },
-    #[error("the component imports `{0}`, which this host does not offer")]
     UnknownImport(String),
     #[error("limits: {0}")]
     Limits(String),
@@ -73,8 +70,18 @@ pub enum CallError {
     StackOverflow,
     #[error("the plugin trapped: {0}")]
     Trap(String),
-    #[error("the plugin's output is {size} bytes, above its limit of {limit}")]
-    OutputTooLarge { size: usize, limit: usize },
+    /// `size` is the output's JSON size; none when the host stopped reading it, before
+    /// copying, at its [`lift_budget`](super::Limits::lift_budget).
+    #[error("{}", output_too_large(*.size, *.limit))]
+    OutputTooLarge { size: Option<usize>, limit: usize },
+    #[error(
+        "the plugin passed more than {budget} bytes to one host call; the host stopped reading them"
+    )]
+    HostCallTooLarge { budget: usize },
+    /// The plugin called an import it is not granted (the message says which, and how to
+    /// grant it).
+    #[error("{0}")]
+    NotGranted(String),
     #[error("the plugin returned invalid output: {0}")]
     InvalidOutput(String),
     #[error("all plugin instance slots are busy; retry")]
@@ -98,6 +105,8 @@ impl CallError {
                 | CallError::StackOverflow
                 | CallError::Trap(_)
                 | CallError::OutputTooLarge { .. }
+                | CallError::HostCallTooLarge { .. }
+                | CallError::NotGranted(_)
                 | CallError::InvalidOutput(_)
         )
     }
@@ -115,10 +124,22 @@ impl CallError {
             CallError::StackOverflow => "stack_overflow",
             CallError::Trap(_) => "trap",
             CallError::OutputTooLarge { .. } => "output_too_large",
+            CallError::HostCallTooLarge { .. } => "host_call_too_large",
+            CallError::NotGranted(_) => "not_granted",
             CallError::InvalidOutput(_) => "invalid_output",
             CallError::Busy => "busy",
             CallError::Plugin(_) => "plugin_error",
             CallError::Host(_) => "host",
         }
+    }
+}
+
+fn output_too_large(size: Option<usize>, limit: usize) -> String {
+    match size {
+        Some(size) => format!("the plugin's output is {size} bytes, above its limit of {limit}"),
+        None => format!(
+            "the plugin's output is too large: above its limit of {limit} bytes, it was \
+             refused while the host read it, before it was copied"
+        ),
     }
 }

@@ -5,6 +5,10 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// The least [`Limits::lift_budget`]: an outbound request at its 1 MiB cap with its URL and
+/// headers.
+pub const MIN_LIFT_BUDGET: usize = (1 << 20) + (64 << 10);
+
 /// Per-call limits of one plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
@@ -17,7 +21,9 @@ pub struct Limits {
     pub max_table_elements: usize,
     /// Maximum core instances (a component is made of a few).
     pub max_instances: usize,
-    /// Maximum size of a call's result, in bytes of its JSON form.
+    /// Maximum size of a call's result, in bytes of its JSON form. The host also stops reading
+    /// a result out of the plugin's memory, before copying it, once it has read
+    /// [`Limits::lift_budget`] bytes (see there).
     pub max_output_bytes: usize,
     /// Keys the plugin may keep in its key-value state.
     pub kv_max_keys: usize,
@@ -76,6 +82,22 @@ impl Limits {
         }
     }
 
+    /// Bytes the host may copy out of the plugin in one crossing: a call's result, or the
+    /// arguments of one host call (a log line, a key-value write, an outbound request). Counted
+    /// by wasmtime while it lifts (its "hostcall fuel"): each string's and byte list's length,
+    /// each list element at its size in host memory, every time it is referred to, so strings
+    /// that alias one another cost each time. A result that needs more is refused before the
+    /// bytes beyond the budget are copied.
+    ///
+    /// Twice [`Limits::max_output_bytes`]: a result within the JSON cap takes at most about
+    /// twice its JSON size in host memory (an event's fields weigh more than its JSON names;
+    /// lists of short strings more still, and are refused earlier). At least
+    /// [`MIN_LIFT_BUDGET`], so the host calls' own caps (a 1 MiB outbound request, a 64 KiB
+    /// value) hold whatever the output cap.
+    pub fn lift_budget(&self) -> usize {
+        self.max_output_bytes.saturating_mul(2).max(MIN_LIFT_BUDGET)
+    }
+
     /// Why these limits are beyond what the engine allows, if they are.
     pub fn check_within(&self, engine: &EngineLimits) -> Result<(), String> {
         if self.timeout > engine.max_timeout {
@@ -91,6 +113,12 @@ impl Limits {
             return Err(format!(
                 "max_memory_bytes {} is above the host's maximum {}",
                 self.max_memory_bytes, engine.max_memory_bytes
+            ));
+        }
+        if self.max_output_bytes > engine.max_output_bytes {
+            return Err(format!(
+                "max_output_bytes {} is above the host's maximum {}",
+                self.max_output_bytes, engine.max_output_bytes
             ));
         }
         if self.max_table_elements > engine.max_table_elements {
@@ -131,6 +159,8 @@ pub struct EngineLimits {
     pub max_memory_bytes: usize,
     /// Ceiling of [`Limits::max_table_elements`].
     pub max_table_elements: usize,
+    /// Ceiling of [`Limits::max_output_bytes`].
+    pub max_output_bytes: usize,
     /// Ceiling of [`Limits::max_instances`].
     pub max_core_instances_per_component: u32,
     /// Ceiling of [`Limits::timeout`].
@@ -151,6 +181,7 @@ impl Default for EngineLimits {
             max_concurrent_calls: 256,
             max_memory_bytes: 256 << 20,
             max_table_elements: 100_000,
+            max_output_bytes: 16 << 20,
             max_core_instances_per_component: 32,
             max_timeout: Duration::from_secs(60),
             max_wasm_stack: 512 << 10,

@@ -4,7 +4,9 @@
 //!
 //! - [`Runtime`]: the wasmtime engine, built once (pooling allocator, epoch interruption).
 //!   [`Runtime::compile`] checks a component (a component, not a core module; the manifest's
-//!   world; a supported version; only granted imports) and pre-instantiates it.
+//!   world; a supported version; no import beyond what plugins are offered), links what the
+//!   manifest grants, links what it does not grant (and `wasi:http`) to stubs that refuse every
+//!   call ([`capabilities::not_granted`]), and pre-instantiates it.
 //! - [`Registry`]: named plugins with versions; load, enable, disable, rollback, activate,
 //!   settings (config and secrets), calls, stats, Prometheus text.
 //! - [`Manifest`]: name, version, world, grants, allowed hosts, limits.
@@ -14,7 +16,8 @@
 //!
 //! Every call runs in a fresh store from the pre-instantiated component, bounded by a deadline
 //! (epoch interruption), a memory and table limiter, the WASM stack limit and an output-size
-//! cap; the host checks the output. A plugin failing `quarantine_after` calls in a row is
+//! cap, held while the result is lifted, before it is copied ([`Limits::lift_budget`]); the
+//! host checks the output. A plugin failing `quarantine_after` calls in a row is
 //! quarantined (persisted through a [`QuarantineStore`]) until [`Registry::enable`] or a
 //! successful half-open retry after a back-off.
 

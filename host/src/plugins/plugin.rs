@@ -6,6 +6,7 @@ use super::bindings::{
     allocator::AllocatorPre, platform::PlatformPre, v0_1,
 };
 use super::capabilities::http::HttpCapability;
+use super::capabilities::not_granted::NotGranted;
 use super::error::CallError;
 use super::limits::Limits;
 use super::manifest::{Manifest, World};
@@ -46,6 +47,8 @@ pub struct Plugin {
     compiled: Compiled,
     http: Option<Arc<HttpCapability>>,
     info: PluginInfo,
+    /// What the upload's answer warns about (imports linked to refusing stubs).
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -63,6 +66,7 @@ impl Plugin {
         limits: Limits,
         compiled: Compiled,
         http: Option<Arc<HttpCapability>>,
+        warnings: Vec<String>,
     ) -> Self {
         Plugin {
             name: manifest.name.as_str().into(),
@@ -70,6 +74,7 @@ impl Plugin {
             limits,
             compiled,
             http,
+            warnings,
             info: PluginInfo {
                 name: String::new(),
                 version: String::new(),
@@ -103,6 +108,12 @@ impl Plugin {
         }
     }
 
+    /// Imports linked to stubs that refuse every call (not granted, or `wasi:http`), as the
+    /// upload's answer states them.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// What the plugin said about itself at load.
     pub fn info(&self) -> &PluginInfo {
         &self.info
@@ -119,6 +130,9 @@ impl Plugin {
             ),
         );
         store.limiter(|s| &mut s.limiter);
+        // What the host copies out of the plugin in one crossing (the result, a host call's
+        // arguments) is bounded while wasmtime lifts it, before the bytes are copied.
+        store.set_hostcall_fuel(self.limits.lift_budget());
         // Check the deadline at every epoch tick, yielding to the executor in between so a
         // spinning plugin does not hold a runtime thread.
         store.set_epoch_deadline(1);
@@ -153,6 +167,22 @@ impl Plugin {
         let s = store.data();
         if s.timed_out {
             return CallError::Timeout(self.limits.timeout);
+        }
+        if let Some(refusal) = err.downcast_ref::<NotGranted>() {
+            return CallError::NotGranted(refusal.to_string());
+        }
+        if lift_budget_exhausted(&err) {
+            let budget = self.limits.lift_budget();
+            // Lifting a host call's arguments happens under the plugin's frames (the error
+            // carries their backtrace); lifting the result after they returned.
+            return if err.downcast_ref::<wasmtime::WasmBacktrace>().is_some() {
+                CallError::HostCallTooLarge { budget }
+            } else {
+                CallError::OutputTooLarge {
+                    size: None,
+                    limit: self.limits.max_output_bytes,
+                }
+            };
         }
         match s.limiter.exceeded {
             Some(Exceeded::Memory) => {
@@ -199,7 +229,7 @@ impl Plugin {
         let size = json_size(value);
         if size > self.limits.max_output_bytes {
             return Err(CallError::OutputTooLarge {
-                size,
+                size: Some(size),
                 limit: self.limits.max_output_bytes,
             });
         }
@@ -433,6 +463,15 @@ impl Plugin {
             Ok(Err((e, instantiating))) => Err(self.classify(store, e, instantiating)),
         }
     }
+}
+
+/// Whether wasmtime stopped lifting because the call's hostcall fuel ([`Limits::lift_budget`])
+/// ran out. Its error type is private; its message is stable (and a test holds it).
+fn lift_budget_exhausted(err: &wasmtime::Error) -> bool {
+    err.chain().any(|e| {
+        e.to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    })
 }
 
 /// Bytes of `value` as JSON, counted without building the JSON.

@@ -81,6 +81,9 @@ pub struct PluginStatus {
     pub quarantine: Option<Quarantine>,
     pub info: PluginInfo,
     pub grants: Vec<Capability>,
+    /// The active version's imports that are linked to stubs refusing every call (not
+    /// granted, or `wasi:http`), one sentence each; empty when everything it imports works.
+    pub warnings: Vec<String>,
     pub allowed_hosts: Vec<String>,
     #[serde(serialize_with = "ser_limits")]
     pub limits: Limits,
@@ -379,6 +382,7 @@ impl Registry {
             quarantine,
             info: active.info().clone(),
             grants: m.grants.clone(),
+            warnings: active.warnings().to_vec(),
             allowed_hosts: m.allowed_hosts.clone(),
             limits: *active.limits(),
             config: settings.config.clone(),

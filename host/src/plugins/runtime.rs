@@ -1,7 +1,7 @@
 //! The engine: built once, with the pooling allocator, epoch interruption and a ticker thread.
 //! [`Runtime::compile`] checks and compiles a component once and pre-instantiates it.
 
-use super::capabilities::{self, hosts::GuardedResolver, http::HttpCapability};
+use super::capabilities::{self, hosts::GuardedResolver, http::HttpCapability, not_granted};
 use super::error::LoadError;
 use super::limits::{EngineLimits, Limits};
 use super::manifest::{Capability, Manifest, World};
@@ -172,7 +172,13 @@ impl Runtime {
         let component = Component::from_binary(&self.engine, bytes)
             .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         let version = check_exports(&self.engine, &component, manifest.world)?;
-        check_imports(&self.engine, &component, &manifest)?;
+        let imports = check_imports(
+            component
+                .component_type()
+                .imports(&self.engine)
+                .map(|(n, _)| n),
+            &manifest,
+        )?;
 
         let mut linker: Linker<HostState> = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -182,6 +188,23 @@ impl Runtime {
                 capabilities::add_to_linker(&mut linker, c)
                     .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
             }
+        }
+        // In import order, so that a refused interface finds the resources it takes from an
+        // earlier import.
+        let mut earlier = Vec::new();
+        for (name, import) in component.component_type().imports(&self.engine) {
+            if let Some((_, why)) = imports.refused.iter().find(|(n, _)| n == name) {
+                not_granted::link_refusing(
+                    &mut linker,
+                    &self.engine,
+                    name,
+                    &import.ty,
+                    &earlier,
+                    why,
+                )
+                .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+            }
+            earlier.extend(not_granted::resources(&self.engine, &import.ty));
         }
         let pre = linker
             .instantiate_pre(&component)
@@ -214,7 +237,7 @@ impl Runtime {
                 manifest.allow_private_hosts,
             ))
         });
-        let mut plugin = Plugin::new(manifest, limits, compiled, http);
+        let mut plugin = Plugin::new(manifest, limits, compiled, http, imports.warnings);
         let info = plugin
             .describe(env)
             .await
@@ -291,13 +314,46 @@ fn check_exports(
     })
 }
 
-fn check_imports(
-    engine: &wasmtime::Engine,
-    component: &Component,
+/// How the imports of a component are satisfied beyond what every plugin gets (the granted
+/// capabilities and the deny-all WASI context): the interfaces linked to refusing stubs, and
+/// the warnings the upload's answer shows for them.
+struct ImportPlan {
+    /// (import name, why its calls fail).
+    refused: Vec<(String, String)>,
+    warnings: Vec<String>,
+}
+
+/// The WASI packages every plugin is offered, through an empty context: no files, no
+/// environment, no sockets, stdout discarded (wasmtime-wasi's p2 implementation, which also
+/// takes components built against earlier 0.2 releases).
+const WASI_OFFERED: &[&str] = &[
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:sockets/",
+];
+
+/// Plans the component's imports from their names: a granted capability is linked; one the
+/// manifest does not grant, and `wasi:http` (plugins reach the network only through
+/// `kolhost:plugin/http`), are linked to stubs that refuse every call, with a warning; WASI
+/// beyond that, another package or an unknown `kolhost:plugin` interface refuse the component.
+fn check_imports<'a>(
+    imports: impl IntoIterator<Item = &'a str>,
     manifest: &Manifest,
-) -> Result<(), LoadError> {
-    let ty = component.component_type();
-    for (name, _) in ty.imports(engine) {
+) -> Result<ImportPlan, LoadError> {
+    let mut plan = ImportPlan {
+        refused: Vec::new(),
+        warnings: Vec::new(),
+    };
+    for name in imports {
+        let mut refuse = |why: String| {
+            plan.warnings.push(format!(
+                "the component imports `{name}`, {why}: its calls fail with `not granted`"
+            ));
+            plan.refused.push((name.to_string(), why));
+        };
         if let Some((iface, version)) = kolhost_interface(name) {
             if !SUPPORTED_VERSIONS.contains(&version) {
                 return Err(LoadError::UnsupportedVersion {
@@ -307,19 +363,27 @@ fn check_imports(
             }
             match Capability::from_interface(iface) {
                 Some(c) if manifest.grants(c) && manifest.world.allows(c) => {}
-                Some(capability) => {
-                    return Err(LoadError::UngrantedImport {
-                        import: name.to_string(),
-                        capability,
-                    });
+                Some(c) => {
+                    let why = if manifest.world.allows(c) {
+                        format!("which the manifest does not grant (add `{c}` to grants)")
+                    } else {
+                        format!("which the {} world cannot be granted", manifest.world)
+                    };
+                    refuse(why);
                 }
                 // Type-only interfaces of the package.
                 None if matches!(iface, "types" | "platform-types" | "allocator-types") => {}
                 None => return Err(LoadError::UnknownImport(name.to_string())),
             }
-        } else if !name.starts_with("wasi:") {
+        } else if name.starts_with("wasi:http/") {
+            refuse(
+                "which no plugin is offered (outbound HTTP goes through kolhost:plugin/http, \
+                 with the `http` grant)"
+                    .to_string(),
+            );
+        } else if !WASI_OFFERED.iter().any(|p| name.starts_with(p)) {
             return Err(LoadError::UnknownImport(name.to_string()));
         }
     }
-    Ok(())
+    Ok(plan)
 }

@@ -2,6 +2,7 @@
 //! One test binary, one module per topic.
 
 mod capabilities;
+mod grants;
 mod lifecycle;
 mod load;
 mod platforms;

@@ -78,6 +78,48 @@ async fn each_misbehaviour_fails_its_call_with_a_clear_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_plugin_hands_the_host_is_bounded_while_it_is_read() {
+    let reg = setup().await;
+    let limits = reg.status("hostile").unwrap().limits;
+    // Seven keys pointing at one 16 MiB string: refused while lifting, as output too large
+    // (tests/output_cap.rs shows nothing of it is copied, 64 calls at once).
+    let e = reg
+        .parse_webhook("hostile", &delivery("/alias", "", b""))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, CallError::OutputTooLarge { size: None, limit } if limit == 256 << 10),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "the plugin's output is too large: above its limit of 262144 bytes, it was refused \
+         while the host read it, before it was copied"
+    );
+    assert!(e.is_fault());
+    // A host call's arguments: a 4 MiB log line, beyond the budget.
+    let e = reg
+        .parse_webhook("hostile", &delivery("/log-huge", "", b""))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, CallError::HostCallTooLarge { budget } if budget == limits.lift_budget()),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .contains("more than 1114112 bytes to one host call"),
+        "{e}"
+    );
+    // Output within the cap, after both.
+    let p = reg
+        .parse_webhook("hostile", &delivery("/fine", "", b""))
+        .await
+        .unwrap();
+    assert_eq!(p.reply.body, b"ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_well_behaved_plugin_keeps_answering_meanwhile() {
     let reg = Arc::new(setup().await);
     let mut m = manifest("example", "1.0.0", World::Platform, &[Capability::Config]);

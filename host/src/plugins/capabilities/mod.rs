@@ -1,5 +1,6 @@
 //! The capabilities a plugin can be granted, one file each. Each offers `add_to_linker`, and the
-//! runtime links only those the manifest grants: an ungranted import is absent from the linker.
+//! runtime links only those the manifest grants: an ungranted import is linked to stubs that
+//! refuse every call ([`not_granted`]).
 
 pub mod clock;
 pub mod config;
@@ -7,6 +8,7 @@ pub mod hosts;
 pub mod http;
 pub mod kv;
 pub mod log;
+pub mod not_granted;
 
 use super::manifest::Capability;
 use super::state::HostState;

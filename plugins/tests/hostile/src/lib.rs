@@ -9,6 +9,9 @@
 //! | `/trap-secret` | panics with the secret named by the query in its message |
 //! | `/recurse` | recurses without bound (stack overflow) |
 //! | `/oversized` | returns ~2 MiB of events |
+//! | `/alias` | returns 7 events whose keys all point at one 16 MiB string in its memory (112 MiB if the host copied each) |
+//! | `/log-huge` | writes one 4 MiB log line (a host call's arguments beyond the host's budget) |
+//! | `/wasi-http` | calls its `wasi:http/outgoing-handler` import, which no plugin is offered |
 //! | `/invalid-utf8` | returns a string that is not UTF-8 |
 //! | `/http` | GETs the URL in the query through the `http` import (with its own `Host` header), replies with its body |
 //! | `/kv` | `kv.get(body)`, then `kv.set(body, old + "x")`, replies with the new value |
@@ -24,13 +27,38 @@
 //! all have the same one). `verify-webhook` accepts every delivery, except that it panics on
 //! `/verify-trap` (unauthenticated input making it trap).
 //!
-//! It imports every capability, so it loads only with all of them granted.
+//! It imports every capability and `wasi:http/outgoing-handler` (as componentize-js components
+//! do); what its manifest does not grant is linked to stubs that refuse every call.
 
-use kolhost_plugin_sdk::host::{clock, config, http, kv};
+use kolhost_plugin_sdk::host::{clock, config, http, info, kv};
 use kolhost_plugin_sdk::platform::*;
 use std::hint::black_box;
 
 struct Hostile;
+
+/// An import of `wasi:http/outgoing-handler`, as other toolchains bring one. Its one function is
+/// not the real interface's (and the version is the WASI 0.3 candidate, so that it stays apart
+/// from the 0.2 interface Rust's std knows): the host refuses every function of any `wasi:http`
+/// interface, whatever its type.
+mod probe {
+    wit_bindgen::generate!({
+        inline: r#"
+            package kolhost:hostile;
+
+            world probe {
+                import wasi:http/outgoing-handler@0.3.0-rc-2025-09-16;
+            }
+
+            package wasi:http@0.3.0-rc-2025-09-16 {
+                interface outgoing-handler {
+                    handle: func();
+                }
+            }
+        "#,
+        world: "kolhost:hostile/probe",
+        generate_all,
+    });
+}
 
 fn reply(body: impl Into<Vec<u8>>) -> Parsed {
     Parsed {
@@ -126,6 +154,31 @@ impl Platform for Hostile {
                     events,
                     reply: reply("big").reply,
                 })
+            }
+            "/alias" => {
+                // One 16 MiB string, never freed; seven Strings that own it, which the export
+                // lowers as seven (pointer, length) pairs to the same bytes.
+                let big: &'static mut [u8] = Vec::leak(vec![b'k'; 16 << 20]);
+                let (ptr, len) = (big.as_mut_ptr(), big.len());
+                let events = (0..7)
+                    .map(|_| {
+                        let mut e = stats("7001".into());
+                        e.key = unsafe { String::from_raw_parts(ptr, len, len) };
+                        e
+                    })
+                    .collect();
+                Ok(Parsed {
+                    events,
+                    reply: reply("alias").reply,
+                })
+            }
+            "/wasi-http" => {
+                probe::wasi::http::outgoing_handler::handle();
+                Ok(reply("sent"))
+            }
+            "/log-huge" => {
+                info(&"x".repeat(4 << 20));
+                Ok(reply("logged"))
             }
             "/invalid-utf8" => {
                 let bad = unsafe { String::from_utf8_unchecked(vec![0xff, 0xfe, 0x41]) };
