@@ -119,25 +119,25 @@ function allocate(ctx)
     end
   end
 
-  -- 2. Products: launches first, then traffic, then profit; within a role the largest stock value.
-  -- Sorted per role bucket by one precomputed integer key: (largest value first, then id) is
-  -- key = -value * (n + 1) + rank of the id, so a plain integer sort gives the order.
-  local ids = {}
-  for i, p in ipairs(ctx.products) do ids[i] = p.id end
-  table.sort(ids)
-  local rank = {}
-  for i, id in ipairs(ids) do rank[id] = i end
-  local n_products = #ids
+  -- 2. Products: launches first, then traffic, then profit; within a role the largest stock value,
+  -- then the id. Sorted per role bucket by one precomputed integer key,
+  -- key = -value * (n + 1) + position in ctx.products, so a plain integer sort (in C, no
+  -- comparator) orders by value; the rare runs of equal value are then put in id order.
+  local n_products = #ctx.products
+  local m = n_products + 1
   local max_value = 0
-  for _, p in ipairs(ctx.products) do
+  for i = 1, n_products do
+    local p = ctx.products[i]
     local v = math.abs(p.list_price_fen) * math.abs(p.stock_units)
     if v > max_value then max_value = v end
   end
   local products = {}
-  if max_value < math.maxinteger // (n_products + 1) // 2 then
+  local function by_id(a, b) return a.id < b.id end
+  if max_value < math.maxinteger // m // 2 then
     local keys, by_key = { launch = {}, traffic = {}, profit = {} }, {}
-    for _, p in ipairs(ctx.products) do
-      local key = -(p.list_price_fen * p.stock_units) * (n_products + 1) + rank[p.id]
+    for i = 1, n_products do
+      local p = ctx.products[i]
+      local key = -(p.list_price_fen * p.stock_units) * m + i
       local bucket = keys[p.role]
       bucket[#bucket + 1] = key
       by_key[key] = p
@@ -145,7 +145,21 @@ function allocate(ctx)
     for _, role in ipairs(ROLES) do
       local bucket = keys[role]
       table.sort(bucket)
-      for _, key in ipairs(bucket) do products[#products + 1] = by_key[key] end
+      local i, nb = 1, #bucket
+      while i <= nb do
+        -- key // m is -value: equal for a run of products of equal value.
+        local q, j = bucket[i] // m, i
+        while j < nb and bucket[j + 1] // m == q do j = j + 1 end
+        if j == i then
+          products[#products + 1] = by_key[bucket[i]]
+        else
+          local run = {}
+          for r = i, j do run[#run + 1] = by_key[bucket[r]] end
+          table.sort(run, by_id)
+          for r = 1, #run do products[#products + 1] = run[r] end
+        end
+        i = j + 1
+      end
     end
   else
     -- Values too large for the packed key: the same order by comparison.
@@ -165,23 +179,30 @@ function allocate(ctx)
   local unplaced, no_stock = {}, {}
   local EMPTY = {}
 
-  -- 3. Each product to the qualifying KOLs of its role's tier.
+  -- 3. Each product to the qualifying KOLs of its role's tier. The hot loops use numeric `for`:
+  -- `ipairs` calls a C function for every element.
+  local head = {}
+  for _, role in ipairs(ROLES) do head[role] = role .. " product -> " .. tier_for_role[role] .. " KOL " end
   local seen, top_kol, top_session, top_w, units = {}, {}, {}, {}, {}
-  for pi, p in ipairs(products) do
+  for pi = 1, #products do
+    local p = products[pi]
     local remaining = p.stock_units - (taken[p.id] or 0)
     if remaining <= 0 then
       no_stock[#no_stock + 1] = p.sku
     else
-      local tier = tier_for_role[p.role]
       -- The heaviest max_kols qualifying KOLs by (weight, then KOL id), kept sorted while
       -- scanning (the same as collecting all, sorting and cutting), in parallel arrays reused
       -- for every product: no table is made per candidate.
       local k = 0
       local pid, category = p.id, p.category
-      for _, e in ipairs((by_brand_tier[p.brand_id] or EMPTY)[tier] or EMPTY) do
+      local entries = (by_brand_tier[p.brand_id] or EMPTY)[tier_for_role[p.role]] or EMPTY
+      for ei = 1, #entries do
+        local e = entries[ei]
         local kid = e.kol_id
         if seen[kid] ~= pi and e.cats[category] then
-          for _, s in ipairs(e.sessions) do
+          local sessions = e.sessions
+          for si = 1, #sessions do
+            local s = sessions[si]
             local sid = s.id
             if used[sid] < s.slot_capacity and not has[sid][pid] then
               seen[kid] = pi
@@ -227,9 +248,10 @@ function allocate(ctx)
 
         local stats = by_role[p.role]
         stats.products = stats.products + 1
-        -- One concatenation builds the reason: cheaper than string.format per assignment.
-        local head = p.role .. " product -> " .. tier .. " KOL "
-        local tail = " units by expected GMV, " .. off_bp .. " bp off list"
+        -- The reason in one concatenation per assignment (cheaper than string.format), its
+        -- per-role and per-product parts made once.
+        local before = head[p.role]
+        local after = " of " .. remaining .. " units by expected GMV, " .. off_bp .. " bp off list"
         for i = 1, k do
           local u = units[i]
           if u > 0 then
@@ -242,7 +264,7 @@ function allocate(ctx)
               session_id = sid,
               units = u,
               live_price_fen = price,
-              reason = head .. kol.name .. " (" .. category .. "): " .. u .. " of " .. remaining .. tail,
+              reason = before .. kol.name .. " (" .. category .. "): " .. u .. after,
             }
             used[sid] = used[sid] + 1
             has[sid][pid] = true

@@ -422,6 +422,33 @@ mod hostile {
     }
 
     #[test]
+    fn garbage_past_the_cap_is_collected_at_the_cap() {
+        // The collector runs only when the script nears its cap: ~80 MiB of garbage under a
+        // 4 MiB cap, little of it alive at once, finishes within the cap.
+        let limits = ScriptLimits {
+            memory_bytes: 4 << 20,
+            ..ScriptLimits::strict()
+        };
+        let src = body("for i = 1, 400000 do local t = {i, tostring(i), ('z'):rep(100)} end");
+        let p = preview(&src, "t.lua", &demo(), &limits).expect("garbage is collected");
+        assert!(
+            p.stats.memory_bytes <= p.stats.ctx_memory_bytes + (4 << 20) + (1 << 20),
+            "{:?}",
+            p.stats
+        );
+        // What stays alive is still capped.
+        let e = preview(
+            &body("local t = {} for i = 1, 400000 do t[i] = ('z'):rep(100) .. i end"),
+            "t.lua",
+            &demo(),
+            &limits,
+        )
+        .unwrap_err();
+        assert!(matches!(e, ScriptError::Memory { .. }), "{e:?}");
+        assert_still_works();
+    }
+
+    #[test]
     fn string_rep_bombs() {
         for code in [
             "local s = string.rep('x', 1 << 40)",

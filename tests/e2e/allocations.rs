@@ -10,7 +10,8 @@ both_databases!(
     scripts_are_versioned_and_errors_carry_their_line,
     violations_block_apply_and_change_nothing,
     allocations_run_the_published_version_while_a_draft_is_edited,
-    a_preview_shows_the_findings_applying_would_raise
+    a_preview_shows_the_findings_applying_would_raise,
+    repeated_dry_runs_and_previews_answer_from_the_cache
 );
 
 async fn pyramid_on_the_demo_agency_previews_then_applies(app: &TestApp) {
@@ -579,4 +580,91 @@ async fn a_preview_shows_the_findings_applying_would_raise(app: &TestApp) {
         )
         .await;
     assert_eq!(stored["items"], json!([]));
+}
+
+async fn repeated_dry_runs_and_previews_answer_from_the_cache(app: &TestApp) {
+    kolhost::demo::seed(&app.db, &app.config).await.unwrap();
+    let scripter = app.token(Role::Scripter, None).await;
+    // The bundled pyramid with a comment of its own, so that no earlier run in this process
+    // (the cache is the process's) answers the first run here.
+    let source = format!(
+        "-- {}\n{}",
+        uuid::Uuid::new_v4(),
+        kolhost::scripting::bundled::PYRAMID.source
+    );
+    let (status, saved) = app
+        .post(
+            "/api/v1/scripts",
+            &scripter,
+            json!({"name": "tuned", "source": source}),
+        )
+        .await;
+    assert_eq!(status, 201, "{saved}");
+    let dry_run = async |body: Value| {
+        let (status, out) = app
+            .post("/api/v1/scripts/tuned/dry-run", &scripter, body)
+            .await;
+        assert_eq!(status, 200, "{out}");
+        out
+    };
+    let preview = async || {
+        let (status, out) = app
+            .post(
+                "/api/v1/allocations",
+                &scripter,
+                json!({"strategy": {"script": "tuned"}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{out}");
+        out
+    };
+    let same_answer = |a: &Value, b: &Value| {
+        for field in [
+            "assignments",
+            "violations",
+            "notes",
+            "logs",
+            "script_version",
+        ] {
+            assert_eq!(a[field], b[field], "{field}");
+        }
+    };
+
+    let first = dry_run(json!({})).await;
+    assert_eq!(first["stats"]["cached"], false, "{first}");
+    assert!(!first["assignments"].as_array().unwrap().is_empty());
+    let again = dry_run(json!({})).await;
+    assert_eq!(again["stats"]["cached"], true, "{again}");
+    same_answer(&first, &again);
+    // A preview of the same script on the same data is the same run.
+    let previewed = preview().await;
+    assert_eq!(previewed["stats"]["cached"], true, "{previewed}");
+    same_answer(&first, &previewed);
+
+    // Other params or limits: another run.
+    let one_kol = dry_run(json!({"params": {"max_kols_per_product": 1}})).await;
+    assert_eq!(one_kol["stats"]["cached"], false);
+    assert_ne!(one_kol["assignments"], first["assignments"]);
+    let limited = dry_run(json!({"limits": {"wall_clock_ms": 5000}})).await;
+    assert_eq!(limited["stats"]["cached"], false);
+    same_answer(&first, &limited);
+
+    // Applying writes lineups: the data changed, so the next preview runs and sees them.
+    let manager = app.token(Role::Manager, None).await;
+    let (status, applied) = app
+        .post(
+            "/api/v1/allocations",
+            &manager,
+            json!({"strategy": {"script": "tuned"}, "apply": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{applied}");
+    assert_eq!(applied["applied"], true);
+    let after = preview().await;
+    assert_eq!(after["stats"]["cached"], false, "{after}");
+    assert_ne!(after["assignments"], first["assignments"]);
+    assert_eq!(after["violations"], json!([]));
+    let after_again = dry_run(json!({})).await;
+    assert_eq!(after_again["stats"]["cached"], true);
+    same_answer(&after, &after_again);
 }

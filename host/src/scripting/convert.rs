@@ -1,121 +1,14 @@
-//! `ctx` into Lua tables, and the script's result back into Rust, strictly: a result of the wrong
-//! shape is a clear error naming the path (`result.assignments[3].units: expected integer, got
+//! The script's result back into Rust, strictly (`ctx` goes in through `ctx_tables`): a result of
+//! the wrong shape is a clear error naming the path (`result.assignments[3].units: expected integer, got
 //! float 2.5`), never a panic. Paths in these errors use Lua's 1-based indexes.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use mlua::{Lua, Table, Value};
 
-use crate::domain::allocation::{AllocationContext, Assignment};
+use crate::domain::allocation::Assignment;
 
 use super::fast_read;
 use super::limits::ScriptLimits;
-use super::sandbox::{json_to_lua, truncate};
-
-fn time(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn string_list(lua: &Lua, items: &[String]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, s) in items.iter().enumerate() {
-        t.raw_set(i + 1, s.as_str())?;
-    }
-    Ok(t)
-}
-
-/// Builds `ctx` with the API's field names; times are RFC 3339 UTC strings to the second
-/// (`2026-11-30T12:00:00Z`), so they compare correctly as strings.
-pub(crate) fn ctx_to_lua(lua: &Lua, ctx: &AllocationContext) -> mlua::Result<Table> {
-    let root = lua.create_table_with_capacity(0, 5)?;
-
-    let products = lua.create_table_with_capacity(ctx.products.len(), 0)?;
-    for (i, p) in ctx.products.iter().enumerate() {
-        let t = lua.create_table_with_capacity(0, 9)?;
-        t.raw_set("id", p.id.as_str())?;
-        t.raw_set("brand_id", p.brand_id.as_str())?;
-        t.raw_set("sku", p.sku.as_str())?;
-        t.raw_set("name", p.name.as_str())?;
-        t.raw_set("category", p.category.as_str())?;
-        t.raw_set("role", p.role.as_str())?;
-        t.raw_set("list_price_fen", p.list_price_fen)?;
-        t.raw_set("floor_price_fen", p.floor_price_fen)?;
-        t.raw_set("stock_units", p.stock_units)?;
-        products.raw_set(i + 1, t)?;
-    }
-    root.raw_set("products", products)?;
-
-    let kols = lua.create_table_with_capacity(ctx.kols.len(), 0)?;
-    for (i, k) in ctx.kols.iter().enumerate() {
-        let t = lua.create_table_with_capacity(0, 7)?;
-        t.raw_set("id", k.id.as_str())?;
-        t.raw_set("name", k.name.as_str())?;
-        t.raw_set("tier", k.tier.as_str())?;
-        t.raw_set("categories", string_list(lua, &k.categories)?)?;
-        let accounts = lua.create_table_with_capacity(k.accounts.len(), 0)?;
-        for (j, a) in k.accounts.iter().enumerate() {
-            let at = lua.create_table_with_capacity(0, 3)?;
-            at.raw_set("platform", a.platform.as_str())?;
-            at.raw_set("account_id", a.account_id.as_str())?;
-            at.raw_set("followers", a.followers)?;
-            accounts.raw_set(j + 1, at)?;
-        }
-        t.raw_set("accounts", accounts)?;
-        t.raw_set("revenue_share_bp", k.revenue_share_bp)?;
-        t.raw_set("tax_status", k.tax_status.as_str())?;
-        kols.raw_set(i + 1, t)?;
-    }
-    root.raw_set("kols", kols)?;
-
-    let contracts = lua.create_table_with_capacity(ctx.contracts.len(), 0)?;
-    for (i, c) in ctx.contracts.iter().enumerate() {
-        let t = lua.create_table_with_capacity(0, 11)?;
-        t.raw_set("id", c.id.as_str())?;
-        t.raw_set("brand_id", c.brand_id.as_str())?;
-        t.raw_set("kol_id", c.kol_id.as_str())?;
-        t.raw_set("platform", c.platform.as_str())?;
-        t.raw_set("status", c.status.as_str())?;
-        t.raw_set("starts_at", time(&c.starts_at))?;
-        t.raw_set("ends_at", time(&c.ends_at))?;
-        t.raw_set("slot_fee_fen", c.slot_fee_fen)?;
-        t.raw_set("commission_bp", c.commission_bp)?;
-        t.raw_set("lowest_price_clause", c.lowest_price_clause)?;
-        t.raw_set("exclusive", c.exclusive)?;
-        contracts.raw_set(i + 1, t)?;
-    }
-    root.raw_set("contracts", contracts)?;
-
-    let sessions = lua.create_table_with_capacity(ctx.sessions.len(), 0)?;
-    for (i, s) in ctx.sessions.iter().enumerate() {
-        let t = lua.create_table_with_capacity(0, 8)?;
-        t.raw_set("id", s.id.as_str())?;
-        t.raw_set("kol_id", s.kol_id.as_str())?;
-        t.raw_set("platform", s.platform.as_str())?;
-        t.raw_set("starts_at", time(&s.starts_at))?;
-        t.raw_set("ends_at", time(&s.ends_at))?;
-        t.raw_set("status", s.status.as_str())?;
-        t.raw_set("slot_capacity", s.slot_capacity)?;
-        let lineup = lua.create_table_with_capacity(s.lineup.len(), 0)?;
-        for (j, l) in s.lineup.iter().enumerate() {
-            let lt = lua.create_table_with_capacity(0, 5)?;
-            lt.raw_set("product_id", l.product_id.as_str())?;
-            lt.raw_set("contract_id", l.contract_id.as_deref())?;
-            lt.raw_set("position", l.position)?;
-            lt.raw_set("live_price_fen", l.live_price_fen)?;
-            lt.raw_set("units", l.units)?;
-            lineup.raw_set(j + 1, lt)?;
-        }
-        t.raw_set("lineup", lineup)?;
-        sessions.raw_set(i + 1, t)?;
-    }
-    root.raw_set("sessions", sessions)?;
-
-    let params = match json_to_lua(lua, &ctx.params)? {
-        Value::Nil => Value::Table(lua.create_table()?),
-        v => v,
-    };
-    root.raw_set("params", params)?;
-    Ok(root)
-}
+use super::sandbox::truncate;
 
 /// A shape error in the result: (path, message).
 pub(crate) type ShapeError = (String, String);

@@ -9,7 +9,7 @@
 //! problem. So this path decides nothing about validity: it is a faster copy of what the strict
 //! reader would return.
 
-use std::ffi::c_int;
+use std::ffi::{c_int, c_void};
 
 use mlua::{Lua, Table, ffi};
 
@@ -21,17 +21,24 @@ use super::sandbox::truncate;
 /// The assignments of `list`, or `None` when the strict reader must look.
 pub(crate) fn assignments(lua: &Lua, list: &Table, max: usize) -> Option<Vec<Assignment>> {
     let mut out: Option<Vec<Assignment>> = None;
-    // SAFETY: the closure only reads: it pushes at most three values above the table it was
-    // given (checked with lua_checkstack), pops what it pushed, and runs inside mlua's
-    // protected call, so a Lua error cannot unwind through Rust frames with destructors. The
-    // strings it borrows are copied before they are popped.
+    // SAFETY: the closure only reads: it pushes the six field names and at most three values
+    // above the table it was given (checked with lua_checkstack), pops what it pushed, and runs
+    // inside mlua's protected call, so a Lua error cannot unwind through Rust frames with
+    // destructors. The strings it borrows are copied before they are popped.
     let run = unsafe {
         lua.exec_raw::<()>(list, |l| {
             let t = ffi::lua_gettop(l);
-            if ffi::lua_checkstack(l, 8) == 0 {
+            if ffi::lua_checkstack(l, 16) == 0 {
                 return;
             }
-            out = read_list(l, t, max);
+            // Field names are short strings, which Lua interns: a key is the field `name` exactly
+            // when it is the same object. Kept on the stack while they are compared against.
+            let mut names = [std::ptr::null(); 6];
+            for (slot, name) in names.iter_mut().zip(ASSIGNMENT_FIELDS) {
+                ffi::lua_pushlstring(l, name.as_ptr().cast(), name.len());
+                *slot = ffi::lua_topointer(l, -1);
+            }
+            out = read_list(l, t, max, &names);
             ffi::lua_settop(l, t - 1);
         })
     };
@@ -39,7 +46,12 @@ pub(crate) fn assignments(lua: &Lua, list: &Table, max: usize) -> Option<Vec<Ass
     out
 }
 
-unsafe fn read_list(l: *mut ffi::lua_State, t: c_int, max: usize) -> Option<Vec<Assignment>> {
+unsafe fn read_list(
+    l: *mut ffi::lua_State,
+    t: c_int,
+    max: usize,
+    names: &[*const c_void; 6],
+) -> Option<Vec<Assignment>> {
     unsafe {
         let n = ffi::lua_rawlen(l, t);
         if n > max {
@@ -69,7 +81,7 @@ unsafe fn read_list(l: *mut ffi::lua_State, t: c_int, max: usize) -> Option<Vec<
             if ffi::lua_rawgeti(l, t, i as ffi::lua_Integer) != ffi::LUA_TTABLE {
                 return None;
             }
-            let a = read_assignment(l, ffi::lua_gettop(l));
+            let a = read_assignment(l, ffi::lua_gettop(l), names);
             ffi::lua_pop(l, 1);
             out.push(a?);
         }
@@ -78,17 +90,21 @@ unsafe fn read_list(l: *mut ffi::lua_State, t: c_int, max: usize) -> Option<Vec<
 }
 
 /// One assignment table at `t`.
-unsafe fn read_assignment(l: *mut ffi::lua_State, t: c_int) -> Option<Assignment> {
+unsafe fn read_assignment(
+    l: *mut ffi::lua_State,
+    t: c_int,
+    names: &[*const c_void; 6],
+) -> Option<Assignment> {
     unsafe {
         let mut strings: [Option<String>; 4] = Default::default(); // ids and reason
         let mut ints: [Option<i64>; 2] = [None, None]; // units, live_price_fen
         ffi::lua_pushnil(l);
         while ffi::lua_next(l, t) != 0 {
-            // key at -2, value at -1. lua_tolstring is only used on actual strings, so it never
-            // converts a key in place (which would confuse lua_next).
+            // key at -2, value at -1. lua_tolstring is only used on values, never on a key
+            // (converting a key in place would confuse lua_next).
             let field = if ffi::lua_type(l, -2) == ffi::LUA_TSTRING {
-                let key = bytes(l, -2);
-                ASSIGNMENT_FIELDS.iter().position(|f| f.as_bytes() == key)
+                let key = ffi::lua_topointer(l, -2);
+                names.iter().position(|n| *n == key)
             } else {
                 None
             };

@@ -9,6 +9,7 @@
 
 mod cache;
 mod convert;
+mod ctx_tables;
 mod error;
 mod fast_read;
 mod limits;

@@ -12,7 +12,8 @@ use serde::Serialize;
 use crate::domain::allocation::{self, AllocationContext, AllocationResult, Assignment};
 
 use super::cache::{self, PREVIEWS};
-use super::convert::{ctx_to_lua, result_from_lua};
+use super::convert::result_from_lua;
+use super::ctx_tables::ctx_to_lua;
 use super::error::ScriptError;
 use super::limits::ScriptLimits;
 use super::sandbox::{LogSink, allocate_fn, new_state};

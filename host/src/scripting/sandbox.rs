@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use mlua::chunk::ChunkMode;
-use mlua::state::{GcGenParams, GcMode};
 use mlua::{
     Function, Lua, LuaOptions, LuaSerdeExt, LuaString, MultiValue, StdLib, Value, Variadic,
 };
@@ -72,10 +71,13 @@ pub(crate) fn new_state(log: Rc<RefCell<LogSink>>, started: Instant) -> mlua::Re
         StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::UTF8,
         LuaOptions::default(),
     )?;
-    // Strategies build many short-lived tables (candidates, assignments) on top of a large ctx
-    // that lives for the whole run: the generational collector stops re-marking that ctx on
-    // every cycle (cut the pyramid's CPU time by about a tenth; BENCHMARKS.md).
-    lua.gc_set_mode(GcMode::Generational(GcGenParams::default()));
+    // No collection runs until the script nears its memory cap. Lua collects (a full, emergency
+    // collection) before it fails an allocation, and the cap makes allocations fail, so memory
+    // stays within the cap as before; what changes is that a strategy that makes little garbage
+    // (the bundled ones) never pays for marking the large ctx, again and again, while it runs: a
+    // quarter of the pyramid's CPU time (BENCHMARKS.md). A script that makes a lot pays one full
+    // collection each time it reaches the cap.
+    lua.gc_stop();
     lua.load(PRUNE)
         .set_name("=kolhost-sandbox")
         .set_mode(ChunkMode::Text)
