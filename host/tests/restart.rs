@@ -4,7 +4,6 @@
 //! With the cache removed it compiles only the active versions. Prints the time to listening
 //! of each start (BENCHMARKS.md has the figures).
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kolhost::plugins::Quarantine;
@@ -13,49 +12,24 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
 mod process;
-use process::{free_port, kolhost};
+use process::{Server, free_port, kolhost, serve};
 
 const VERSIONS: usize = 20;
 
-struct Server {
-    child: Child,
-    base: String,
+/// Starts `kolhost serve` (killed when dropped); answers it and its time to listening.
+async fn start(db_url: &str) -> (Killed, Duration) {
+    let server = serve(db_url, free_port()).await;
+    let up = server.up_after;
+    (Killed(server), up)
 }
 
-impl Drop for Server {
+struct Killed(Server);
+
+impl Drop for Killed {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.child.kill();
+        let _ = self.0.child.wait();
     }
-}
-
-/// Starts `kolhost serve`; answers it and the time until `/healthz` answered.
-async fn serve(db_url: &str) -> (Server, Duration) {
-    let port = free_port();
-    let at = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_kolhost"))
-        .arg("serve")
-        .env("KOLHOST_DATABASE_URL", db_url)
-        .env("KOLHOST_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start kolhost");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    loop {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        assert!(
-            at.elapsed() < Duration::from_secs(300),
-            "kolhost did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (Server { child, base }, at.elapsed())
 }
 
 async fn metric(base: &str, name: &str) -> u64 {
@@ -95,7 +69,7 @@ async fn a_restart_loads_only_active_versions_from_the_cache_and_keeps_quarantin
     let token = kolhost(&url, &["token", "create", "--role", "admin"]);
     let component = std::fs::read(EXAMPLE_PLATFORM).unwrap();
 
-    let (server, first) = serve(&url).await;
+    let (server, first) = start(&url).await;
     eprintln!("first start (bundled plugins compiled): {first:?}");
     let http = reqwest::Client::new();
     let at = Instant::now();
@@ -108,7 +82,7 @@ async fn a_restart_loads_only_active_versions_from_the_cache_and_keeps_quarantin
             Part::bytes(distinct_build(&component, &i.to_string())).file_name("p.wasm"),
         );
         let res = http
-            .post(format!("{}/api/v1/plugins", server.base))
+            .post(format!("{}/api/v1/plugins", server.0.base))
             .bearer_auth(&token)
             .multipart(form)
             .send()
@@ -120,7 +94,7 @@ async fn a_restart_loads_only_active_versions_from_the_cache_and_keeps_quarantin
         "{VERSIONS} uploads of distinct builds, upload to active: {:?} each",
         at.elapsed() / VERSIONS as u32
     );
-    let p = plugin(&server.base, &token, "many").await;
+    let p = plugin(&server.0.base, &token, "many").await;
     assert_eq!(p["versions"].as_array().unwrap().len(), VERSIONS);
     assert_eq!(p["loaded"].as_array().unwrap().len(), 2, "{}", p["loaded"]);
     drop(server);
@@ -138,19 +112,19 @@ async fn a_restart_loads_only_active_versions_from_the_cache_and_keeps_quarantin
         .unwrap();
     db.close().await.unwrap();
 
-    let (server, cached) = serve(&url).await;
+    let (server, cached) = start(&url).await;
     eprintln!("restart with {VERSIONS} stored versions, from the cache: {cached:?}");
     assert_eq!(
-        metric(&server.base, "kolhost_plugin_compiles").await,
+        metric(&server.0.base, "kolhost_plugin_compiles").await,
         0,
         "nothing compiled"
     );
     assert_eq!(
-        metric(&server.base, "kolhost_plugin_cache_hits").await,
+        metric(&server.0.base, "kolhost_plugin_cache_hits").await,
         4,
         "the active version of each plugin (3 bundled and `many`), from the cache"
     );
-    let p = plugin(&server.base, &token, "many").await;
+    let p = plugin(&server.0.base, &token, "many").await;
     assert_eq!(p["version"], format!("1.0.{}", VERSIONS - 1));
     assert_eq!(p["versions"].as_array().unwrap().len(), VERSIONS);
     assert_eq!(p["loaded"], serde_json::json!([p["version"]]));
@@ -163,7 +137,7 @@ async fn a_restart_loads_only_active_versions_from_the_cache_and_keeps_quarantin
 
     // Without the cache (a new wasmtime, or the folder removed): the active versions compile.
     std::fs::remove_dir_all(dir.path().join("plugin-cache")).unwrap();
-    let (server, compiled) = serve(&url).await;
+    let (server, compiled) = start(&url).await;
     eprintln!("restart with {VERSIONS} stored versions, cache removed: {compiled:?}");
-    assert_eq!(metric(&server.base, "kolhost_plugin_compiles").await, 4);
+    assert_eq!(metric(&server.0.base, "kolhost_plugin_compiles").await, 4);
 }

@@ -493,17 +493,7 @@ pub async fn reload(
     let Some(p) = plugin::Entity::find_by_id(name.to_owned()).one(db).await? else {
         return Ok(());
     };
-    let rows: Vec<(Uuid, i32, serde_json::Value, String)> = plugin_version::Entity::find()
-        .select_only()
-        .column(plugin_version::Column::Id)
-        .column(plugin_version::Column::Version)
-        .column(plugin_version::Column::Manifest)
-        .column(plugin_version::Column::Sha256)
-        .filter(plugin_version::Column::Name.eq(name))
-        .order_by_asc(plugin_version::Column::Version)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let rows = version_rows(db, name).await?;
     let mut stored = Vec::new();
     let mut active = None;
     for (id, number, manifest, sha256) in rows {
@@ -576,23 +566,33 @@ async fn component_bytes(db: &DatabaseConnection, id: Uuid) -> Result<Option<Vec
         .await
 }
 
-/// The stored version of plugin `name` whose manifest version is `version`.
-async fn find_version<C: ConnectionTrait>(
+/// A plugin's stored versions without their components, oldest first: id, number, manifest,
+/// the component's SHA-256.
+async fn version_rows<C: ConnectionTrait>(
     db: &C,
     name: &str,
-    version: &str,
-) -> Result<Option<(Uuid, i32, String)>, DbErr> {
-    let rows: Vec<(Uuid, i32, serde_json::Value, String)> = plugin_version::Entity::find()
+) -> Result<Vec<(Uuid, i32, serde_json::Value, String)>, DbErr> {
+    plugin_version::Entity::find()
         .select_only()
         .column(plugin_version::Column::Id)
         .column(plugin_version::Column::Version)
         .column(plugin_version::Column::Manifest)
         .column(plugin_version::Column::Sha256)
         .filter(plugin_version::Column::Name.eq(name))
+        .order_by_asc(plugin_version::Column::Version)
         .into_tuple()
         .all(db)
-        .await?;
-    Ok(rows
+        .await
+}
+
+/// The stored version of plugin `name` whose manifest version is `version`.
+async fn find_version<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    version: &str,
+) -> Result<Option<(Uuid, i32, String)>, DbErr> {
+    Ok(version_rows(db, name)
+        .await?
         .into_iter()
         .find(|(_, _, m, _)| m.get("version").and_then(|v| v.as_str()) == Some(version))
         .map(|(id, n, _, sha)| (id, n, sha)))
