@@ -1,9 +1,14 @@
-//! The compile pool: Cranelift compiles one component at a time, on a blocking thread, never
+//! The compile pool: Cranelift compiles one component at a time, on a thread of its own, never
 //! on the server's async workers; a component compiled before is read from the disk cache
 //! ([`ArtifactCache`]) instead. Uploads do not queue: one arriving while a compile runs is
 //! refused at once ([`LoadError::Busy`], a 503 with `Retry-After`), so a burst of large uploads
 //! holds neither threads nor memory waiting. The host's own loads (start-up, another host's
 //! change, a rollback to a version not in memory) wait their turn.
+//!
+//! Compiling takes every core it can (Cranelift compiles functions in parallel on rayon's
+//! global pool); on Linux those threads, and the blocking thread while it compiles, run at a
+//! lower priority (nice 10), so requests, webhooks and commits come first and the compile gets
+//! what is left.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +49,7 @@ pub struct Compiler {
 
 impl Compiler {
     pub fn new(runtime: Arc<Runtime>) -> Compiler {
+        yielding_compile_threads();
         Compiler {
             runtime,
             cache: None,
@@ -92,18 +98,56 @@ impl Compiler {
             self.stats.clone(),
             sha256.to_owned(),
         );
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            stats.running.fetch_add(1, Ordering::SeqCst);
-            let compiled = runtime.compile_component(&bytes);
-            stats.running.fetch_sub(1, Ordering::SeqCst);
-            stats.compiled.fetch_add(1, Ordering::Relaxed);
-            if let (Ok(component), Some(cache)) = (&compiled, &cache) {
-                cache.store(&sha, component);
-            }
-            compiled
-        })
-        .await
-        .map_err(|e| LoadError::Instantiate(format!("the compile task failed: {e}")))?
+        // A thread of its own, so its lower priority ends with it.
+        let (done, result) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("kolhost-compile".into())
+            .spawn(move || {
+                let _permit = permit;
+                yield_to_the_server();
+                stats.running.fetch_add(1, Ordering::SeqCst);
+                let compiled = runtime.compile_component(&bytes);
+                stats.running.fetch_sub(1, Ordering::SeqCst);
+                stats.compiled.fetch_add(1, Ordering::Relaxed);
+                if let (Ok(component), Some(cache)) = (&compiled, &cache) {
+                    cache.store(&sha, component);
+                }
+                let _ = done.send(compiled);
+            })
+            .map_err(|e| LoadError::Instantiate(format!("no compile thread: {e}")))?;
+        result.await.map_err(|_| {
+            LoadError::Instantiate("the compile thread ended without a result".into())
+        })?
+    }
+}
+
+/// The nice value of compile threads: below the server's threads, above idle.
+#[cfg(target_os = "linux")]
+const COMPILE_NICE: libc::c_int = 10;
+
+/// Builds rayon's global pool (where wasmtime compiles functions in parallel) with threads that
+/// yield to the server, once per process; nothing when another part of the process built it
+/// first.
+fn yielding_compile_threads() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let built = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("kolhost-compile-{i}"))
+            .start_handler(|_| yield_to_the_server())
+            .build_global();
+        if let Err(e) = built {
+            tracing::debug!(error = %e, "rayon's global pool was built elsewhere; compiles run at normal priority");
+        }
+    });
+}
+
+/// Lowers the calling thread's priority to [`COMPILE_NICE`] for good (Linux: the nice value is
+/// per thread, and `who = 0` is the calling thread). Elsewhere nothing: there it would apply to
+/// the whole process.
+fn yield_to_the_server() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only sets the calling thread's nice value; no memory is passed.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, COMPILE_NICE);
     }
 }
