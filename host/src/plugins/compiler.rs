@@ -67,6 +67,20 @@ impl Compiler {
         &self.stats
     }
 
+    /// The compiled component of the bytes with digest `sha256` from the disk cache, if there.
+    async fn cached(&self, sha256: &str) -> Option<Component> {
+        let cache = self.cache.clone()?;
+        let (engine, sha) = (self.runtime.engine().clone(), sha256.to_owned());
+        let hit = tokio::task::spawn_blocking(move || cache.load(&engine, &sha))
+            .await
+            .ok()
+            .flatten();
+        if hit.is_some() {
+            self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
     /// The compiled component of `bytes` (whose SHA-256 is `sha256`): from the cache, else
     /// compiled on the pool (and cached). Cancelling the caller does not cancel a compile in
     /// progress: the slot stays taken until the compile ends.
@@ -76,22 +90,20 @@ impl Compiler {
         sha256: &str,
         wait: Wait,
     ) -> Result<Component, LoadError> {
-        if let Some(cache) = self.cache.clone() {
-            let (engine, sha) = (self.runtime.engine().clone(), sha256.to_owned());
-            let hit = tokio::task::spawn_blocking(move || cache.load(&engine, &sha))
-                .await
-                .ok()
-                .flatten();
-            if let Some(component) = hit {
-                self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(component);
-            }
+        if let Some(component) = self.cached(sha256).await {
+            return Ok(component);
         }
         let permit = match wait {
             Wait::Queue => self.slot.clone().acquire_owned().await.ok(),
             Wait::Refuse => self.slot.clone().try_acquire_owned().ok(),
         }
         .ok_or(LoadError::Busy)?;
+        // The compile waited for may have been of the same bytes.
+        if wait == Wait::Queue
+            && let Some(component) = self.cached(sha256).await
+        {
+            return Ok(component);
+        }
         let (runtime, cache, stats, sha) = (
             self.runtime.clone(),
             self.cache.clone(),

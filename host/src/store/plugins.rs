@@ -477,26 +477,69 @@ pub async fn restore(
 }
 
 /// Brings one plugin in the registry in step with the database: its stored versions (new ones
-/// known, deleted ones gone; only the active one is read and loaded when it is not in memory,
-/// from the disk cache of compiled components or compiled, waiting its turn on the compile
-/// pool), then its settings (secrets opened with `secrets`: a plugin whose sealed secrets do not
-/// open fails, since a wrong key must not leave plugins silently without their secrets), whether
-/// it is enabled and its quarantine. An active version that no longer loads is logged and the
-/// plugin keeps what it served. Safe to repeat.
+/// known, deleted ones gone), its settings (secrets opened with `secrets`: a plugin whose sealed
+/// secrets do not open fails, since a wrong key must not leave plugins silently without their
+/// secrets), whether it is enabled, its quarantine, and its active version. Only the active
+/// version is read and loaded when it is not in memory (from the disk cache of compiled
+/// components, else compiled, waiting its turn on the compile pool); that happens outside the
+/// registry's change lock, so a long compile holds up no other change, and the state is applied
+/// before it and again after it. An active version that no longer loads is logged and the plugin
+/// keeps what it served. Safe to repeat, and to run concurrently.
 pub async fn reload(
     db: &DatabaseConnection,
     registry: &Registry,
     secrets: &SecretBox,
     name: &str,
 ) -> Result<(), DbErr> {
-    let _changing = registry.change_lock().await;
-    let Some(p) = plugin::Entity::find_by_id(name.to_owned()).one(db).await? else {
+    let Some(missing) = apply_stored(db, registry, secrets, name, None).await? else {
         return Ok(());
     };
-    let rows = version_rows(db, name).await?;
+    let StoredActive {
+        id,
+        manifest,
+        sha256,
+    } = missing;
+    let version = manifest.version.clone();
+    let Some(bytes) = component_bytes(db, id).await? else {
+        return Ok(());
+    };
+    match registry
+        .prepare(manifest, Arc::new(bytes), &sha256, Wait::Queue)
+        .await
+    {
+        Ok(prepared) => {
+            apply_stored(db, registry, secrets, name, Some(prepared)).await?;
+        }
+        Err(e) => {
+            tracing::error!(plugin = %name, version = %version, error = %e, "stored plugin version no longer loads")
+        }
+    }
+    Ok(())
+}
+
+/// A plugin's stored active version that is not loaded.
+struct StoredActive {
+    id: Uuid,
+    manifest: Manifest,
+    sha256: String,
+}
+
+/// [`reload`] under the change lock, from what the database holds now, with `prepared` (a
+/// version just compiled) to add; answers the active version when it is not loaded.
+async fn apply_stored(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    secrets: &SecretBox,
+    name: &str,
+    prepared: Option<crate::plugins::Prepared>,
+) -> Result<Option<StoredActive>, DbErr> {
+    let _changing = registry.change_lock().await;
+    let Some(p) = plugin::Entity::find_by_id(name.to_owned()).one(db).await? else {
+        return Ok(None);
+    };
     let mut stored = Vec::new();
     let mut active = None;
-    for (id, number, manifest, sha256) in rows {
+    for (id, number, manifest, sha256) in version_rows(db, name).await? {
         let manifest: Manifest = match serde_json::from_value(manifest) {
             Ok(m) => m,
             Err(e) => {
@@ -505,34 +548,25 @@ pub async fn reload(
             }
         };
         if number == p.active_version {
-            active = Some((id, manifest.clone(), sha256.clone()));
+            active = Some(StoredActive {
+                id,
+                manifest: manifest.clone(),
+                sha256: sha256.clone(),
+            });
         }
         stored.push(StoredVersion { manifest, sha256 });
     }
-    let Some((id, manifest, sha256)) = active else {
+    let Some(active) = active else {
         tracing::error!(plugin = %name, "the plugin's active version is not stored");
-        return Ok(());
+        return Ok(None);
     };
-    let version = manifest.version.clone();
-    let prepared = match registry.is_loaded(name, &version) {
-        Some(true) => None,
-        _ => match component_bytes(db, id).await? {
-            Some(bytes) => match registry
-                .prepare(manifest, Arc::new(bytes), &sha256, Wait::Queue)
-                .await
-            {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    tracing::error!(plugin = %name, version = %version, error = %e, "stored plugin version no longer loads");
-                    None
-                }
-            },
-            None => None,
-        },
-    };
-    registry.sync(name, stored, &version, prepared);
+    // A version compiled for an active version that changed meanwhile is only known, not kept.
+    let prepared = prepared
+        .filter(|p| p.manifest().version == active.manifest.version && p.sha256() == active.sha256);
+    let in_step = registry.sync(name, stored, &active.manifest.version, prepared);
+    let missing = (!in_step).then_some(active);
     let Some(status) = registry.status(name) else {
-        return Ok(());
+        return Ok(missing);
     };
     let _ = registry.set_settings(name, open_settings(&p, secrets)?);
     // `enable` also lifts a quarantine; the stored quarantine is set right after.
@@ -553,7 +587,7 @@ pub async fn reload(
     if q != status.quarantine {
         let _ = registry.set_quarantine(name, q);
     }
-    Ok(())
+    Ok(missing)
 }
 
 /// A stored version's component bytes.
