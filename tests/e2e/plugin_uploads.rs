@@ -161,19 +161,47 @@ async fn a_slow_compile_holds_up_nothing(app: &TestApp) {
 }
 
 async fn refusals_come_before_any_compile(app: &TestApp) {
-    let slow = slow_component();
     let compiled_before = metric(app, "kolhost_plugin_compiles").await;
     let allocator = manifest("refused", "1.0.0").replace("platform", "allocator");
-    let ungranted = "name = \"refused\"\nversion = \"1.0.0\"\nworld = \"platform\"\ngrants = []\n";
-    for (what, m) in [
-        ("the wrong world", allocator),
-        ("an ungranted import", ungranted.to_owned()),
+    // A platform component importing an interface this host does not offer.
+    let unknown_import = wat::parse_str(
+        r#"(component
+            (import "acme:thing/api@1.0.0" (instance))
+            (core module $m (func (export "f")))
+            (core instance $i (instantiate $m))
+            (func $f (canon lift (core func $i "f")))
+            (instance $api (export "describe" (func $f)))
+            (export "kolhost:plugin/platform-api@0.2.0" (instance $api)))"#,
+    )
+    .unwrap();
+    for (what, m, component) in [
+        ("the wrong world", allocator, slow_component()),
+        (
+            "an unknown import",
+            manifest("refused", "1.0.0"),
+            slow_to_compile(&unknown_import, 1500, 400),
+        ),
     ] {
-        let res = upload(app, m, slow.clone()).await;
+        let res = upload(app, m, component).await;
         assert_eq!(res.status(), 422, "{what}");
         let p: Value = res.json().await.unwrap();
         assert_eq!(p["errors"][0]["field"], "component", "{what}: {p}");
     }
+    // Only an admin may let a plugin reach private hosts: an integrator is refused (403).
+    let integrator = app.token(Role::Integrator, None).await;
+    let private = format!(
+        "{}allow_private_hosts = true\nallowed_hosts = [\"127.0.0.1:9\"]\n",
+        manifest("refused", "1.0.0").replace("\"kv\"]", "\"kv\", \"http\"]")
+    );
+    let res = app
+        .http
+        .post(format!("{}/api/v1/plugins", app.base))
+        .bearer_auth(&integrator)
+        .multipart(form(private, slow_component()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
     assert_eq!(
         metric(app, "kolhost_plugin_compiles").await,
         compiled_before,
