@@ -124,17 +124,13 @@ async fn a_slow_compile_holds_up_nothing(app: &TestApp) {
             .await;
         assert!(brand["id"].is_string());
         let (body, sign) = douyin_push(1);
-        let res = app
-            .http
-            .post(format!("{}/webhooks/douyin", app.base))
-            .header("app-id", KEY)
-            .header("event-sign", sign)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let headers = [
+            ("app-id".to_string(), KEY.to_string()),
+            ("event-sign".to_string(), sign),
+            ("content-type".to_string(), "application/json".to_string()),
+        ];
+        let (status, answer) = app.push_webhook("douyin", "", &headers, &body).await;
+        assert_eq!(status, 200, "{answer}");
         let busy = upload(app, manifest("second", "1.0.0"), example_platform()).await;
         assert_eq!(busy.status(), 503);
         assert!(busy.headers().contains_key("retry-after"));

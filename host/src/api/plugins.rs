@@ -78,9 +78,10 @@ async fn list_plugins(State(s): State<AppState>, actor: Actor) -> ApiResult<Json
 }
 
 /// Uploads a component with its manifest. It is checked (a component, a world and package
-/// version this host runs, only granted imports) before it is compiled, compiled (one upload at
-/// a time: 503 with `Retry-After` while another compiles), stored, and becomes the active
-/// version of its plugin. A component over 64 MiB is a 413. Once the upload has arrived, a
+/// version this host runs, no import beyond what plugins are offered; what the manifest does not
+/// grant is linked to refusing stubs and listed in `warnings`) before it is compiled, compiled
+/// (one upload at a time: 503 with `Retry-After` while another compiles), stored, and becomes the
+/// active version of its plugin. A component over 64 MiB is a 413. Once the upload has arrived, a
 /// client that disconnects does not stop it: the version is stored and active, or nothing is.
 #[utoipa::path(post, path = "/plugins", tag = "plugins", request_body(content = PluginUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = Plugin), (status = 413, body = Problem), (status = 422, body = Problem),

@@ -2,7 +2,8 @@
 //! imports and exports, read from the binary's component import and export sections with
 //! `wasmparser` (the parser wasmtime uses). Nested core modules and components are skipped
 //! unread, so this takes milliseconds on a 64 MiB upload, where compiling it takes seconds:
-//! the upload checks world, `kolhost:plugin` version and grants on this before any compile.
+//! the upload checks world, `kolhost:plugin` version and imports against grants on this before
+//! any compile.
 
 use wasmparser::{Chunk, Parser, Payload};
 

@@ -174,7 +174,8 @@ impl Runtime {
     /// Everything that can be checked before compiling, in milliseconds: the manifest, its
     /// limits against the host's, and from the component's import and export names
     /// ([`component_info`](super::component_info)) that it is a component of the manifest's world
-    /// and of a `kolhost:plugin` version this host runs, importing only what is granted.
+    /// and of a `kolhost:plugin` version this host runs, importing nothing beyond what plugins are
+    /// offered (the plan of which imports link to refusing stubs is made here too).
     pub fn check(&self, manifest: &Manifest, bytes: &[u8]) -> Result<Checked, LoadError> {
         manifest.validate()?;
         let limits = self.defaults.with(&manifest.limits);

@@ -80,7 +80,7 @@ pub fn get(registry: &Registry, actor: &Actor, name: &str) -> Result<Plugin> {
 ///
 /// In this order, so that a refusal is cheap and nothing holds the database while Cranelift
 /// works: the manifest and the component's import and export names are checked (world,
-/// `kolhost:plugin` version, grants: milliseconds, before any compile); the component is
+/// `kolhost:plugin` version, imports against grants: milliseconds, before any compile); the component is
 /// compiled on the compile pool, outside any transaction (503 when another compile runs); then
 /// one short transaction stores bytes, manifest, audit entry and activation, and only after its
 /// commit does the version serve. Once the upload is read, the rest runs as its own task: a
