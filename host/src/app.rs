@@ -45,12 +45,15 @@ pub struct AppState {
 impl AppState {
     /// State with an empty plugin registry (see [`AppState::start`] for a serving one).
     pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
-        let secrets = SecretBox::load(&SecretBox::key_dir(&config.database_url, &config.data_dir))?;
+        let files = SecretBox::key_dir(&config.database_url, &config.data_dir);
+        let secrets = SecretBox::load(&files)?;
         let kv = Arc::new(DbKv { db: db.clone() });
         let quarantines = Arc::new(DbQuarantine { db: db.clone() });
+        // Compiled plugins beside the key file: the SQLite file's folder, else `data_dir`.
         let plugins = Arc::new(
             Registry::new(plugin_runtime(), kv, RegistryConfig::default())
-                .with_quarantine_store(quarantines),
+                .with_quarantine_store(quarantines)
+                .with_artifact_cache(&files.join("plugin-cache"))?,
         );
         let host_id = config.host_id();
         // Unique per process even when two hosts are (wrongly) given one host_id.

@@ -2,7 +2,6 @@
 //! generator sends webhook deliveries; after a restart every delivery that was acknowledged
 //! is present exactly once. On SQLite and on PostgreSQL.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,42 +9,10 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
 mod process;
-use process::{free_port, kolhost};
+use process::{Server, free_port, kolhost, serve};
 
 const KEY: &str = "crash-key";
 const SECRET: &str = "crash-secret";
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-async fn serve(db_url: &str, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_kolhost"))
-        .arg("serve")
-        .env("KOLHOST_DATABASE_URL", db_url)
-        .env("KOLHOST_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start kolhost");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "kolhost did not come up on {base}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Server { child, base }
-}
 
 fn delivery(order: u64) -> (Vec<u8>, String) {
     let data = json!({"p_id": order, "s_ids": [], "pay_amount": 1990, "pay_time": 1_795_523_400i64,

@@ -498,6 +498,24 @@ async fn three_hosts_share_state_and_survive_a_sigkill_on_postgres() {
     .await;
     eprintln!("enable on mh-3 served on mh-1 after {t:?}");
 
+    // Deleting the inactive bundled version on host 1 removes it on host 3 within 1 s.
+    let versions = status(&hosts[0], "/api/v1/plugins/douyin").await["versions"].clone();
+    let bundled = versions[0].as_str().unwrap().to_owned();
+    assert_ne!(bundled, "1.0.0-staging", "{versions}");
+    let r = http
+        .delete(hosts[0].url(&format!("/api/v1/plugins/douyin/versions/{bundled}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let t = within(Duration::from_secs(1), "deletion seen on mh-3", || {
+        let s = status(&hosts[2], "/api/v1/plugins/douyin");
+        async move { s.await["versions"] == serde_json::json!(["1.0.0-staging"]) }
+    })
+    .await;
+    eprintln!("version deleted on mh-1 gone on mh-3 after {t:?}");
+
     // A revoked token fails on every host at once: every host has it cached, host 1 revokes it.
     let doomed = kolhost(
         &url,

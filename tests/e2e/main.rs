@@ -15,6 +15,7 @@ mod ingest;
 mod limits;
 mod meta;
 mod platforms;
+mod plugin_uploads;
 mod plugins;
 mod polyglot;
 mod privilege;

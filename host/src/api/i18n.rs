@@ -128,6 +128,7 @@ fn noun_zh(what: &str) -> Option<&'static str> {
         "order" => "订单",
         "script" => "脚本",
         "plugin" => "插件",
+        "plugin version" => "插件版本",
         "platform plugin" => "平台插件",
         "platform" => "平台",
         "token" => "令牌",
@@ -256,6 +257,15 @@ fn detail_zh(code: &str, params: &Map<String, Value>, errors: usize) -> Option<S
         },
         "no_previous_version" => "插件没有比当前版本更早的版本".into(),
         "unknown_version" => "插件没有该版本".into(),
+        "active_version" => match param(params, "version") {
+            Some(v) => format!("版本 {v} 是插件当前启用的版本，不能删除：请先启用其他版本"),
+            None => "这是插件当前启用的版本，不能删除：请先启用其他版本".into(),
+        },
+        "version_does_not_load" => match param(params, "version") {
+            Some(v) => format!("插件版本 {v} 无法加载"),
+            None => "该插件版本无法加载".into(),
+        },
+        "version_not_loaded" => "该插件版本尚未加载，请重试".into(),
         "never_signed" => "合同从未签署，没有可结算的内容".into(),
         "not_draft" => "结算单已不是草稿：只有草稿可以审批，已审批的结算单不再改变".into(),
         "period_settled" => {

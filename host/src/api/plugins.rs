@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::extract::multipart::MultipartError;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
+use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -64,6 +66,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enable_plugin))
         .routes(routes!(disable_plugin))
         .routes(routes!(rollback_plugin))
+        .routes(routes!(delete_plugin_version))
         .routes(routes!(configure_plugin))
         .routes(routes!(poll_plugin))
 }
@@ -75,10 +78,14 @@ async fn list_plugins(State(s): State<AppState>, actor: Actor) -> ApiResult<Json
 }
 
 /// Uploads a component with its manifest. It is checked (a component, a world and package
-/// version this host runs, only granted imports) before it is stored; it becomes the active
-/// version of its plugin.
+/// version this host runs, no import beyond what plugins are offered; what the manifest does not
+/// grant is linked to refusing stubs and listed in `warnings`) before it is compiled, compiled
+/// (one upload at a time: 503 with `Retry-After` while another compiles), stored, and becomes the
+/// active version of its plugin. A component over 64 MiB is a 413. Once the upload has arrived, a
+/// client that disconnects does not stop it: the version is stored and active, or nothing is.
 #[utoipa::path(post, path = "/plugins", tag = "plugins", request_body(content = PluginUpload, content_type = "multipart/form-data"),
-    responses((status = 201, body = Plugin), (status = 422, body = Problem)))]
+    responses((status = 201, body = Plugin), (status = 413, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem, description = "another component is being compiled; retry after `Retry-After` seconds")))]
 async fn upload_plugin(
     State(s): State<AppState>,
     actor: Actor,
@@ -88,36 +95,64 @@ async fn upload_plugin(
     Ok((StatusCode::CREATED, Json(plugin)))
 }
 
-/// The form's `manifest` and `component` fields; others are ignored.
+/// The form's `manifest` and `component` fields; others are ignored. The component streams to
+/// an unnamed temporary file (gone when dropped, even if the process dies), so a slow upload
+/// holds no memory for its bytes; past [`MAX_COMPONENT_BYTES`] it is a 413.
 async fn read_upload(mut form: Multipart) -> ApiResult<Upload> {
+    let unreadable = |what: &str, e: MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest(format!("{what}: {e}"))
+        }
+    };
     let mut upload = Upload::default();
-    while let Some(field) = form
+    while let Some(mut field) = form
         .next_field()
         .await
-        .map_err(|e| ApiError::BadRequest(format!("malformed upload: {e}")))?
+        .map_err(|e| unreadable("malformed upload", e))?
     {
         match field.name() {
             Some("manifest") => {
-                upload.manifest = Some(
-                    field
-                        .text()
-                        .await
-                        .map_err(|e| ApiError::BadRequest(format!("manifest: {e}")))?,
-                )
+                upload.manifest = Some(field.text().await.map_err(|e| unreadable("manifest", e))?)
             }
             Some("component") => {
-                upload.component = Some(
-                    field
-                        .bytes()
-                        .await
-                        .map_err(|e| ApiError::BadRequest(format!("component: {e}")))?
-                        .into(),
-                )
+                let internal = |e: std::io::Error| ApiError::Internal(e.into());
+                let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(internal)?);
+                let mut size = 0;
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|e| unreadable("component", e))?
+                {
+                    size += chunk.len();
+                    if size > MAX_COMPONENT_BYTES {
+                        return Err(ApiError::PayloadTooLarge);
+                    }
+                    file.write_all(&chunk).await.map_err(internal)?;
+                }
+                file.flush().await.map_err(internal)?;
+                upload.component = Some(file.into_std().await);
             }
             _ => {}
         }
     }
     Ok(upload)
+}
+
+/// Deletes an inactive version of a plugin (its stored component and manifest; audited, and
+/// gone on every host). The active version cannot be deleted: 409.
+#[utoipa::path(delete, path = "/plugins/{name}/versions/{version}", tag = "plugins",
+    params(("name" = String, Path), ("version" = String, Path, description = "the manifest's version, e.g. `1.2.0`")),
+    responses((status = 200, body = Plugin, description = "the plugin without the version"), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_plugin_version(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path((name, version)): Path<(String, String)>,
+) -> ApiResult<Json<Plugin>> {
+    Ok(Json(
+        plugins::delete_version(&s.db, &s.plugins, &actor, &name, &version).await?,
+    ))
 }
 
 /// One plugin: active version, versions, state, quarantine, calls, errors, p50/p99 latency.

@@ -41,6 +41,9 @@ pub enum LoadError {
     VersionExists { name: String, version: String },
     #[error("describe() failed: {0}")]
     Describe(Box<CallError>),
+    /// Another component is being compiled (one at a time); retry shortly.
+    #[error("another plugin component is being compiled; retry in a few seconds")]
+    Busy,
 }
 
 /// Why one call failed. The host and the other plugins carry on.

@@ -7,8 +7,12 @@
 //!   world; a supported version; no import beyond what plugins are offered), links what the
 //!   manifest grants, links what it does not grant (and `wasi:http`) to stubs that refuse every
 //!   call ([`capabilities::not_granted`]), and pre-instantiates it.
-//! - [`Registry`]: named plugins with versions; load, enable, disable, rollback, activate,
+//! - [`Registry`]: named plugins with versions (the active and the previously active one
+//!   compiled in memory, the others on demand); load, enable, disable, rollback, activate,
 //!   settings (config and secrets), calls, stats, Prometheus text.
+//! - [`component_info`]: a component's import and export names, read before compiling.
+//! - `compiler` / [`ArtifactCache`]: one compile at a time on a blocking thread; compiled
+//!   components kept on disk by content hash and engine.
 //! - [`Manifest`]: name, version, world, grants, allowed hosts, limits.
 //! - [`Limits`] / [`EngineLimits`]: the bounds of every call, as types.
 //! - [`capabilities`]: one file per host capability (`log`, `config`, `clock`, `kv`, `http`).
@@ -23,7 +27,10 @@
 
 pub mod artifacts;
 pub mod bindings;
+mod cache;
 pub mod capabilities;
+mod compiler;
+pub mod component_info;
 mod error;
 mod limits;
 mod manifest;
@@ -39,16 +46,20 @@ pub use bindings::{
     LiveStats, OrderNotice, OrderPaid, OrderRefunded, OrderSettled, OrderStatus, Parsed,
     PluginError, PluginInfo, PollResult, Product, ProductRole, Reply, Session, Tier,
 };
+pub use cache::ArtifactCache;
 pub use capabilities::http::HttpCapability;
 pub use capabilities::kv::{KvError, KvStore, KvUsage, KvWrites, MemoryKv};
+pub use compiler::{CompileStats, Wait};
 pub use error::{CallError, LoadError};
 pub use limits::{EngineLimits, Limits, LimitsOverride};
 pub use manifest::{Capability, Manifest, ManifestError, World};
 pub use plugin::{Plugin, json_size, validate_events};
 pub use quarantine::{MemoryQuarantine, Quarantine, QuarantineStore, redact};
-pub use registry::{PluginStatus, Registry, RegistryConfig, RegistryError};
+pub use registry::{
+    PluginStatus, Prepared, Registry, RegistryConfig, RegistryError, StoredVersion,
+};
 pub use runtime::{
-    PACKAGE, Runtime, RuntimeConfig, SUPPORTED_LIST, SUPPORTED_VERSION, SUPPORTED_VERSIONS,
+    Checked, PACKAGE, Runtime, RuntimeConfig, SUPPORTED_LIST, SUPPORTED_VERSION, SUPPORTED_VERSIONS,
 };
 pub use state::{CallEnv, Settings};
 pub use stats::{Outcome, StatsSnapshot};

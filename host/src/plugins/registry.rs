@@ -1,11 +1,18 @@
-//! Named plugins with their versions, state, settings and statistics. In memory: the API layer
+//! Named plugins with their versions, state, settings and statistics. In memory: the store
 //! persists components, manifests and settings and replays them into a registry at start.
 //!
 //! Swapping is atomic: a call takes the active version (`Arc<Plugin>`) when it starts and
 //! finishes on it, even if another version becomes active meanwhile.
+//!
+//! Every version is known by its manifest, but only the active one and the one active before it
+//! (the rollback target) stay compiled in memory; the others are loaded again on demand (from
+//! the disk cache of compiled components, else compiled), by whoever holds their bytes (the
+//! store).
 
 use super::bindings::{AllocateInput, Allocation, Delivery, Parsed, PluginInfo, PollResult};
+use super::cache::ArtifactCache;
 use super::capabilities::kv::KvStore;
+use super::compiler::{CompileStats, Compiler, Wait};
 use super::error::{CallError, LoadError};
 use super::limits::Limits;
 use super::manifest::{Capability, Manifest, World};
@@ -52,12 +59,55 @@ pub enum RegistryError {
     NoPreviousVersion(String),
     #[error("plugin `{name}` has no version {version}")]
     UnknownVersion { name: String, version: String },
+    #[error("version {version} of plugin `{name}` is not loaded")]
+    NotLoaded { name: String, version: String },
+    #[error("version {version} is the active version of plugin `{name}`")]
+    ActiveVersion { name: String, version: String },
+}
+
+/// One version of a plugin: its manifest and the digest of its component's bytes, compiled in
+/// memory or not.
+struct Version {
+    manifest: Manifest,
+    sha256: String,
+    plugin: Option<Arc<Plugin>>,
+}
+
+/// A stored version to bring into the registry with [`Registry::sync`]: its manifest and the
+/// SHA-256 of its component's bytes.
+#[derive(Debug, Clone)]
+pub struct StoredVersion {
+    pub manifest: Manifest,
+    pub sha256: String,
+}
+
+/// A component compiled and described, not yet part of its plugin ([`Registry::install`]).
+pub struct Prepared {
+    plugin: Arc<Plugin>,
+    sha256: String,
+}
+
+impl Prepared {
+    pub fn manifest(&self) -> &Manifest {
+        self.plugin.manifest()
+    }
+
+    pub fn info(&self) -> &PluginInfo {
+        self.plugin.info()
+    }
+
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
 }
 
 struct Entry {
     world: World,
-    versions: Mutex<Vec<Arc<Plugin>>>,
+    /// Oldest first.
+    versions: Mutex<Vec<Version>>,
     active: ArcSwap<Plugin>,
+    /// The version active before the active one: kept compiled for an instant rollback.
+    previous: Mutex<Option<String>>,
     enabled: AtomicBool,
     quarantine: Mutex<Option<Quarantine>>,
     /// A half-open retry is running.
@@ -75,6 +125,9 @@ pub struct PluginStatus {
     pub version: String,
     /// All versions, oldest first.
     pub versions: Vec<String>,
+    /// The versions compiled in memory now (the active one and the one active before it); the
+    /// others load on demand.
+    pub loaded: Vec<String>,
     pub enabled: bool,
     pub quarantined: bool,
     /// Why and until when, while quarantined.
@@ -123,6 +176,7 @@ pub struct Registry {
     cfg: RegistryConfig,
     quarantines: Option<Arc<dyn QuarantineStore>>,
     plugins: RwLock<BTreeMap<String, Arc<Entry>>>,
+    compiler: Compiler,
     /// See [`Registry::change_lock`].
     changes: tokio::sync::Mutex<()>,
 }
@@ -142,6 +196,7 @@ struct Started {
 impl Registry {
     pub fn new(runtime: Arc<Runtime>, kv: Arc<dyn KvStore>, cfg: RegistryConfig) -> Registry {
         Registry {
+            compiler: Compiler::new(runtime.clone()),
             runtime,
             kv,
             cfg,
@@ -173,9 +228,47 @@ impl Registry {
         self.plugins.read().unwrap().get(name).cloned()
     }
 
-    /// Checks a component with its manifest (everything [`Registry::load`] checks) without
-    /// registering it: for validating an upload before storing it.
-    pub async fn check(&self, manifest: Manifest, bytes: &[u8]) -> Result<PluginInfo, LoadError> {
+    /// Keeps compiled components in `dir` (see [`ArtifactCache`]), so a restart loads them
+    /// without compiling.
+    pub fn with_artifact_cache(mut self, dir: &std::path::Path) -> std::io::Result<Registry> {
+        let cache = ArtifactCache::open(dir, self.runtime.engine())?;
+        self.compiler = Compiler::new(self.runtime.clone()).with_cache(cache);
+        Ok(self)
+    }
+
+    /// Compiles running, done, and components read from the cache.
+    pub fn compile_stats(&self) -> &CompileStats {
+        self.compiler.stats()
+    }
+
+    /// Everything checked before compiling (see [`Runtime::check`]), and that `manifest` can
+    /// become a new version of its plugin (same world, a version it does not have). Milliseconds.
+    pub fn check_upload(&self, manifest: &Manifest, bytes: &[u8]) -> Result<(), LoadError> {
+        self.runtime.check(manifest, bytes)?;
+        self.check_new_version_of(manifest)
+    }
+
+    /// Checks that `manifest` can become a new version of its plugin (same world, a version it
+    /// does not have yet).
+    pub fn check_new_version_of(&self, manifest: &Manifest) -> Result<(), LoadError> {
+        match self.entry(&manifest.name) {
+            Some(e) => self.check_new_version(&e, manifest),
+            None => Ok(()),
+        }
+    }
+
+    /// Compiles a component (on the compile pool, or from the disk cache) and asks it to
+    /// describe itself, with the plugin's settings; nothing changes in the registry. `sha256`
+    /// is the bytes' SHA-256 (the cache key).
+    pub async fn prepare(
+        &self,
+        manifest: Manifest,
+        bytes: Arc<Vec<u8>>,
+        sha256: &str,
+        wait: Wait,
+    ) -> Result<Prepared, LoadError> {
+        let checked = self.runtime.check(&manifest, &bytes)?;
+        let component = self.compiler.component(bytes, sha256, wait).await?;
         let settings = self
             .entry(&manifest.name)
             .map(|e| e.settings.load_full())
@@ -185,43 +278,75 @@ impl Registry {
             kv: self.kv.clone(),
             writes: Default::default(),
         };
-        let plugin = self.runtime.compile(manifest, bytes, &env).await?;
-        Ok(plugin.info().clone())
+        let plugin = self
+            .runtime
+            .instantiate(manifest, checked, component, &env)
+            .await?;
+        Ok(Prepared {
+            plugin: Arc::new(plugin),
+            sha256: sha256.to_owned(),
+        })
     }
 
-    /// Loads a new version of a plugin (or a new plugin, enabled) and makes it the active one.
-    /// Calls in flight finish on the version they started with.
+    /// Loads a new version of a plugin (or a new plugin, enabled) and makes it the active one:
+    /// [`Registry::prepare`] then [`Registry::install`], for registries without a store (tests,
+    /// benchmarks). Calls in flight finish on the version they started with.
     pub async fn load(&self, manifest: Manifest, bytes: &[u8]) -> Result<PluginStatus, LoadError> {
-        let name = manifest.name.clone();
-        let existing = self.entry(&name);
-        if let Some(e) = &existing {
-            self.check_new_version(e, &manifest)?;
+        if let Some(e) = self.entry(&manifest.name) {
+            self.check_new_version(&e, &manifest)?;
         }
-        let settings = existing
-            .as_ref()
-            .map(|e| e.settings.load_full())
-            .unwrap_or_default();
-        let env = CallEnv {
-            settings,
-            kv: self.kv.clone(),
-            writes: Default::default(),
-        };
-        let plugin = Arc::new(self.runtime.compile(manifest.clone(), bytes, &env).await?);
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        let prepared = self
+            .prepare(manifest, Arc::new(bytes.to_vec()), &sha256, Wait::Queue)
+            .await?;
+        self.install(prepared, true)
+    }
+
+    /// Adds a prepared version to its plugin (a new plugin starts enabled with it active), or
+    /// fills in a known version not loaded; with `activate`, makes it the active one.
+    pub fn install(&self, prepared: Prepared, activate: bool) -> Result<PluginStatus, LoadError> {
+        let Prepared { plugin, sha256 } = prepared;
+        let manifest = plugin.manifest().clone();
+        let name = manifest.name.clone();
         {
             let mut map = self.plugins.write().unwrap();
             match map.get(&name) {
                 Some(e) => {
-                    self.check_new_version(e, &manifest)?;
-                    e.versions.lock().unwrap().push(plugin.clone());
-                    e.active.store(plugin);
+                    let mut versions = e.versions.lock().unwrap();
+                    match versions
+                        .iter_mut()
+                        .find(|v| v.manifest.version == manifest.version)
+                    {
+                        Some(v) if v.plugin.is_none() && v.sha256 == sha256 => {
+                            v.plugin = Some(plugin.clone())
+                        }
+                        _ => {
+                            drop(versions);
+                            self.check_new_version(e, &manifest)?;
+                            versions = e.versions.lock().unwrap();
+                            versions.push(Version {
+                                manifest: manifest.clone(),
+                                sha256,
+                                plugin: Some(plugin.clone()),
+                            });
+                        }
+                    }
+                    if activate {
+                        switch(e, &mut versions, plugin);
+                    }
                 }
                 None => {
                     map.insert(
                         name.clone(),
                         Arc::new(Entry {
                             world: manifest.world,
-                            versions: Mutex::new(vec![plugin.clone()]),
+                            versions: Mutex::new(vec![Version {
+                                manifest: manifest.clone(),
+                                sha256,
+                                plugin: Some(plugin.clone()),
+                            }]),
                             active: ArcSwap::new(plugin),
+                            previous: Mutex::new(None),
                             enabled: AtomicBool::new(true),
                             quarantine: Mutex::new(None),
                             probing: AtomicBool::new(false),
@@ -232,8 +357,125 @@ impl Registry {
                 }
             }
         }
-        tracing::info!(plugin = %name, version = %manifest.version, "plugin loaded");
+        tracing::info!(plugin = %name, version = %manifest.version, activate, "plugin version loaded");
         Ok(self.status(&name).expect("just loaded"))
+    }
+
+    /// Makes the plugin's versions exactly `stored` (oldest first): versions gone from the store
+    /// leave, new ones are known (not loaded), compiled ones stay. `active` (its manifest
+    /// version) becomes the active one when it is loaded or `prepared` is it; a plugin not in
+    /// the registry needs `prepared`. Answers false when the plugin cannot be brought in step
+    /// (nothing loaded to make active).
+    pub fn sync(
+        &self,
+        name: &str,
+        stored: Vec<StoredVersion>,
+        active: &str,
+        prepared: Option<Prepared>,
+    ) -> bool {
+        if let Some(p) = prepared {
+            let activate = self.entry(name).is_none();
+            if let Err(e) = self.install(p, activate) {
+                tracing::error!(plugin = %name, error = %e, "a stored plugin version does not fit its plugin");
+            }
+        }
+        let Some(e) = self.entry(name) else {
+            return false;
+        };
+        let mut versions = e.versions.lock().unwrap();
+        let mut old: Vec<Version> = std::mem::take(&mut *versions);
+        *versions = stored
+            .into_iter()
+            .filter(|s| s.manifest.world == e.world)
+            .map(|s| {
+                let plugin = old
+                    .iter_mut()
+                    .find(|v| v.manifest.version == s.manifest.version && v.sha256 == s.sha256)
+                    .and_then(|v| v.plugin.take());
+                Version {
+                    manifest: s.manifest,
+                    sha256: s.sha256,
+                    plugin,
+                }
+            })
+            .collect();
+        let target = versions
+            .iter()
+            .find(|v| v.manifest.version == active)
+            .and_then(|v| v.plugin.clone());
+        match target {
+            Some(p) => {
+                if !Arc::ptr_eq(&p, &e.active.load()) {
+                    switch(&e, &mut versions, p);
+                }
+                true
+            }
+            None => {
+                // Keep serving what is active until the stored active version loads.
+                let current = e.active.load_full();
+                if !versions
+                    .iter()
+                    .any(|v| v.plugin.as_ref().is_some_and(|p| Arc::ptr_eq(p, &current)))
+                {
+                    versions.push(Version {
+                        manifest: current.manifest().clone(),
+                        sha256: String::new(),
+                        plugin: Some(current),
+                    });
+                }
+                false
+            }
+        }
+    }
+
+    /// Whether the named version is compiled in memory; `None` when the plugin has no such
+    /// version.
+    pub fn is_loaded(&self, name: &str, version: &str) -> Option<bool> {
+        let e = self.entry(name)?;
+        let versions = e.versions.lock().unwrap();
+        versions
+            .iter()
+            .find(|v| v.manifest.version == version)
+            .map(|v| v.plugin.is_some())
+    }
+
+    /// The version a rollback would make active: the one before the active one.
+    pub fn rollback_target(&self, name: &str) -> Result<String, RegistryError> {
+        let e = self
+            .entry(name)
+            .ok_or_else(|| RegistryError::NotFound(name.into()))?;
+        let versions = e.versions.lock().unwrap();
+        let active = e.active.load();
+        match versions
+            .iter()
+            .position(|v| v.manifest.version == active.manifest().version)
+        {
+            Some(i) if i > 0 => Ok(versions[i - 1].manifest.version.clone()),
+            _ => Err(RegistryError::NoPreviousVersion(name.into())),
+        }
+    }
+
+    /// Forgets an inactive version (deleted from the store).
+    pub fn remove_version(&self, name: &str, version: &str) -> Result<(), RegistryError> {
+        let e = self
+            .entry(name)
+            .ok_or_else(|| RegistryError::NotFound(name.into()))?;
+        if e.active.load().manifest().version == version {
+            return Err(RegistryError::ActiveVersion {
+                name: name.into(),
+                version: version.into(),
+            });
+        }
+        let mut versions = e.versions.lock().unwrap();
+        let before = versions.len();
+        versions.retain(|v| v.manifest.version != version);
+        if versions.len() == before {
+            return Err(RegistryError::UnknownVersion {
+                name: name.into(),
+                version: version.into(),
+            });
+        }
+        Ok(())
     }
 
     fn check_new_version(&self, e: &Entry, manifest: &Manifest) -> Result<(), LoadError> {
@@ -250,7 +492,7 @@ impl Registry {
             .lock()
             .unwrap()
             .iter()
-            .any(|p| p.manifest().version == manifest.version)
+            .any(|v| v.manifest.version == manifest.version)
         {
             return Err(LoadError::VersionExists {
                 name: manifest.name.clone(),
@@ -301,25 +543,13 @@ impl Registry {
         Ok(self.status(name).expect("exists"))
     }
 
-    /// Makes the version before the active one active again.
+    /// Makes the version before the active one active again; it must be loaded (see
+    /// [`Registry::rollback_target`]).
     pub fn rollback(&self, name: &str) -> Result<PluginStatus, RegistryError> {
-        let e = self
-            .entry(name)
-            .ok_or_else(|| RegistryError::NotFound(name.into()))?;
-        {
-            let versions = e.versions.lock().unwrap();
-            let active = e.active.load();
-            let idx = versions
-                .iter()
-                .position(|p| Arc::ptr_eq(p, &active))
-                .unwrap_or(0);
-            if idx == 0 {
-                return Err(RegistryError::NoPreviousVersion(name.into()));
-            }
-            e.active.store(versions[idx - 1].clone());
-        }
+        let target = self.rollback_target(name)?;
+        let st = self.activate(name, &target)?;
         tracing::info!(plugin = %name, "plugin rolled back");
-        Ok(self.status(name).expect("exists"))
+        Ok(st)
     }
 
     /// Makes a given loaded version active.
@@ -328,15 +558,21 @@ impl Registry {
             .entry(name)
             .ok_or_else(|| RegistryError::NotFound(name.into()))?;
         {
-            let versions = e.versions.lock().unwrap();
-            let p = versions
+            let mut versions = e.versions.lock().unwrap();
+            let v = versions
                 .iter()
-                .find(|p| p.manifest().version == version)
+                .find(|v| v.manifest.version == version)
                 .ok_or_else(|| RegistryError::UnknownVersion {
                     name: name.into(),
                     version: version.into(),
                 })?;
-            e.active.store(p.clone());
+            let p = v.plugin.clone().ok_or_else(|| RegistryError::NotLoaded {
+                name: name.into(),
+                version: version.into(),
+            })?;
+            if !Arc::ptr_eq(&p, &e.active.load()) {
+                switch(&e, &mut versions, p);
+            }
         }
         Ok(self.status(name).expect("exists"))
     }
@@ -366,16 +602,19 @@ impl Registry {
         let m = active.manifest();
         let settings = e.settings.load();
         let quarantine = e.quarantine.lock().unwrap().clone();
+        let versions = e.versions.lock().unwrap();
         Some(PluginStatus {
             name: name.to_string(),
             world: e.world,
             version: m.version.clone(),
-            versions: e
-                .versions
-                .lock()
-                .unwrap()
+            versions: versions
                 .iter()
-                .map(|p| p.manifest().version.clone())
+                .map(|v| v.manifest.version.clone())
+                .collect(),
+            loaded: versions
+                .iter()
+                .filter(|v| v.plugin.is_some())
+                .map(|v| v.manifest.version.clone())
                 .collect(),
             enabled: e.enabled.load(Ordering::SeqCst),
             quarantined: quarantine.is_some(),
@@ -679,6 +918,32 @@ impl Registry {
                 |p| p.stats.p99_us.map(|u| u as f64 / 1e6).unwrap_or(0.0),
             ),
         ];
+        let c = self.compile_stats();
+        for (metric, kind, help, value) in [
+            (
+                "kolhost_plugin_compiles_running",
+                "gauge",
+                "Plugin components being compiled now",
+                c.running.load(Ordering::SeqCst),
+            ),
+            (
+                "kolhost_plugin_compiles",
+                "counter",
+                "Plugin components compiled",
+                c.compiled.load(Ordering::Relaxed),
+            ),
+            (
+                "kolhost_plugin_cache_hits",
+                "counter",
+                "Compiled plugin components read from the disk cache",
+                c.cache_hits.load(Ordering::Relaxed),
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric} {value}"
+            );
+        }
         for (metric, kind, help, value) in families {
             let _ = writeln!(out, "# HELP {metric} {help}\n# TYPE {metric} {kind}");
             for p in &list {
@@ -692,6 +957,22 @@ impl Registry {
             }
         }
         out
+    }
+}
+
+/// Makes `plugin` (one of `versions`) the entry's active version; the version active until now
+/// stays compiled as the rollback target, every other version is dropped from memory (calls in
+/// flight keep theirs until they finish).
+fn switch(e: &Entry, versions: &mut [Version], plugin: Arc<Plugin>) {
+    let was = e.active.load().manifest().version.clone();
+    let now = plugin.manifest().version.clone();
+    e.active.store(plugin);
+    let mut previous = e.previous.lock().unwrap();
+    *previous = Some(was);
+    for v in versions.iter_mut() {
+        if v.manifest.version != now && Some(&v.manifest.version) != previous.as_ref() {
+            v.plugin = None;
+        }
     }
 }
 

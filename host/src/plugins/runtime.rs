@@ -2,6 +2,7 @@
 //! [`Runtime::compile`] checks and compiles a component once and pre-instantiates it.
 
 use super::capabilities::{self, hosts::GuardedResolver, http::HttpCapability, not_granted};
+use super::component_info::ComponentInfo;
 use super::error::LoadError;
 use super::limits::{EngineLimits, Limits};
 use super::manifest::{Capability, Manifest, World};
@@ -152,7 +153,9 @@ impl Runtime {
     }
 
     /// Checks the component against its manifest, compiles it, pre-instantiates it with the
-    /// granted imports only, and asks it to `describe` itself (with `env`).
+    /// granted imports only, and asks it to `describe` itself (with `env`): [`Runtime::check`],
+    /// [`Runtime::compile_component`] and [`Runtime::instantiate`] in one, compiling on the
+    /// calling thread (tests and benchmarks; the server compiles on its bounded pool).
     ///
     /// Errors name what is wrong: not wasm, a core module, an invalid component, a component for
     /// another world or another version of `kolhost:plugin`, an ungranted or unknown import,
@@ -163,23 +166,54 @@ impl Runtime {
         bytes: &[u8],
         env: &CallEnv,
     ) -> Result<Plugin, LoadError> {
+        let checked = self.check(&manifest, bytes)?;
+        let component = self.compile_component(bytes)?;
+        self.instantiate(manifest, checked, component, env).await
+    }
+
+    /// Everything that can be checked before compiling, in milliseconds: the manifest, its
+    /// limits against the host's, and from the component's import and export names
+    /// ([`component_info`](super::component_info)) that it is a component of the manifest's world
+    /// and of a `kolhost:plugin` version this host runs, importing nothing beyond what plugins are
+    /// offered (the plan of which imports link to refusing stubs is made here too).
+    pub fn check(&self, manifest: &Manifest, bytes: &[u8]) -> Result<Checked, LoadError> {
         manifest.validate()?;
         let limits = self.defaults.with(&manifest.limits);
         limits
             .check_within(&self.limits)
             .map_err(LoadError::Limits)?;
         check_header(bytes)?;
-        let component = Component::from_binary(&self.engine, bytes)
-            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
-        let version = check_exports(&self.engine, &component, manifest.world)?;
-        let imports = check_imports(
-            component
-                .component_type()
-                .imports(&self.engine)
-                .map(|(n, _)| n),
-            &manifest,
-        )?;
+        let info = super::component_info::read(bytes).map_err(LoadError::Invalid)?;
+        let version = check_exports(&info, manifest.world)?;
+        let imports = check_imports(info.imports.iter().map(String::as_str), manifest)?;
+        Ok(Checked {
+            limits,
+            version,
+            imports,
+        })
+    }
 
+    /// Compiles a component with Cranelift: seconds for a large one, CPU-bound and blocking
+    /// (the server runs it on its compile pool, `plugins::compiler`).
+    pub fn compile_component(&self, bytes: &[u8]) -> Result<Component, LoadError> {
+        Component::from_binary(&self.engine, bytes)
+            .map_err(|e| LoadError::Invalid(format!("{e:#}")))
+    }
+
+    /// Pre-instantiates a compiled component that passed [`Runtime::check`] with the granted
+    /// imports only, and asks it to `describe` itself (with `env`).
+    pub async fn instantiate(
+        &self,
+        manifest: Manifest,
+        checked: Checked,
+        component: Component,
+        env: &CallEnv,
+    ) -> Result<Plugin, LoadError> {
+        let Checked {
+            limits,
+            version,
+            imports,
+        } = checked;
         let mut linker: Linker<HostState> = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
@@ -247,6 +281,15 @@ impl Runtime {
     }
 }
 
+/// A component that passed [`Runtime::check`]: its limits and the `kolhost:plugin` version it
+/// targets.
+#[derive(Debug)]
+pub struct Checked {
+    limits: Limits,
+    version: &'static str,
+    imports: ImportPlan,
+}
+
 fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
     if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
         return Err(LoadError::NotWasm);
@@ -274,14 +317,9 @@ fn kolhost_interface(name: &str) -> Option<(&str, &str)> {
 
 /// Checks that the component exports the world's interface of a version this host runs;
 /// answers that version.
-fn check_exports(
-    engine: &wasmtime::Engine,
-    component: &Component,
-    world: World,
-) -> Result<&'static str, LoadError> {
-    let ty = component.component_type();
+fn check_exports(info: &ComponentInfo, world: World) -> Result<&'static str, LoadError> {
     let mut found = Vec::new();
-    for (name, _) in ty.exports(engine) {
+    for name in &info.exports {
         if let Some((iface, version)) = kolhost_interface(name) {
             let Some(supported) = SUPPORTED_VERSIONS.iter().find(|v| **v == version) else {
                 return Err(LoadError::UnsupportedVersion {
@@ -317,6 +355,7 @@ fn check_exports(
 /// How the imports of a component are satisfied beyond what every plugin gets (the granted
 /// capabilities and the deny-all WASI context): the interfaces linked to refusing stubs, and
 /// the warnings the upload's answer shows for them.
+#[derive(Debug)]
 struct ImportPlan {
     /// (import name, why its calls fail).
     refused: Vec<(String, String)>,

@@ -160,10 +160,10 @@ async fn watch_revocations(db: DatabaseConnection, tokens: Arc<TokenCache>) {
 /// a reconnection inside the listener, resync again.
 async fn listen(
     db: &DatabaseConnection,
-    registry: &Registry,
+    registry: &Arc<Registry>,
     tokens: &TokenCache,
     status: &Status,
-    secrets: &SecretBox,
+    secrets: &Arc<SecretBox>,
 ) -> anyhow::Result<()> {
     let mut listener = PgListener::connect_with(db.get_postgres_connection_pool()).await?;
     // Reconnect inside `try_recv` and say so (`None`), so this loop resyncs.
@@ -203,21 +203,28 @@ async fn resync(
     Ok(())
 }
 
+/// Applies one announcement. A plugin is reloaded as a task of its own: loading a new version
+/// may mean a long compile, which must not hold up the announcements after it (a revoked
+/// token). Reloads read what the database holds when they apply it, so they may overlap.
 async fn apply(
     db: &DatabaseConnection,
-    registry: &Registry,
+    registry: &Arc<Registry>,
     tokens: &TokenCache,
-    secrets: &SecretBox,
+    secrets: &Arc<SecretBox>,
     change: Change,
 ) {
     metrics::counter!("kolhost_cluster_changes_total").increment(1);
     match change {
         Change::Token(id) => tokens.forget(id),
         Change::Plugin(name) => {
-            if let Err(e) = crate::store::plugins::reload(db, registry, secrets, &name).await {
-                // The next announcement or resync brings it in step; until then it is stale.
-                tracing::warn!(plugin = %name, error = %e, "reloading an announced plugin failed");
-            }
+            let (db, registry, secrets) = (db.clone(), registry.clone(), secrets.clone());
+            tokio::spawn(async move {
+                if let Err(e) = crate::store::plugins::reload(&db, &registry, &secrets, &name).await
+                {
+                    // The next announcement or resync brings it in step; until then it is stale.
+                    tracing::warn!(plugin = %name, error = %e, "reloading an announced plugin failed");
+                }
+            });
         }
     }
 }

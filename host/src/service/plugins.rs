@@ -3,9 +3,11 @@
 //! survives a restart; the registry in memory is kept in step with what the database holds.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -13,7 +15,9 @@ use crate::domain::Role;
 use crate::domain::actor::{Actor, INTEGRATORS};
 use crate::domain::{FieldError, Validator};
 use crate::ingest::Ingest;
-use crate::plugins::{LoadError, Manifest, PluginStatus, Registry, RegistryError, Settings, World};
+use crate::plugins::{
+    Capability, LoadError, Manifest, PluginStatus, Registry, RegistryError, Settings, Wait, World,
+};
 use crate::service::{Error, Page, Result};
 use crate::store::changes::{self, Change};
 use crate::store::leases::Leases;
@@ -36,11 +40,24 @@ pub const MAX_CONFIG_VALUE_CHARS: usize = 8192;
 #[schema(value_type = Object)]
 pub struct Plugin(PluginStatus);
 
-/// What an upload carried: the manifest's text (TOML or JSON) and the component's bytes.
+/// What an upload carried: the manifest's text (TOML or JSON) and a file holding the
+/// component's bytes (the API streams them there, within [`MAX_COMPONENT_BYTES`]).
 #[derive(Debug, Default)]
 pub struct Upload {
     pub manifest: Option<String>,
-    pub component: Option<Vec<u8>>,
+    pub component: Option<std::fs::File>,
+}
+
+/// What the audit trail records of an uploaded version.
+#[derive(Serialize)]
+struct UploadedVersion<'a> {
+    name: &'a str,
+    version: &'a str,
+    world: World,
+    sha256: &'a str,
+    grants: &'a [Capability],
+    allowed_hosts: &'a [String],
+    info: &'a crate::plugins::PluginInfo,
 }
 
 /// Every plugin with its state and figures.
@@ -58,12 +75,20 @@ pub fn get(registry: &Registry, actor: &Actor, name: &str) -> Result<Plugin> {
     status(registry, name).map(Plugin)
 }
 
-/// Checks an uploaded component with its manifest (a component, a world and package version
-/// this host runs, only granted imports), stores it and makes it the active version. `form`
-/// reads the upload; it is read only once the actor may upload.
+/// Checks an uploaded component with its manifest, compiles it, stores it and makes it the
+/// active version. `form` reads the upload; it is read only once the actor may upload.
+///
+/// In this order, so that a refusal is cheap and nothing holds the database while Cranelift
+/// works: the manifest and the component's import and export names are checked (world,
+/// `kolhost:plugin` version, imports against grants: milliseconds, before any compile); the component is
+/// compiled on the compile pool, outside any transaction (503 when another compile runs); then
+/// one short transaction stores bytes, manifest, audit entry and activation, and only after its
+/// commit does the version serve. Once the upload is read, the rest runs as its own task: a
+/// client that disconnects leaves either nothing (before the upload was read) or the whole
+/// version (stored, audited, active), never a part.
 pub async fn upload(
     db: &DatabaseConnection,
-    registry: &Registry,
+    registry: &Arc<Registry>,
     actor: &Actor,
     form: impl Future<Output = Result<Upload>>,
 ) -> Result<Plugin> {
@@ -72,7 +97,7 @@ pub async fn upload(
     let manifest_text = upload.manifest.ok_or_else(|| {
         FieldError::new("manifest", "required", "missing: a TOML or JSON manifest")
     })?;
-    let component = upload.component.ok_or_else(|| {
+    let file = upload.component.ok_or_else(|| {
         FieldError::new(
             "component",
             "required",
@@ -93,13 +118,51 @@ pub async fn upload(
             "only an admin may allow a plugin private hosts (`allow_private_hosts`)".into(),
         ));
     }
+    let (db, registry, actor) = (db.clone(), registry.clone(), actor.clone());
+    tokio::spawn(async move {
+        let component = read_file(file).await?;
+        install_upload(&db, &registry, &actor, manifest, component).await
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?
+}
+
+async fn read_file(mut file: std::fs::File) -> Result<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        let mut bytes = Vec::new();
+        file.rewind()?;
+        file.read_to_end(&mut bytes)?;
+        Ok::<_, std::io::Error>(bytes)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?
+    .map_err(|e| Error::Internal(e.into()))
+}
+
+/// The part of [`upload`] that runs to its end once started.
+async fn install_upload(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    actor: &Actor,
+    manifest: Manifest,
+    component: Vec<u8>,
+) -> Result<Plugin> {
     registry
-        .check(manifest.clone(), &component)
+        .check_upload(&manifest, &component)
+        .map_err(load_error)?;
+    let sha256 = hex::encode(Sha256::digest(&component));
+    let component = Arc::new(component);
+    let prepared = registry
+        .prepare(manifest.clone(), component.clone(), &sha256, Wait::Refuse)
         .await
         .map_err(load_error)?;
 
     let _changing = registry.change_lock().await;
-    let active_before = registry.status(&manifest.name).map(|st| st.version);
+    // Another upload of the same version may have committed while this one compiled.
+    registry
+        .check_new_version_of(&manifest)
+        .map_err(load_error)?;
     let txn = store::write_txn(db).await?;
     stored::save_version(
         &txn,
@@ -109,34 +172,79 @@ pub async fn upload(
         stored::Origin::Upload,
     )
     .await?;
-    let status = registry
-        .load(manifest, &component)
-        .await
-        .map_err(load_error)?;
-    let saved = async {
-        audit::record(
-            &txn,
-            actor,
-            "plugin.upload",
-            "plugin",
-            entity_id(&status.name),
-            None::<&PluginStatus>,
-            Some(&status),
-        )
-        .await?;
-        changes::announce(&txn, &Change::Plugin(status.name.clone())).await?;
-        txn.commit().await
-    }
-    .await;
-    if let Err(e) = saved {
-        // Keep memory in step with the database: the version that did not persist stops serving.
-        let _ = match &active_before {
-            Some(v) => registry.activate(&status.name, v).map(|_| ()),
-            None => registry.remove(&status.name),
-        };
-        return Err(e.into());
-    }
+    let recorded = UploadedVersion {
+        name: &manifest.name,
+        version: &manifest.version,
+        world: manifest.world,
+        sha256: &sha256,
+        grants: &manifest.grants,
+        allowed_hosts: &manifest.allowed_hosts,
+        info: prepared.info(),
+    };
+    audit::record(
+        &txn,
+        actor,
+        "plugin.upload",
+        "plugin",
+        entity_id(&manifest.name),
+        None::<&PluginStatus>,
+        Some(&recorded),
+    )
+    .await?;
+    changes::announce(&txn, &Change::Plugin(manifest.name.clone())).await?;
+    txn.commit().await?;
+    // Stored: now it serves.
+    let status = registry.install(prepared, true).map_err(load_error)?;
     Ok(Plugin(status))
+}
+
+/// Deletes an inactive version of a plugin: its stored component and manifest, and its place
+/// in memory (on every host). The active version cannot be deleted (409).
+pub async fn delete_version(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    actor: &Actor,
+    name: &str,
+    version: &str,
+) -> Result<Plugin> {
+    actor.require(INTEGRATORS)?;
+    let _changing = registry.change_lock().await;
+    let before = status(registry, name)?;
+    if !before.versions.iter().any(|v| v == version) {
+        return Err(Error::NotFound("plugin version"));
+    }
+    if before.version == version {
+        return Err(Error::conflict(
+            "active_version",
+            format!(
+                "version {version} is the active version of plugin {name}; make another version active first"
+            ),
+        )
+        .with_param("version", version));
+    }
+    let txn = store::write_txn(db).await?;
+    if !stored::delete_version(&txn, name, version).await? {
+        return Err(Error::NotFound("plugin version"));
+    }
+    #[derive(Serialize)]
+    struct Deleted<'a> {
+        name: &'a str,
+        version: &'a str,
+    }
+    audit::record(
+        &txn,
+        actor,
+        "plugin.version.delete",
+        "plugin",
+        entity_id(name),
+        Some(&Deleted { name, version }),
+        None::<&Deleted>,
+    )
+    .await?;
+    changes::announce(&txn, &Change::Plugin(name.to_owned())).await?;
+    txn.commit().await?;
+    let _ = registry.remove_version(name, version);
+    status(registry, name).map(Plugin)
 }
 
 /// Enables a plugin, lifting a quarantine (integrators and admins both may), stored.
@@ -166,12 +274,26 @@ pub async fn disable(
 }
 
 /// Makes the version before the active one active again. Calls in flight finish on the old one.
+/// A version not in memory is loaded first (from the disk cache, else compiled).
 pub async fn rollback(
     db: &DatabaseConnection,
     registry: &Registry,
     actor: &Actor,
     name: &str,
 ) -> Result<Plugin> {
+    actor.require(INTEGRATORS)?;
+    let target = registry.rollback_target(name).map_err(registry_error)?;
+    if registry.is_loaded(name, &target) == Some(false) {
+        stored::load_version(db, registry, name, &target)
+            .await
+            .map_err(|e| {
+                Error::conflict(
+                    "version_does_not_load",
+                    format!("version {target} does not load: {e}"),
+                )
+                .with_param("version", target.as_str())
+            })?;
+    }
     lifecycle(db, registry, actor, name, "plugin.rollback", |r| {
         r.rollback(name)
     })
@@ -340,6 +462,7 @@ fn load_error(e: LoadError) -> Error {
     let (field, code) = match &e {
         LoadError::Manifest(_) | LoadError::Limits(_) => ("manifest", "bad_manifest"),
         LoadError::VersionExists { .. } => ("manifest", "version_exists"),
+        LoadError::Busy => return Error::Unavailable(e.to_string()),
         _ => ("component", "bad_component"),
     };
     FieldError::new(field, code, e.to_string())
@@ -356,5 +479,7 @@ fn registry_error(e: RegistryError) -> Error {
         e @ RegistryError::UnknownVersion { .. } => {
             Error::conflict("unknown_version", e.to_string())
         }
+        e @ RegistryError::NotLoaded { .. } => Error::conflict("version_not_loaded", e.to_string()),
+        e @ RegistryError::ActiveVersion { .. } => Error::conflict("active_version", e.to_string()),
     }
 }

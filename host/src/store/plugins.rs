@@ -19,7 +19,9 @@ use super::secrets::{SecretBox, SecretError};
 use crate::plugins::artifacts::Bundled;
 use crate::plugins::{
     KvError, KvStore, KvUsage, Manifest, Quarantine, QuarantineStore, Registry, Settings,
+    StoredVersion, Wait,
 };
+use std::sync::Arc;
 
 /// Plugin key-value state kept in the database, scoped by plugin name.
 pub struct DbKv {
@@ -474,37 +476,70 @@ pub async fn restore(
     Ok(())
 }
 
-/// Brings one plugin in the registry in step with the database: every stored version it has
-/// not loaded yet (in order; only those components are read), then the active one, its
-/// settings (secrets opened with `secrets`: a plugin whose sealed secrets do not open fails, since
-/// a wrong key must not leave plugins silently without their secrets), whether it is enabled
-/// and its quarantine. A version that no longer loads is logged and skipped. Safe to repeat.
+/// Brings one plugin in the registry in step with the database: its stored versions (new ones
+/// known, deleted ones gone), its settings (secrets opened with `secrets`: a plugin whose sealed
+/// secrets do not open fails, since a wrong key must not leave plugins silently without their
+/// secrets), whether it is enabled, its quarantine, and its active version. Only the active
+/// version is read and loaded when it is not in memory (from the disk cache of compiled
+/// components, else compiled, waiting its turn on the compile pool); that happens outside the
+/// registry's change lock, so a long compile holds up no other change, and the state is applied
+/// before it and again after it. An active version that no longer loads is logged and the plugin
+/// keeps what it served. Safe to repeat, and to run concurrently.
 pub async fn reload(
     db: &DatabaseConnection,
     registry: &Registry,
     secrets: &SecretBox,
     name: &str,
 ) -> Result<(), DbErr> {
-    let _changing = registry.change_lock().await;
-    let Some(p) = plugin::Entity::find_by_id(name.to_owned()).one(db).await? else {
+    let Some(missing) = apply_stored(db, registry, secrets, name, None).await? else {
         return Ok(());
     };
-    let versions: Vec<(Uuid, i32, serde_json::Value)> = plugin_version::Entity::find()
-        .select_only()
-        .column(plugin_version::Column::Id)
-        .column(plugin_version::Column::Version)
-        .column(plugin_version::Column::Manifest)
-        .filter(plugin_version::Column::Name.eq(name))
-        .order_by_asc(plugin_version::Column::Version)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let loaded = registry
-        .status(name)
-        .map(|s| s.versions)
-        .unwrap_or_default();
+    let StoredActive {
+        id,
+        manifest,
+        sha256,
+    } = missing;
+    let version = manifest.version.clone();
+    let Some(bytes) = component_bytes(db, id).await? else {
+        return Ok(());
+    };
+    match registry
+        .prepare(manifest, Arc::new(bytes), &sha256, Wait::Queue)
+        .await
+    {
+        Ok(prepared) => {
+            apply_stored(db, registry, secrets, name, Some(prepared)).await?;
+        }
+        Err(e) => {
+            tracing::error!(plugin = %name, version = %version, error = %e, "stored plugin version no longer loads")
+        }
+    }
+    Ok(())
+}
+
+/// A plugin's stored active version that is not loaded.
+struct StoredActive {
+    id: Uuid,
+    manifest: Manifest,
+    sha256: String,
+}
+
+/// [`reload`] under the change lock, from what the database holds now, with `prepared` (a
+/// version just compiled) to add; answers the active version when it is not loaded.
+async fn apply_stored(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    secrets: &SecretBox,
+    name: &str,
+    prepared: Option<crate::plugins::Prepared>,
+) -> Result<Option<StoredActive>, DbErr> {
+    let _changing = registry.change_lock().await;
+    let Some(p) = plugin::Entity::find_by_id(name.to_owned()).one(db).await? else {
+        return Ok(None);
+    };
+    let mut stored = Vec::new();
     let mut active = None;
-    for (id, number, manifest) in versions {
+    for (id, number, manifest, sha256) in version_rows(db, name).await? {
         let manifest: Manifest = match serde_json::from_value(manifest) {
             Ok(m) => m,
             Err(e) => {
@@ -513,33 +548,27 @@ pub async fn reload(
             }
         };
         if number == p.active_version {
-            active = Some(manifest.version.clone());
+            active = Some(StoredActive {
+                id,
+                manifest: manifest.clone(),
+                sha256: sha256.clone(),
+            });
         }
-        if loaded.contains(&manifest.version) {
-            continue;
-        }
-        let Some(component) = plugin_version::Entity::find_by_id(id)
-            .select_only()
-            .column(plugin_version::Column::Component)
-            .into_tuple::<Vec<u8>>()
-            .one(db)
-            .await?
-        else {
-            continue;
-        };
-        if let Err(e) = registry.load(manifest, &component).await {
-            tracing::error!(plugin = %name, version = number, error = %e, "stored plugin version no longer loads");
-        }
+        stored.push(StoredVersion { manifest, sha256 });
     }
+    let Some(active) = active else {
+        tracing::error!(plugin = %name, "the plugin's active version is not stored");
+        return Ok(None);
+    };
+    // A version compiled for an active version that changed meanwhile is only known, not kept.
+    let prepared = prepared
+        .filter(|p| p.manifest().version == active.manifest.version && p.sha256() == active.sha256);
+    let in_step = registry.sync(name, stored, &active.manifest.version, prepared);
+    let missing = (!in_step).then_some(active);
     let Some(status) = registry.status(name) else {
-        return Ok(());
+        return Ok(missing);
     };
     let _ = registry.set_settings(name, open_settings(&p, secrets)?);
-    if let Some(v) = active
-        && v != status.version
-    {
-        let _ = registry.activate(name, &v);
-    }
     // `enable` also lifts a quarantine; the stored quarantine is set right after.
     if p.enabled && !status.enabled {
         let _ = registry.enable(name);
@@ -558,5 +587,100 @@ pub async fn reload(
     if q != status.quarantine {
         let _ = registry.set_quarantine(name, q);
     }
+    Ok(missing)
+}
+
+/// A stored version's component bytes.
+async fn component_bytes(db: &DatabaseConnection, id: Uuid) -> Result<Option<Vec<u8>>, DbErr> {
+    plugin_version::Entity::find_by_id(id)
+        .select_only()
+        .column(plugin_version::Column::Component)
+        .into_tuple::<Vec<u8>>()
+        .one(db)
+        .await
+}
+
+/// A plugin's stored versions without their components, oldest first: id, number, manifest,
+/// the component's SHA-256.
+async fn version_rows<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+) -> Result<Vec<(Uuid, i32, serde_json::Value, String)>, DbErr> {
+    plugin_version::Entity::find()
+        .select_only()
+        .column(plugin_version::Column::Id)
+        .column(plugin_version::Column::Version)
+        .column(plugin_version::Column::Manifest)
+        .column(plugin_version::Column::Sha256)
+        .filter(plugin_version::Column::Name.eq(name))
+        .order_by_asc(plugin_version::Column::Version)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The stored version of plugin `name` whose manifest version is `version`.
+async fn find_version<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    version: &str,
+) -> Result<Option<(Uuid, i32, String)>, DbErr> {
+    Ok(version_rows(db, name)
+        .await?
+        .into_iter()
+        .find(|(_, _, m, _)| m.get("version").and_then(|v| v.as_str()) == Some(version))
+        .map(|(id, n, _, sha)| (id, n, sha)))
+}
+
+/// Loads a stored version that is not in memory (for a rollback to it), without making it
+/// active; waits its turn on the compile pool.
+pub async fn load_version(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    name: &str,
+    version: &str,
+) -> Result<(), String> {
+    let Some((id, _, sha256)) = find_version(db, name, version)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Err(format!("plugin {name} has no stored version {version}"));
+    };
+    let row = plugin_version::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("plugin {name} has no stored version {version}"))?;
+    let manifest: Manifest = serde_json::from_value(row.manifest).map_err(|e| e.to_string())?;
+    let prepared = registry
+        .prepare(manifest, Arc::new(row.component), &sha256, Wait::Queue)
+        .await
+        .map_err(|e| e.to_string())?;
+    registry
+        .install(prepared, false)
+        .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Deletes a stored version of plugin `name` (not its active one: the caller checks). Answers
+/// whether there was one.
+pub async fn delete_version<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    version: &str,
+) -> Result<bool, DbErr> {
+    let Some((id, number, _)) = find_version(db, name, version).await? else {
+        return Ok(false);
+    };
+    let active = plugin::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+        .map(|p| p.active_version);
+    if active == Some(number) {
+        return Err(DbErr::Custom(format!(
+            "version {version} is the active version of plugin {name}"
+        )));
+    }
+    plugin_version::Entity::delete_by_id(id).exec(db).await?;
+    Ok(true)
 }
