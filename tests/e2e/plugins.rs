@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 both_databases!(
     plugin_lifecycle_over_http_persists,
     invalid_uploads_change_nothing,
-    hostile_deliveries_neither_quarantine_nor_leak
+    hostile_deliveries_neither_quarantine_nor_leak,
+    patching_config_keeps_the_secrets_it_does_not_name
 );
 
 fn manifest(name: &str, version: &str, world: &str) -> String {
@@ -505,4 +506,58 @@ async fn hostile_deliveries_neither_quarantine_nor_leak(app: &TestApp) {
     .unwrap();
     let key_bytes: u64 = rows.iter().map(|r| r.key.len() as u64).sum();
     assert_eq!((u.keys, u.bytes), (20, key_bytes + 20 * 10));
+}
+
+/// `PATCH /plugins/{name}/config` changes only the keys it names: a form that never shows a
+/// secret cannot wipe it; `null` removes a key.
+async fn patching_config_keeps_the_secrets_it_does_not_name(app: &TestApp) {
+    let path = "/api/v1/plugins/douyin/config";
+    let (status, p) = app
+        .call(
+            reqwest::Method::PUT,
+            path,
+            Some(app.admin.as_str()),
+            Some(json!({"app_key": "k1", "app_secret": "s1", "shop_id": "42"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{p}");
+    let (status, p) = app
+        .call(
+            reqwest::Method::PATCH,
+            path,
+            Some(app.admin.as_str()),
+            Some(json!({"app_key": "k2", "shop_id": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["config"], json!({"app_key": "k2"}), "{p}");
+    assert_eq!(p["secret_names"], json!(["app_secret"]), "{p}");
+    // The kept secret is the one stored before: a push signed with it still verifies.
+    let body = json!([{"tag": "101", "msg_id": "patch-1", "data": json!({"p_id": 7001,
+        "s_ids": [], "pay_amount": 1990, "pay_time": 1_795_523_400i64}).to_string()}])
+    .to_string()
+    .into_bytes();
+    let sign = kolhost_platform_formats::douyin::push::event_sign("k2", "s1", &body, false);
+    let headers = [
+        ("app-id".to_string(), "k2".to_string()),
+        ("event-sign".to_string(), sign),
+        ("content-type".to_string(), "application/json".to_string()),
+    ];
+    let (status, answer) = app.push_webhook("douyin", "", &headers, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, p) = app
+        .call(
+            reqwest::Method::PATCH,
+            path,
+            Some(app.admin.as_str()),
+            Some(json!({"app_secret": null, "bad key": "x"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    let (_, p) = app.get("/api/v1/plugins/douyin", &app.admin).await;
+    assert_eq!(
+        p["secret_names"],
+        json!(["app_secret"]),
+        "a refused patch changes nothing: {p}"
+    );
 }

@@ -81,7 +81,7 @@ export default {
   'plugins.quarantineNote': 'Quarantined after {n} failures in a row: its calls are refused until it is enabled again.',
   'plugins.calls': 'Calls', 'plugins.errors': 'Errors', 'plugins.failures': 'Failures', 'plugins.versions': 'Versions', 'plugins.grants': 'Grants', 'plugins.hosts': 'Allowed hosts',
   'plugins.configKeys': 'Config', 'plugins.configFor': 'Config of {name}', 'plugins.configHint': 'Saving replaces the whole config. Keys naming a secret (secret, token, password, private) are stored as secrets and never shown again: re-enter them when saving.',
-  'plugins.secret': 'secret', 'plugins.secretTitle': 'Stored as a secret: its value is never shown.', 'plugins.key': 'Key', 'plugins.value': 'Value', 'plugins.addKey': 'Add a value', 'plugins.removeKey': 'Remove this value', 'plugins.secretPlaceholder': 'secret: enter again',
+  'plugins.secret': 'secret', 'plugins.secretTitle': 'Stored as a secret: its value is never shown.', 'plugins.key': 'Key', 'plugins.value': 'Value', 'plugins.addKey': 'Add a value', 'plugins.removeKey': 'Remove this value', 'plugins.secretPlaceholder': 'Stored; leave empty to keep it',
 
   'scripts.title': 'Scripts', 'scripts.list': 'Strategies', 'scripts.new': 'New script', 'scripts.none': 'No scripts yet.', 'scripts.bundled': 'bundled',
   'scripts.name': 'Name', 'scripts.nameHint': 'A lowercase slug: a-z, 0-9 and _ (1 to 40 characters).', 'scripts.params': 'Dry-run parameters (JSON)', 'scripts.source': 'Lua source',

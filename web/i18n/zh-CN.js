@@ -81,7 +81,7 @@ export default {
   'plugins.quarantineNote': '连续失败 {n} 次后被隔离：在重新启用之前，它的调用都会被拒绝。',
   'plugins.calls': '调用', 'plugins.errors': '错误', 'plugins.failures': '故障', 'plugins.versions': '版本', 'plugins.grants': '权限', 'plugins.hosts': '允许的主机',
   'plugins.configKeys': '配置项', 'plugins.configFor': '{name} 的配置', 'plugins.configHint': '保存会替换全部配置。名称含 secret、token、password、private 的键作为密钥保存，之后不再显示：保存时请重新填写。',
-  'plugins.secret': '密钥', 'plugins.secretTitle': '作为密钥保存：其值不会显示。', 'plugins.key': '键', 'plugins.value': '值', 'plugins.addKey': '添加一项', 'plugins.removeKey': '删除此项', 'plugins.secretPlaceholder': '密钥：请重新填写',
+  'plugins.secret': '密钥', 'plugins.secretTitle': '作为密钥保存：其值不会显示。', 'plugins.key': '键', 'plugins.value': '值', 'plugins.addKey': '添加一项', 'plugins.removeKey': '删除此项', 'plugins.secretPlaceholder': '已保存；留空则不变',
 
   'scripts.title': '脚本', 'scripts.list': '策略列表', 'scripts.new': '新建脚本', 'scripts.none': '暂无脚本。', 'scripts.bundled': '内置',
   'scripts.name': '名称', 'scripts.nameHint': '小写标识：a-z、0-9 和 _（1 到 40 个字符）。', 'scripts.params': '试运行参数（JSON）', 'scripts.source': 'Lua 源码',

@@ -69,7 +69,7 @@ export default async function render(main) {
       const v = h('input', { type: secret ? 'password' : 'text', value, 'aria-label': t('plugins.value'), placeholder: secret ? t('plugins.secretPlaceholder') : '', spellcheck: 'false' });
       const err = h('p', { class: 'field-error', 'data-error-for': key });
       k.addEventListener('input', () => { err.dataset.errorFor = k.value; });
-      const row = h('div', { class: 'kv field' }, k, v,
+      const row = h('div', { class: 'kv field', dataset: secret ? { secret: '1' } : {} }, k, v,
         h('button', { type: 'button', class: 'ghost', 'aria-label': t('plugins.removeKey'), onclick: () => row.remove() }, '×'), err);
       rows.append(row);
     };
@@ -87,14 +87,21 @@ export default async function render(main) {
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       clearErrors(form);
+      // Only changes are sent: a secret left empty keeps its stored value, a removed key is null.
       const body = {};
+      const kept = new Set();
       for (const row of rows.querySelectorAll('.kv')) {
         const [k, v] = row.querySelectorAll('input');
-        if (k.value.trim()) body[k.value.trim()] = v.value;
+        const key = k.value.trim();
+        if (!key) continue;
+        kept.add(key);
+        if (row.dataset.secret && v.value === '') continue;
+        body[key] = v.value;
       }
+      for (const key of [...Object.keys(p.config || {}), ...(p.secret_names || [])]) if (!kept.has(key)) body[key] = null;
       await busy(form.querySelector('[type=submit]'), async () => {
         try {
-          setPlugin(await api(`/plugins/${encodeURIComponent(p.name)}/config`, { method: 'PUT', body }));
+          setPlugin(await api(`/plugins/${encodeURIComponent(p.name)}/config`, { method: 'PATCH', body }));
           toast(t('plugins.configured', { name: p.name }));
         } catch (e) { showErrors(form, e); }
       });

@@ -58,6 +58,34 @@ impl utoipa::PartialSchema for ConfigValues {
 
 impl ToSchema for ConfigValues {}
 
+/// The body of `PATCH /plugins/{name}/config`: keys as in [`ConfigValues`], each a string to set
+/// or `null` to remove.
+pub struct ConfigChanges;
+
+impl utoipa::PartialSchema for ConfigChanges {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .max_properties(Some(plugins::MAX_CONFIG_VALUES))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(plugins::CONFIG_KEY_PATTERN)),
+            ))
+            .additional_properties(Some(
+                ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                        Type::String,
+                        Type::Null,
+                    ]))
+                    .max_length(Some(plugins::MAX_CONFIG_VALUE_CHARS)),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ConfigChanges {}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_plugins, upload_plugin))
@@ -67,7 +95,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_plugin))
         .routes(routes!(rollback_plugin))
         .routes(routes!(delete_plugin_version))
-        .routes(routes!(configure_plugin))
+        .routes(routes!(configure_plugin, patch_plugin_config))
         .routes(routes!(poll_plugin))
 }
 
@@ -235,5 +263,21 @@ async fn configure_plugin(
 ) -> ApiResult<Json<Plugin>> {
     Ok(Json(
         plugins::configure(&s.db, &s.plugins, &s.secrets, &actor, &name, values).await?,
+    ))
+}
+
+/// Changes some config keys: a string sets a key, `null` removes it, keys not named (secrets
+/// included) keep their values. The dashboard's form sends only what was changed.
+#[utoipa::path(patch, path = "/plugins/{name}/config", tag = "plugins", params(("name" = String, Path)),
+    request_body(content = ConfigChanges, description = "string values or null, e.g. {\"app_key\": \"...\", \"old_key\": null}"),
+    responses((status = 200, body = Plugin), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn patch_plugin_config(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(name): Path<String>,
+    JsonBody(changes): JsonBody<BTreeMap<String, Option<String>>>,
+) -> ApiResult<Json<Plugin>> {
+    Ok(Json(
+        plugins::patch_config(&s.db, &s.plugins, &s.secrets, &actor, &name, changes).await?,
     ))
 }

@@ -181,16 +181,8 @@ async fn install_upload(
         allowed_hosts: &manifest.allowed_hosts,
         info: prepared.info(),
     };
-    audit::record(
-        &txn,
-        actor,
-        "plugin.upload",
-        "plugin",
-        entity_id(&manifest.name),
-        None::<&PluginStatus>,
-        Some(&recorded),
-    )
-    .await?;
+    let entity = ("plugin", entity_id(&manifest.name));
+    audit::wrote(&txn, actor, "plugin.upload", entity, &recorded).await?;
     changes::announce(&txn, &Change::Plugin(manifest.name.clone())).await?;
     txn.commit().await?;
     // Stored: now it serves.
@@ -351,6 +343,46 @@ pub async fn configure(
 ) -> Result<Plugin> {
     actor.require(INTEGRATORS)?;
     let _changing = registry.change_lock().await;
+    set_config(db, registry, secrets, actor, name, values).await
+}
+
+/// Changes some of a plugin's config: a string sets its key, `null` removes it, and a key not
+/// named keeps its value, secrets included, so a form that never shows a secret cannot wipe it.
+pub async fn patch_config(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    secrets: &SecretBox,
+    actor: &Actor,
+    name: &str,
+    changes: BTreeMap<String, Option<String>>,
+) -> Result<Plugin> {
+    actor.require(INTEGRATORS)?;
+    let _changing = registry.change_lock().await;
+    let current = registry.settings(name).map_err(registry_error)?;
+    let mut values: BTreeMap<String, String> = current
+        .config
+        .iter()
+        .chain(&current.secrets)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (k, v) in changes {
+        match v {
+            Some(v) => values.insert(k, v),
+            None => values.remove(&k),
+        };
+    }
+    set_config(db, registry, secrets, actor, name, values).await
+}
+
+/// Checks and stores a plugin's whole config (under the registry's change lock).
+async fn set_config(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    secrets: &SecretBox,
+    actor: &Actor,
+    name: &str,
+    values: BTreeMap<String, String>,
+) -> Result<Plugin> {
     let before = status(registry, name)?;
     let mut v = Validator::new();
     v.max_items(values.len(), "config", MAX_CONFIG_VALUES);
@@ -379,16 +411,8 @@ pub async fn configure(
         .set_settings(name, settings)
         .map_err(registry_error)?;
     let after = status(registry, name)?;
-    audit::record(
-        &txn,
-        actor,
-        "plugin.configure",
-        "plugin",
-        entity_id(name),
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
+    let entity = ("plugin", entity_id(name));
+    audit::changed(&txn, actor, "plugin.configure", entity, &before, &after).await?;
     changes::announce(&txn, &Change::Plugin(name.to_owned())).await?;
     txn.commit().await?;
     Ok(Plugin(after))
@@ -422,16 +446,8 @@ async fn lifecycle(
         let txn = store::write_txn(db).await?;
         stored::save_state(&txn, name, &after.version, after.enabled).await?;
         stored::save_quarantine(&txn, name, after.quarantine.as_ref()).await?;
-        audit::record(
-            &txn,
-            actor,
-            action,
-            "plugin",
-            entity_id(name),
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
+        let entity = ("plugin", entity_id(name));
+        audit::changed(&txn, actor, action, entity, &before, &after).await?;
         changes::announce(&txn, &Change::Plugin(name.to_owned())).await?;
         txn.commit().await
     }
