@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::{ApiError, ApiResult, Problem};
@@ -39,20 +39,7 @@ pub struct ConfigValues;
 
 impl utoipa::PartialSchema for ConfigValues {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .max_properties(Some(plugins::MAX_CONFIG_VALUES))
-            .property_names(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some(plugins::CONFIG_KEY_PATTERN)),
-            ))
-            .additional_properties(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .max_length(Some(plugins::MAX_CONFIG_VALUE_CHARS)),
-            ))
-            .into()
+        config_object(Type::String.into())
     }
 }
 
@@ -64,27 +51,29 @@ pub struct ConfigChanges;
 
 impl utoipa::PartialSchema for ConfigChanges {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .max_properties(Some(plugins::MAX_CONFIG_VALUES))
-            .property_names(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some(plugins::CONFIG_KEY_PATTERN)),
-            ))
-            .additional_properties(Some(
-                ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-                        Type::String,
-                        Type::Null,
-                    ]))
-                    .max_length(Some(plugins::MAX_CONFIG_VALUE_CHARS)),
-            ))
-            .into()
+        config_object(SchemaType::from_iter([Type::String, Type::Null]))
     }
 }
 
 impl ToSchema for ConfigChanges {}
+
+/// A config object: keys and value sizes as the service checks them, values of `values` type.
+fn config_object(values: SchemaType) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .max_properties(Some(plugins::MAX_CONFIG_VALUES))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(plugins::CONFIG_KEY_PATTERN)),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(values)
+                .max_length(Some(plugins::MAX_CONFIG_VALUE_CHARS)),
+        ))
+        .into()
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -587,14 +587,6 @@ impl Registry {
             .ok_or_else(|| RegistryError::NotFound(name.into()))
     }
 
-    /// The plugin's config and secrets as calls see them now.
-    pub fn settings(&self, name: &str) -> Result<Arc<Settings>, RegistryError> {
-        let e = self
-            .entry(name)
-            .ok_or_else(|| RegistryError::NotFound(name.into()))?;
-        Ok(e.settings.load_full())
-    }
-
     /// Replaces the plugin's config and secrets (taken by calls that start afterwards).
     pub fn set_settings(&self, name: &str, settings: Settings) -> Result<(), RegistryError> {
         let e = self

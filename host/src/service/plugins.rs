@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait, QuerySelect};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -20,6 +20,7 @@ use crate::plugins::{
 };
 use crate::service::{Error, Page, Result};
 use crate::store::changes::{self, Change};
+use crate::store::entities::plugin;
 use crate::store::leases::Leases;
 use crate::store::secrets::SecretBox;
 use crate::store::{self, audit, plugins as stored};
@@ -341,9 +342,7 @@ pub async fn configure(
     name: &str,
     values: BTreeMap<String, String>,
 ) -> Result<Plugin> {
-    actor.require(INTEGRATORS)?;
-    let _changing = registry.change_lock().await;
-    set_config(db, registry, secrets, actor, name, values).await
+    change_config(db, registry, secrets, actor, name, |_| values).await
 }
 
 /// Changes some of a plugin's config: a string sets its key, `null` removes it, and a key not
@@ -356,33 +355,40 @@ pub async fn patch_config(
     name: &str,
     changes: BTreeMap<String, Option<String>>,
 ) -> Result<Plugin> {
-    actor.require(INTEGRATORS)?;
-    let _changing = registry.change_lock().await;
-    let current = registry.settings(name).map_err(registry_error)?;
-    let mut values: BTreeMap<String, String> = current
-        .config
-        .iter()
-        .chain(&current.secrets)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for (k, v) in changes {
-        match v {
-            Some(v) => values.insert(k, v),
-            None => values.remove(&k),
-        };
-    }
-    set_config(db, registry, secrets, actor, name, values).await
+    change_config(db, registry, secrets, actor, name, |current| {
+        let mut values: BTreeMap<String, String> =
+            current.config.into_iter().chain(current.secrets).collect();
+        for (k, v) in changes {
+            match v {
+                Some(v) => values.insert(k, v),
+                None => values.remove(&k),
+            };
+        }
+        values
+    })
+    .await
 }
 
-/// Checks and stores a plugin's whole config (under the registry's change lock).
-async fn set_config(
+/// Checks and stores a plugin's whole config, `values` made from the stored one. The stored
+/// settings are read in the write's transaction with the plugin's row locked, so a change
+/// another host made a moment ago is what a patch starts from, never this host's older copy.
+async fn change_config(
     db: &DatabaseConnection,
     registry: &Registry,
     secrets: &SecretBox,
     actor: &Actor,
     name: &str,
-    values: BTreeMap<String, String>,
+    values: impl FnOnce(Settings) -> BTreeMap<String, String>,
 ) -> Result<Plugin> {
+    actor.require(INTEGRATORS)?;
+    let _changing = registry.change_lock().await;
+    let txn = store::write_txn(db).await?;
+    let row = plugin::Entity::find_by_id(name)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("plugin"))?;
+    let values = values(stored::open_settings(&row, secrets)?);
     let before = status(registry, name)?;
     let mut v = Validator::new();
     v.max_items(values.len(), "config", MAX_CONFIG_VALUES);
@@ -405,7 +411,6 @@ async fn set_config(
         config,
         secrets: secret_values,
     };
-    let txn = store::write_txn(db).await?;
     stored::save_settings(&txn, name, &settings, secrets).await?;
     registry
         .set_settings(name, settings)
