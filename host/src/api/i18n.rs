@@ -177,10 +177,7 @@ fn param_zh(params: &Map<String, Value>, name: &str) -> Option<String> {
 
 /// An amount in fen as yuan, exactly: 19990 -> ¥199.90.
 fn yuan(params: &Map<String, Value>, name: &str) -> Option<String> {
-    let fen = params.get(name)?.as_i64()?;
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    Some(format!("{sign}¥{}.{:02}", abs / 100, abs % 100))
+    Some(crate::domain::money::cny(params.get(name)?.as_i64()?))
 }
 
 fn param(params: &Map<String, Value>, name: &str) -> Option<String> {

@@ -175,6 +175,13 @@ pub fn fen(amount: i64) -> String {
     )
 }
 
+/// Yuan as people read it: `"¥1,234.56"`, `"-¥0.50"`.
+pub fn cny(amount: i64) -> String {
+    let sign = if amount < 0 { "-" } else { "" };
+    let a = amount.unsigned_abs();
+    format!("{sign}¥{}.{:02}", group((a / 100) as i128), a % 100)
+}
+
 /// Yuan with two decimals and no grouping, for CSV: `"12345.67"`.
 pub fn yuan(amount: i64) -> String {
     let sign = if amount < 0 { "-" } else { "" };

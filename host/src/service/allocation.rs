@@ -2,6 +2,7 @@
 //! agency's data, validate every assignment, and with `apply` and no violations append the
 //! assignments to the sessions' lineups in one transaction.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -398,16 +399,27 @@ async fn preview_findings(
 ) -> Result<(Vec<SessionFinding>, bool)> {
     let groups = by_session(assignments);
     let truncated = groups.len() > MAX_FINDING_SESSIONS;
+    let groups: Vec<(Uuid, Vec<&Assignment>)> = groups
+        .into_iter()
+        .take(MAX_FINDING_SESSIONS)
+        .filter_map(|(id, list)| Some((id.parse().ok()?, list)))
+        .collect();
+    // The touched sessions and their lineups in two queries, not two per session.
+    let rows = session::Entity::find()
+        .filter(session::Column::Id.is_in(groups.iter().map(|(id, _)| *id)))
+        .all(db)
+        .await?;
+    let sessions: HashMap<Uuid, Session> = with_lineups(db, rows, Scope::All)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
     let mut out = Vec::new();
-    for (session_id, list) in groups.into_iter().take(MAX_FINDING_SESSIONS) {
-        let Ok(id) = session_id.parse::<Uuid>() else {
+    for (id, list) in groups {
+        let Some(session) = sessions.get(&id) else {
             continue;
         };
-        let Some(row) = session::Entity::find_by_id(id).one(db).await? else {
-            continue;
-        };
-        let session = with_lineups(db, vec![row], Scope::All).await?.remove(0);
-        let Some(lineup) = joined_lineup(ctx, &session, &list) else {
+        let Some(lineup) = joined_lineup(ctx, session, &list) else {
             continue;
         };
         let found = compliance::lineup_findings(db, id, session.starts_at, &lineup).await?;

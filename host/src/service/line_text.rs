@@ -155,19 +155,7 @@ impl Read<'_> {
 
     /// An amount in fen as `¥1,234.56`, exactly.
     fn yuan(&self, name: &str) -> Option<String> {
-        let fen = self.int(name)?;
-        let sign = if fen < 0 { "-" } else { "" };
-        let abs = fen.unsigned_abs();
-        let whole = abs / 100;
-        let grouped = whole
-            .to_string()
-            .as_bytes()
-            .rchunks(3)
-            .rev()
-            .map(|c| std::str::from_utf8(c).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(",");
-        Some(format!("{sign}¥{grouped}.{:02}", abs % 100))
+        Some(crate::domain::money::cny(self.int(name)?))
     }
 
     fn percent(&self, name: &str) -> Option<String> {
